@@ -1,0 +1,205 @@
+//! Setting up a [`Client`]: credentials, environment, timeouts, and the per-request practice-group
+//! override for cross-organisation calls.
+
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::header::HeaderValue;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::{Client, ConfigError, Environment};
+
+/// The `User-Agent` every request carries.
+pub const USER_AGENT: &str = concat!("hero-health/", env!("CARGO_PKG_VERSION"));
+
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Per-client request state the generated code carries and the hooks read (`src/hooks.rs`):
+/// the two auth headers, already validated and encoded.
+///
+/// It is built by [`ClientBuilder`] only. Its `Debug` output never shows the API key.
+#[derive(Clone)]
+pub struct RequestContext {
+    pub(crate) api_key: HeaderValue,
+    pub(crate) practice_group_id: HeaderValue,
+}
+
+impl fmt::Debug for RequestContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestContext")
+            .field("api_key", &"[redacted]")
+            .field("practice_group_id", &self.practice_group_id)
+            .finish()
+    }
+}
+
+/// Configures a [`Client`]. Start from [`Client::builder`].
+///
+/// ```
+/// # fn main() -> Result<(), hero_health::ConfigError> {
+/// use std::time::Duration;
+/// use hero_health::{Client, Environment};
+///
+/// let client = Client::builder()
+///     .with_api_key("key-from-hero-support")
+///     .with_practice_group_id("123")
+///     .with_environment(Environment::Staging)
+///     .with_timeout(Duration::from_secs(20))
+///     .build()?;
+/// assert_eq!(client.practice_group_id(), "123");
+/// # Ok(()) }
+/// ```
+#[derive(Default)]
+pub struct ClientBuilder {
+    api_key: Option<SecretString>,
+    practice_group_id: Option<String>,
+    environment: Environment,
+    connect_timeout: Option<Duration>,
+    timeout: Option<Duration>,
+    http_client: Option<reqwest::Client>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field("practice_group_id", &self.practice_group_id)
+            .field("environment", &self.environment)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("http_client", &self.http_client.as_ref().map(|_| "custom"))
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    /// The API key Hero support issued (sent as `x-api-key`). Keep it server-side: it is
+    /// never printed by this crate, in `Debug`, errors or logs.
+    pub fn with_api_key(mut self, api_key: impl Into<String>) -> Self {
+        self.api_key = Some(SecretString::from(api_key.into()));
+        self
+    }
+
+    /// The practice group acted for (sent as `x-practice-group-id`), a numeric string.
+    pub fn with_practice_group_id(mut self, id: impl Into<String>) -> Self {
+        self.practice_group_id = Some(id.into());
+        self
+    }
+
+    /// The server (default: [`Environment::Production`]).
+    pub fn with_environment(mut self, environment: Environment) -> Self {
+        self.environment = environment;
+        self
+    }
+
+    /// How long to wait for a connection (default 10 s).
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// How long a whole request may take, from connecting to the end of the body (default 30 s).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Uses your own `reqwest::Client` (proxies, custom TLS roots, shared pools). Its own
+    /// settings then apply: combining it with [`with_timeout`](Self::with_timeout) or
+    /// [`with_connect_timeout`](Self::with_connect_timeout) is an error, because they could
+    /// not take effect. The auth headers are still added to every request.
+    pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Validates everything and builds the client.
+    pub fn build(self) -> Result<Client, ConfigError> {
+        let api_key = self.api_key.ok_or(ConfigError::MissingApiKey)?;
+        let context = RequestContext {
+            api_key: api_key_header(api_key.expose_secret())?,
+            practice_group_id: practice_group_header(self.practice_group_id.as_deref().ok_or(ConfigError::MissingPracticeGroupId)?)?,
+        };
+        let base_url = self.environment.base_url()?;
+        let http = match self.http_client {
+            Some(_) if self.timeout.is_some() || self.connect_timeout.is_some() => return Err(ConfigError::TimeoutWithCustomHttpClient),
+            Some(client) => client,
+            None => reqwest::Client::builder()
+                .user_agent(USER_AGENT)
+                .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+                .timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT))
+                .build()
+                .map_err(ConfigError::HttpClient)?,
+        };
+        Ok(Client::new_with_client(&base_url, http, context))
+    }
+}
+
+fn api_key_header(key: &str) -> Result<HeaderValue, ConfigError> {
+    if key.trim().is_empty() {
+        return Err(ConfigError::EmptyApiKey);
+    }
+    if key.trim() != key {
+        return Err(ConfigError::InvalidApiKey { problem: "has leading or trailing whitespace (a newline from a file?)" });
+    }
+    let mut value =
+        HeaderValue::from_str(key).map_err(|_| ConfigError::InvalidApiKey { problem: "contains characters an HTTP header cannot carry" })?;
+    // Marked sensitive so HTTP/2 never indexes it and header Debug output hides it.
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+fn practice_group_header(id: &str) -> Result<HeaderValue, ConfigError> {
+    let id = crate::Id::new(id).map_err(ConfigError::InvalidPracticeGroupId)?;
+    // Id::new admitted ASCII digits only, which every header value accepts.
+    Ok(HeaderValue::from_str(id.as_str()).expect("ASCII digits are a valid header value"))
+}
+
+impl Client {
+    /// Starts configuring a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from the environment:
+    /// - `HERO_API_KEY` (required), `HERO_PRACTICE_GROUP_ID` (required);
+    /// - `HERO_ENV` = `production` (default), `staging` or `mock`, or `HERO_BASE_URL` for any
+    ///   other server (not both).
+    pub fn from_env() -> Result<Client, ConfigError> {
+        Self::from_lookup(std::env::var)
+    }
+
+    /// [`from_env`](Self::from_env) over any variable source (tests, config files).
+    pub(crate) fn from_lookup(lookup: impl Fn(&'static str) -> Result<String, std::env::VarError>) -> Result<Client, ConfigError> {
+        let var = |name: &'static str| match lookup(name) {
+            Ok(value) => Ok(Some(value)),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::NotUnicode { name }),
+        };
+        let mut builder = Client::builder();
+        builder.api_key = var("HERO_API_KEY")?.map(SecretString::from);
+        builder.practice_group_id = var("HERO_PRACTICE_GROUP_ID")?;
+        builder.environment = match (var("HERO_ENV")?, var("HERO_BASE_URL")?) {
+            (Some(_), Some(_)) => return Err(ConfigError::ConflictingEnvironment),
+            (Some(name), None) => name.parse()?,
+            (None, Some(url)) => Environment::custom(&url)?,
+            (None, None) => Environment::Production,
+        };
+        builder.build()
+    }
+
+    /// The same client acting for another practice group (cross-organisation calls, e.g. a PCN
+    /// practice booking into a hub site). Hero serves the call only when both practice groups
+    /// are in one Hero-configured network. The copy shares this client's connection pool.
+    pub fn for_practice_group(&self, practice_group_id: &str) -> Result<Client, ConfigError> {
+        let mut client = self.clone();
+        client.inner.practice_group_id = practice_group_header(practice_group_id)?;
+        Ok(client)
+    }
+
+    /// The practice group this client acts for.
+    pub fn practice_group_id(&self) -> &str {
+        self.inner.practice_group_id.to_str().unwrap_or_default()
+    }
+}

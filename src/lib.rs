@@ -1,0 +1,45 @@
+//! Typed Rust client for the [Hero Health Public API](https://developer.herohealth.net): the REST
+//! API through which healthtech partners work with NHS GP practices (EMIS Web, TPP SystmOne) —
+//! appointment booking, patient messaging, PDS patient lookup and registration, webhooks,
+//! booking, form and video links, and Elements access tokens.
+//!
+//! Every operation of the API is a method on [`Client`] that returns a request builder:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use hero_health::{Client, Environment};
+//!
+//! let client = Client::builder()
+//!     .with_api_key(std::env::var("HERO_API_KEY")?)
+//!     .with_practice_group_id("123")
+//!     .with_environment(Environment::Staging)
+//!     .build()?;
+//! let appointment = client.get_appointment().id("4567").send().await?;
+//! println!("starts at {:?}", appointment.start_time);
+//! # Ok(()) }
+//! ```
+//!
+//! - [`types`]: request and response types, generated from the OpenAPI document.
+//! - [`builder`]: the request builders behind each operation.
+//! - [`Client::from_env`] reads `HERO_API_KEY`, `HERO_PRACTICE_GROUP_ID` and `HERO_ENV` or
+//!   `HERO_BASE_URL`; [`Client::for_practice_group`] makes cross-organisation calls.
+//!
+//! The OpenAPI document in `openapi/` is a reconstruction of Hero's published reference: every
+//! guess in it is marked `x-hero-inferred`.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod client;
+mod config_error;
+mod environment;
+mod generated;
+mod hooks;
+mod id;
+
+pub use client::ClientBuilder;
+pub use config_error::ConfigError;
+pub use environment::Environment;
+pub use generated::{ByteStream, Client, ClientInfo, Error, ResponseValue, builder, types};
+pub use id::{Id, InvalidId};
+pub use reqwest::Url;
