@@ -1,0 +1,37 @@
+//! Snapshots of what build.rs generates, so a change to the OpenAPI document or to progenitor is a
+//! reviewable diff: the one-page surface first, then the full code (which is also what compiles).
+//! Review with `cargo insta review`; CI (CI=true) fails on any unreviewed change.
+
+const SURFACE: &str = include_str!(concat!(env!("OUT_DIR"), "/surface.txt"));
+const CODE: &str = include_str!(concat!(env!("OUT_DIR"), "/codegen.rs"));
+
+#[test]
+fn surface_lists_every_operation() {
+    insta::assert_snapshot!("surface", SURFACE);
+}
+
+#[test]
+fn generated_code() {
+    insta::assert_snapshot!("codegen", CODE);
+}
+
+#[test]
+fn surface_has_one_sorted_line_per_operation() {
+    let lines: Vec<&str> = SURFACE.lines().collect();
+    assert_eq!(lines.len(), 64, "61 reference operations + 2 from seed 001 + Book Appointment");
+    let mut sorted = lines.clone();
+    sorted.sort();
+    assert_eq!(lines, sorted);
+    for line in &lines {
+        let parts: Vec<&str> = line.split(" -> ").collect();
+        assert_eq!(parts.len(), 3, "METHOD /path -> fn -> Type: {line}");
+        let (method, path) = parts[0].split_once(' ').unwrap();
+        assert!(["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method), "{line}");
+        assert!(path.starts_with("/v"), "{line}");
+        let success = parts[2].split(" ! ").next().unwrap();
+        assert!(
+            success.starts_with("hero_health::types::") || success == "()" || success == "ByteStream",
+            "success type must be a named type: {line}"
+        );
+    }
+}
