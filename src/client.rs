@@ -167,12 +167,7 @@ impl Client {
     /// - `HERO_ENV` = `production` (default), `staging` or `mock`, or `HERO_BASE_URL` for any
     ///   other server (not both).
     pub fn from_env() -> Result<Client, ConfigError> {
-        Self::from_lookup(std::env::var)
-    }
-
-    /// [`from_env`](Self::from_env) over any variable source (tests, config files).
-    pub(crate) fn from_lookup(lookup: impl Fn(&'static str) -> Result<String, std::env::VarError>) -> Result<Client, ConfigError> {
-        let var = |name: &'static str| match lookup(name) {
+        let var = |name: &'static str| match std::env::var(name) {
             Ok(value) => Ok(Some(value)),
             Err(std::env::VarError::NotPresent) => Ok(None),
             Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::NotUnicode { name }),
