@@ -36,10 +36,12 @@ async fn respond(server: &MockServer, verb: &str, at: &str, body: &str) {
 }
 
 /// The one request the server received, with the checks every request must pass.
-async fn single_request(server: &MockServer) -> wiremock::Request {
+async fn single_request(server: &MockServer, verb: &str, at: &str) -> wiremock::Request {
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests.len(), 1, "exactly one request");
     let request = requests.into_iter().next().unwrap();
+    assert_eq!(request.method.as_str(), verb);
+    assert_eq!(request.url.path(), at);
     let header = |name: &str| request.headers.get(name).map(|v| v.to_str().unwrap().to_owned());
     assert_eq!(header("x-api-key").as_deref(), Some(API_KEY));
     assert_eq!(header("x-practice-group-id").as_deref(), Some(PRACTICE_GROUP));
@@ -95,9 +97,7 @@ async fn get_an_appointment() {
 
     let response = client.get_appointment().id("4567").send().await.unwrap();
 
-    let request = single_request(&server).await;
-    assert_eq!(request.method.as_str(), "GET");
-    assert_eq!(request.url.path(), "/v1/appointments/4567");
+    let request = single_request(&server, "GET", "/v1/appointments/4567").await;
     assert_eq!(request.url.query(), None);
     assert!(request.body.is_empty());
     assert_eq!(response.status(), 200);
@@ -124,9 +124,7 @@ async fn edit_an_appointment() {
         .await
         .unwrap();
 
-    let request = single_request(&server).await;
-    assert_eq!(request.method.as_str(), "PUT");
-    assert_eq!(request.url.path(), "/v1/appointments/4567");
+    let request = single_request(&server, "PUT", "/v1/appointments/4567").await;
     // Seed 000's request example, verbatim.
     assert_body(
         &request,
@@ -159,9 +157,7 @@ async fn create_an_appointment_reserves_it() {
         .unwrap()
         .into_inner();
 
-    let request = single_request(&server).await;
-    assert_eq!(request.method.as_str(), "POST");
-    assert_eq!(request.url.path(), "/v1/appointments");
+    let request = single_request(&server, "POST", "/v1/appointments").await;
     assert_eq!(request.url.query(), None);
     assert_body(
         &request,
@@ -214,8 +210,7 @@ async fn get_link_status() {
         .unwrap()
         .into_inner();
 
-    let request = single_request(&server).await;
-    assert_eq!(request.method.as_str(), "GET");
+    let request = single_request(&server, "GET", "/v1/links/status").await;
     // Seed 001's curl line: the same pairs, each encoded byte for byte as there (the order of
     // query parameters carries no meaning; progenitor sorts them).
     let mut sent: Vec<&str> = request.url.query().unwrap().split('&').collect();
@@ -246,8 +241,7 @@ async fn create_a_video_link() {
         .unwrap()
         .into_inner();
 
-    let request = single_request(&server).await;
-    assert_eq!(request.url.path(), "/v1/video_links");
+    let request = single_request(&server, "POST", "/v1/video_links").await;
     assert_body(&request, json!({"link_name": "string", "patient_id": "string", "expiry_date": "1989-04-11"}));
     assert_eq!(link.video_link.as_deref(), Some("string"));
     assert_eq!(link.short_link_id.as_deref(), Some("string"));
@@ -258,6 +252,6 @@ async fn create_a_video_link() {
 async fn an_invalid_id_is_rejected_before_sending() {
     let (server, client) = setup().await;
     let error = client.get_appointment().id("45a7").send().await.unwrap_err();
-    assert!(matches!(error, hero_health::Error::InvalidRequest(ref m) if m.contains("id")), "{error:?}");
+    assert!(matches!(error, hero_health::Error::InvalidRequest(ref m) if m.contains("for id failed")), "{error:?}");
     assert!(server.received_requests().await.unwrap().is_empty(), "nothing was sent");
 }
