@@ -25,7 +25,12 @@ pub struct Generated {
 #[derive(Debug)]
 pub enum GenerateError {
     /// The document could not be read.
-    Read { path: String, source: std::io::Error },
+    Read {
+        /// The document's path.
+        path: String,
+        /// Why it could not be read.
+        source: std::io::Error,
+    },
     /// The document is not YAML/JSON, or not an OpenAPI 3.0 document.
     Parse(String),
     /// The document parses but holds constructs progenitor would reject or panic on.

@@ -229,7 +229,8 @@ fn short(shape: &str) -> String {
     }
 }
 
-fn resolve<'a, T>(
+/// `item` itself, or what its `$ref` names in `components/<section>` (`None` when it does not resolve).
+pub fn resolve<'a, T>(
     spec: &'a OpenAPI,
     item: &'a ReferenceOr<T>,
     section: &str,

@@ -1,0 +1,202 @@
+//! The three commands. They print progress and results themselves (stdout for results, stderr
+//! for warnings) and return an [`XtaskError`] for the caller to print as one message.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::codegen::{self, Generated};
+use crate::drift;
+use crate::error::XtaskError;
+use crate::normalise::{self, Normalised};
+use crate::report::{self, ReportInput};
+use crate::source::{self, Source};
+
+/// The snapshots `tests/generated_surface.rs` keeps of the generated surface and code.
+const SNAPSHOTS: [(&str, &str); 2] =
+    [("surface listing", "tests/snapshots/generated_surface__surface.snap"), ("generated code", "tests/snapshots/generated_surface__codegen.snap")];
+
+/// How many diff lines `check` prints per file before summarising the rest.
+const DIFF_LINES: usize = 120;
+
+/// The repository the commands work on.
+#[derive(Debug, Clone)]
+pub struct Repo {
+    root: PathBuf,
+}
+
+impl Repo {
+    /// The repository at `root`, or the one this xtask was built in.
+    pub fn new(root: Option<PathBuf>) -> Self {
+        let root = root.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new(".")).to_path_buf());
+        Repo { root }
+    }
+
+    fn spec(&self) -> PathBuf {
+        self.root.join(codegen::SPEC_PATH)
+    }
+
+    fn read(&self, relative: &str) -> Result<String, XtaskError> {
+        let path = self.root.join(relative);
+        std::fs::read_to_string(&path).map_err(|e| XtaskError::io("read", &path, e))
+    }
+}
+
+/// Options of `update-spec`.
+#[derive(Debug, Clone)]
+pub struct UpdateOptions {
+    /// Where to read the new document.
+    pub from: Source,
+    /// Where to write the Markdown report, if anywhere.
+    pub report: Option<PathBuf>,
+    /// How long a download may take.
+    pub timeout: Duration,
+}
+
+/// Parses YAML/JSON text and normalises it.
+pub fn load(text: &str, source_name: &str) -> Result<Normalised, XtaskError> {
+    let value: yaml_serde::Value =
+        yaml_serde::from_str(text).map_err(|e| XtaskError::Yaml { source_name: source_name.to_owned(), reason: e.to_string() })?;
+    normalise::normalise(value).map_err(|reason| XtaskError::NotOpenApi { source_name: source_name.to_owned(), reason })
+}
+
+/// Parses and generates the rendered document exactly as build.rs would.
+fn generate(text: &str) -> Result<(openapiv3::OpenAPI, Generated), codegen::GenerateError> {
+    let spec = codegen::parse(text)?;
+    let generated = codegen::generate(&spec)?;
+    Ok((spec, generated))
+}
+
+/// `cargo xtask update-spec`: fetch, normalise, check, report, then replace the document.
+pub fn update_spec(repo: &Repo, options: &UpdateOptions) -> Result<(), XtaskError> {
+    let started = Instant::now();
+    let source_name = options.from.to_string();
+    let text = source::fetch(&options.from, options.timeout)?;
+    let normalised = load(&text, &source_name)?;
+    for change in &normalised.changes {
+        eprintln!("warning: {change}");
+    }
+    let rendered = normalise::render(&normalised.document);
+    let (new_spec, _) = generate(&rendered).map_err(|e| XtaskError::Rejected { source_name: source_name.clone(), reason: e.to_string() })?;
+    if new_spec.operations().next().is_none() {
+        return Err(XtaskError::NoOperations { source_name });
+    }
+
+    // The committed document is the baseline; if it is missing or broken, everything is "added".
+    let committed = std::fs::read_to_string(repo.spec()).ok();
+    let baseline = committed.as_deref().and_then(|t| generate(t).ok());
+    if committed.is_some() && baseline.is_none() {
+        eprintln!("warning: the committed {} does not generate; the drift report compares against nothing", codegen::SPEC_PATH);
+    }
+    let empty = openapiv3::OpenAPI::default();
+    let old_spec = baseline.as_ref().map_or(&empty, |(spec, _)| spec);
+    let drift = drift::compare(old_spec, &new_spec);
+    let used = baseline
+        .as_ref()
+        .map(|(spec, generated)| report::used_by_src(&repo.root.join("src"), &generated.surface, &drift::outlines(spec)))
+        .unwrap_or_default();
+    let text = report::render(&ReportInput {
+        versions: (&old_spec.info.version, &new_spec.info.version),
+        source: &source_name,
+        drift: &drift,
+        used: &used,
+        changes: &normalised.changes,
+    });
+    println!("{text}");
+
+    if let Some(path) = &options.report {
+        write_atomically(path, &text)?;
+        println!("Report written to {}.", path.display());
+    }
+    if committed.as_deref() == Some(rendered.as_str()) {
+        println!("{} is already up to date: nothing to do.", codegen::SPEC_PATH);
+    } else {
+        write_atomically(&repo.spec(), &rendered)?;
+        println!(
+            "Updated {}. Next: `cargo insta review` (or `INSTA_UPDATE=always cargo test --workspace` and `git diff tests/snapshots`), then `cargo xtask check`.",
+            codegen::SPEC_PATH
+        );
+    }
+    eprintln!("update-spec took {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Writes through a temporary file in the same directory and renames it into place, so a
+/// failure (or Ctrl-C) never leaves a half-written file.
+fn write_atomically(path: &Path, text: &str) -> Result<(), XtaskError> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|e| XtaskError::io("write", path, e))?;
+    file.write_all(text.as_bytes()).map_err(|e| XtaskError::io("write", path, e))?;
+    file.persist(path).map_err(|e| XtaskError::io("write", path, e.error))?;
+    Ok(())
+}
+
+/// `cargo xtask check`: normalised, generates, snapshots current. Prints a diff per failure.
+pub fn check(repo: &Repo) -> Result<(), XtaskError> {
+    let text = repo.read(codegen::SPEC_PATH)?;
+    let mut failures = 0;
+
+    let normalised = load(&text, codegen::SPEC_PATH)?;
+    let rendered = normalise::render(&normalised.document);
+    if normalised.changes.is_empty() && rendered == text {
+        println!("ok: {} is normalised", codegen::SPEC_PATH);
+    } else {
+        failures += 1;
+        println!("FAILED: {} is not normalised ({} rule change(s)):", codegen::SPEC_PATH, normalised.changes.len());
+        for change in &normalised.changes {
+            println!("  {change}");
+        }
+        print!("{}", diff(&text, &rendered, "committed", "normalised"));
+        println!("  fix: cargo xtask update-spec --from {}", codegen::SPEC_PATH);
+    }
+
+    match generate(&text) {
+        Err(e) => {
+            failures += 1;
+            println!("FAILED: {} does not generate: {e}", codegen::SPEC_PATH);
+        }
+        Ok((_, generated)) => {
+            println!("ok: the preflight passes and progenitor generates the client");
+            for ((what, path), current) in SNAPSHOTS.iter().zip([&generated.surface, &generated.code]) {
+                match repo.read(path).map(|s| snapshot_body(&s).to_owned()) {
+                    Ok(stored) if stored.trim_end() == current.trim_end() => println!("ok: {path} is current"),
+                    Ok(stored) => {
+                        failures += 1;
+                        println!("FAILED: {path} is out of date: the {what} changed");
+                        print!("{}", diff(&stored, current, "snapshot", "generated"));
+                        println!("  fix: review with `cargo insta review` (or `INSTA_UPDATE=always cargo test --workspace`)");
+                    }
+                    Err(e) => {
+                        failures += 1;
+                        println!("FAILED: {e}; create it with `INSTA_UPDATE=always cargo test --workspace`");
+                    }
+                }
+            }
+        }
+    }
+    if failures == 0 { Ok(()) } else { Err(XtaskError::CheckFailed(failures)) }
+}
+
+/// `cargo xtask surface`: the listing the surface snapshot holds.
+pub fn surface(repo: &Repo) -> Result<String, XtaskError> {
+    let text = repo.read(codegen::SPEC_PATH)?;
+    generate(&text)
+        .map(|(_, generated)| generated.surface)
+        .map_err(|e| XtaskError::Rejected { source_name: codegen::SPEC_PATH.to_owned(), reason: e.to_string() })
+}
+
+/// The snapshot's content: insta files start with a `---`-fenced header.
+fn snapshot_body(file: &str) -> &str {
+    file.strip_prefix("---\n").and_then(|rest| rest.split_once("\n---\n")).map_or(file, |(_, body)| body)
+}
+
+/// A unified diff, cut after [`DIFF_LINES`] lines.
+fn diff(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
+    let text = similar::TextDiff::from_lines(old, new).unified_diff().context_radius(2).header(old_name, new_name).to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out: String = lines.iter().take(DIFF_LINES).map(|l| format!("  {l}\n")).collect();
+    if lines.len() > DIFF_LINES {
+        out.push_str(&format!("  … {} more diff lines\n", lines.len() - DIFF_LINES));
+    }
+    out
+}
