@@ -96,7 +96,7 @@ pub fn update_spec(repo: &Repo, options: &UpdateOptions) -> Result<(), XtaskErro
         .map(|(spec, generated)| report::used_by_src(&repo.root.join("src"), &generated.surface, &drift::outlines(spec)))
         .unwrap_or_default();
     let text = report::render(&ReportInput {
-        versions: (&old_spec.info.version, &new_spec.info.version),
+        versions: (if baseline.is_some() { &old_spec.info.version } else { "(no previous document)" }, &new_spec.info.version),
         source: &source_name,
         drift: &drift,
         used: &used,
@@ -125,6 +125,7 @@ pub fn update_spec(repo: &Repo, options: &UpdateOptions) -> Result<(), XtaskErro
 /// failure (or Ctrl-C) never leaves a half-written file.
 fn write_atomically(path: &Path, text: &str) -> Result<(), XtaskError> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| XtaskError::io("write", path, e))?;
     let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|e| XtaskError::io("write", path, e))?;
     file.write_all(text.as_bytes()).map_err(|e| XtaskError::io("write", path, e))?;
     file.persist(path).map_err(|e| XtaskError::io("write", path, e.error))?;

@@ -26,6 +26,8 @@ pub(super) fn normalise(document: &mut Value, changes: &mut Changes) {
             }
         }
     }
+    // Before comparing shapes: `additionalProperties: false` alone must not make two shapes differ.
+    closed_responses(doc, changes);
     let components = doc.get("components").cloned().unwrap_or(Value::Null);
     let mut new_schemas: Vec<(String, Value)> = Vec::new();
     let mut taken: HashSet<String> = components
@@ -63,7 +65,6 @@ pub(super) fn normalise(document: &mut Value, changes: &mut Changes) {
             }
         }
     }
-    closed_responses(doc, changes);
 }
 
 /// Calls `f(operation name, operation)` for every operation under `paths`, in document order.
