@@ -1,0 +1,104 @@
+//! What can go wrong while booking, classified by what the caller should do next.
+
+use chrono::{DateTime, Utc};
+
+use crate::types::ValidationError;
+
+/// Validation codes Hero's booking endpoints answer with (inside a 400 `ValidationError`) when
+/// the slot was taken or the hold lapsed. Hero's reference does not list them: these are the
+/// codes the crate's mock server uses, kept in one place so a correction is one edit.
+pub(crate) const SLOT_UNAVAILABLE_CODES: &[&str] = &["slot_unavailable", "slot_taken", "not_available"];
+pub(crate) const EXPIRED_CODES: &[&str] = &["reservation_expired", "expired"];
+
+/// A booking step failed. Each message says what to do next; none contains patient data or
+/// the API key.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BookingError {
+    /// Someone else holds or booked the slot. Nothing was reserved for you.
+    #[error("the slot is no longer available (another booking took it); list slots again and pick another")]
+    SlotUnavailable,
+    /// The hold lapsed before confirmation, so Hero released the slot.
+    #[error(
+        "reservation {appointment_id} expired{} and the slot was released; reserve a slot again",
+        .reserved_until.map(|t| format!(" at {t}")).unwrap_or_default()
+    )]
+    ReservationExpired {
+        /// The reservation's appointment id.
+        appointment_id: String,
+        /// When the hold ended, if known.
+        reserved_until: Option<DateTime<Utc>>,
+    },
+    /// A request that changes state may or may not have taken effect (timeout, dropped
+    /// connection, 5xx), and checking did not settle it.
+    #[error("{}", outcome_unknown_message(.operation, .appointment_id.as_deref(), .reason))]
+    OutcomeUnknown {
+        /// `reserve` or `confirm`.
+        operation: &'static str,
+        /// The appointment concerned, when known (a lost reserve answer has none).
+        appointment_id: Option<String>,
+        /// What went wrong, without any body.
+        reason: String,
+    },
+    /// Hero refused the request. Fix the request before sending it again.
+    #[error("Hero rejected the request (HTTP {status}){}; fix the request (it will fail the same way if re-sent unchanged)", issues_suffix(.issues))]
+    Rejected {
+        /// The HTTP status.
+        status: u16,
+        /// Hero's validation issues, as `path: code (expected …)`; empty if there was no body.
+        issues: Vec<String>,
+    },
+    /// The slot lacks a field a reservation needs.
+    #[error("the slot has no {field}; pass a slot returned by `slots()` (or fill in {field})")]
+    IncompleteSlot {
+        /// The missing field.
+        field: &'static str,
+    },
+    /// The request was not sent: a value is invalid (checked client-side).
+    #[error("the request was not sent: {reason}; fix that field")]
+    InvalidInput {
+        /// Which field, and why (never the value).
+        reason: String,
+    },
+    /// The request never got an answer, or the answer was unusable, and nothing was changed (or
+    /// the call only reads): it is safe to try again.
+    #[error("could not complete the request to Hero ({reason}); nothing was booked or changed, it is safe to try again")]
+    Transport {
+        /// What went wrong, without any body.
+        reason: String,
+    },
+}
+
+fn outcome_unknown_message(operation: &str, appointment_id: Option<&str>, reason: &str) -> String {
+    match (operation, appointment_id) {
+        ("reserve", _) => format!(
+            "the reserve request got no usable answer ({reason}); a hold may exist on this slot until its reserved_until passes. \
+             It was not re-sent: list slots to see whether it is still free before reserving again"
+        ),
+        (_, Some(id)) => format!(
+            "could not tell whether the {operation} of appointment {id} took effect ({reason}); check with `appointment(\"{id}\")` before trying again, never re-book blindly"
+        ),
+        (_, None) => format!("the {operation} request got no usable answer ({reason}); check before trying again"),
+    }
+}
+
+fn issues_suffix(issues: &[String]) -> String {
+    if issues.is_empty() { String::new() } else { format!(": {}", issues.join("; ")) }
+}
+
+/// `path: code (expected …)` for each validation issue. Hero's issues name fields and rules,
+/// not values, so they are safe to show.
+pub(crate) fn describe_issues(body: &ValidationError) -> Vec<String> {
+    body.message
+        .iter()
+        .map(|issue| {
+            let path = issue.path.iter().map(|p| p.to_string().trim_matches('"').to_owned()).collect::<Vec<_>>().join(".");
+            format!("{}: {} (expected {})", if path.is_empty() { "body" } else { &path }, issue.code, issue.expected)
+        })
+        .collect()
+}
+
+/// Does the 400 body carry one of `codes`?
+pub(crate) fn has_code(body: &ValidationError, codes: &[&str]) -> bool {
+    body.message.iter().any(|issue| codes.contains(&issue.code.as_str()))
+}

@@ -1,0 +1,182 @@
+//! Reserve-then-book, done right.
+//!
+//! Hero's flow is *list slots → create appointment (a reservation, held until `reserved_until`)
+//! → book appointment (confirm)*; an unconfirmed hold is released automatically. [`Booking`]
+//! makes the safe path the easy one:
+//!
+//! - [`Booking::book`] is reserve + confirm in exactly two requests on the happy path;
+//! - a reserve POST is never re-sent automatically (a lost answer may still have created a hold);
+//! - [`Reservation::confirm`] checks the hold client-side first (with a clock-skew margin) and
+//!   says [`BookingError::ReservationExpired`] instead of sending a doomed request;
+//! - a confirm that fails ambiguously (timeout, dropped connection, 5xx, unreadable answer) is
+//!   settled by reading the appointment back: booked means `Ok`, never a double booking.
+//!
+//! ```no_run
+//! # async fn demo(client: hero_health::Client) -> Result<(), hero_health::booking::BookingError> {
+//! use hero_health::booking::SlotQuery;
+//!
+//! let booking = client.booking();
+//! let slots = booking.slots(&SlotQuery::new().with_appointment_type("12")).await?;
+//! let appointment = booking.book(&slots[0], Some("1234")).await?;
+//! println!("booked {} at {:?}", appointment.id, appointment.start_time);
+//! # Ok(()) }
+//! ```
+
+mod error;
+mod pages;
+mod reservation;
+
+use std::time::Duration;
+
+pub use error::BookingError;
+pub use pages::SlotQuery;
+pub use reservation::Reservation;
+
+use crate::Client;
+use crate::types::{Appointment, AppointmentCreate, AppointmentEdit, AppointmentType, LinkStatus, Location, Practitioner, Slot, VideoLink, VideoLinkCreate};
+
+/// How close to `reserved_until` a confirmation is still attempted. Clocks differ: a hold that
+/// ends in less than this is treated as gone rather than sent a request that would fail.
+pub const DEFAULT_SKEW_MARGIN: Duration = Duration::from_secs(5);
+
+/// The booking helpers of a [`Client`] (from [`Client::booking`]). Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Booking {
+    client: Client,
+    skew_margin: Duration,
+}
+
+impl Client {
+    /// Booking helpers: discovery, reserve-then-book, appointment edits, video links.
+    pub fn booking(&self) -> Booking {
+        Booking { client: self.clone(), skew_margin: DEFAULT_SKEW_MARGIN }
+    }
+}
+
+/// A link to ask the status of ([`Booking::link_status`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkRef {
+    /// The link's URL as sent to the patient.
+    Url(String),
+    /// The link's id.
+    Id(String),
+}
+
+impl Booking {
+    /// The margin [`Reservation::confirm`] keeps before `reserved_until` (default 5 s).
+    pub fn with_skew_margin(mut self, margin: Duration) -> Self {
+        self.skew_margin = margin;
+        self
+    }
+
+    /// The underlying client, for calls this module does not wrap.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Every appointment type of the practice group.
+    pub async fn appointment_types(&self) -> Result<Vec<AppointmentType>, BookingError> {
+        Ok(self.client.list_appointment_types().send().await.map_err(reading)?.into_inner().data)
+    }
+
+    /// Every location of the practice group.
+    pub async fn locations(&self) -> Result<Vec<Location>, BookingError> {
+        Ok(self.client.list_locations().send().await.map_err(reading)?.into_inner().data)
+    }
+
+    /// Every practitioner of the practice group.
+    pub async fn practitioners(&self) -> Result<Vec<Practitioner>, BookingError> {
+        Ok(self.client.list_practitioners().send().await.map_err(reading)?.into_inner().data)
+    }
+
+    /// Every free slot matching `query`, all pages fetched (see [`Booking::slot_pages`] to
+    /// stream them instead).
+    pub async fn slots(&self, query: &SlotQuery) -> Result<Vec<Slot>, BookingError> {
+        pages::collect(self, query).await
+    }
+
+    /// Reserves `slot` for `patient_id` (a reservation may also be made without a patient).
+    ///
+    /// One request, never re-sent: if its answer is lost, a hold may exist until the hold
+    /// period ends and [`BookingError::OutcomeUnknown`] says so.
+    pub async fn reserve(&self, slot: &Slot, patient_id: Option<&str>) -> Result<Reservation, BookingError> {
+        let request = reservation_request(slot, patient_id)?;
+        reservation::reserve(self.clone(), request).await
+    }
+
+    /// Reserves `slot` with your own request body (reason, billpayer, suppress_mail…).
+    pub async fn reserve_with(&self, request: AppointmentCreate) -> Result<Reservation, BookingError> {
+        reservation::reserve(self.clone(), request).await
+    }
+
+    /// Reserve, then confirm: exactly two requests on the happy path.
+    pub async fn book(&self, slot: &Slot, patient_id: Option<&str>) -> Result<Appointment, BookingError> {
+        self.reserve(slot, patient_id).await?.confirm().await
+    }
+
+    /// One appointment.
+    pub async fn appointment(&self, id: &str) -> Result<Appointment, BookingError> {
+        Ok(self.client.get_appointment().id(id).send().await.map_err(reading)?.into_inner())
+    }
+
+    /// Changes a reservation before it is confirmed (Hero refuses edits to confirmed
+    /// appointments: that is a [`BookingError::Rejected`]).
+    pub async fn edit_appointment(&self, id: &str, edit: AppointmentEdit) -> Result<Appointment, BookingError> {
+        match self.client.edit_appointment().id(id).body(edit).send().await {
+            Ok(appointment) => Ok(appointment.into_inner()),
+            Err(e) => Err(reservation::classify_write(e, "edit", Some(id))),
+        }
+    }
+
+    /// Creates a video consultation link.
+    pub async fn create_video_link(&self, request: VideoLinkCreate) -> Result<VideoLink, BookingError> {
+        match self.client.create_video_link().body(request).send().await {
+            Ok(link) => Ok(link.into_inner()),
+            Err(e) => Err(reservation::classify_write(e, "create video link", None)),
+        }
+    }
+
+    /// Whether a booking, form or video link has been used.
+    pub async fn link_status(&self, link: &LinkRef) -> Result<LinkStatus, BookingError> {
+        let request = self.client.get_link_status();
+        let request = match link {
+            LinkRef::Url(url) => request.url(url.as_str()),
+            LinkRef::Id(id) => request.id(id.as_str()),
+        };
+        Ok(request.send().await.map_err(reading)?.into_inner())
+    }
+}
+
+/// The reservation body for a slot: every field it needs comes from the slot.
+fn reservation_request(slot: &Slot, patient_id: Option<&str>) -> Result<AppointmentCreate, BookingError> {
+    let start = slot.start_time.ok_or(BookingError::IncompleteSlot { field: "start_time" })?;
+    let finish = slot.finish_time.ok_or(BookingError::IncompleteSlot { field: "finish_time" })?;
+    let minutes = (finish - start).num_minutes();
+    if minutes <= 0 {
+        return Err(BookingError::IncompleteSlot { field: "finish_time after start_time" });
+    }
+    let field = |value: &Option<String>, name| value.clone().filter(|v| !v.is_empty()).ok_or(BookingError::IncompleteSlot { field: name });
+    Ok(AppointmentCreate {
+        appointment_type_id: field(&slot.appointment_type_id, "appointment_type_id")?,
+        location_id: field(&slot.location_id, "location_id")?,
+        practitioner_id: field(&slot.practitioner_id, "practitioner_id")?,
+        duration: minutes as f64,
+        start_time: Some(start),
+        patient_id: patient_id.map(str::to_owned),
+        billpayer_id: None,
+        reason: None,
+        suppress_availability_check: None,
+        suppress_mail: None,
+    })
+}
+
+/// Errors of calls that only read: they change nothing, so every failure is safe to retry
+/// except a refusal.
+fn reading<E>(error: progenitor_client::Error<E>) -> BookingError {
+    match error.status() {
+        Some(status) if status.is_client_error() && status.as_u16() != 408 && status.as_u16() != 429 => {
+            BookingError::Rejected { status: status.as_u16(), issues: Vec::new() }
+        }
+        _ => BookingError::Transport { reason: reservation::describe(&error) },
+    }
+}

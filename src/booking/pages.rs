@@ -1,0 +1,103 @@
+//! Slot discovery: filters, and pages of `page_index` / `page_size` as a `Stream`.
+
+use std::num::NonZeroU64;
+
+use chrono::NaiveDate;
+use futures_core::Stream;
+use futures_util::{TryStreamExt, stream};
+
+use super::{Booking, BookingError, reading};
+use crate::types::Slot;
+
+/// Page size used when the query does not set one.
+const DEFAULT_PAGE_SIZE: u64 = 50;
+/// A server that ignores `page_index` would otherwise be paged forever.
+const MAX_PAGES: u64 = 1_000;
+
+/// Which slots to list: every filter is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SlotQuery {
+    appointment_type_id: Option<String>,
+    location_id: Option<String>,
+    practitioner_id: Option<String>,
+    start_date: Option<NaiveDate>,
+    end_date: Option<NaiveDate>,
+    page_size: Option<NonZeroU64>,
+}
+
+impl SlotQuery {
+    /// All slots.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Only slots of this appointment type.
+    pub fn with_appointment_type(mut self, id: impl Into<String>) -> Self {
+        self.appointment_type_id = Some(id.into());
+        self
+    }
+    /// Only slots at this location.
+    pub fn with_location(mut self, id: impl Into<String>) -> Self {
+        self.location_id = Some(id.into());
+        self
+    }
+    /// Only slots with this practitioner.
+    pub fn with_practitioner(mut self, id: impl Into<String>) -> Self {
+        self.practitioner_id = Some(id.into());
+        self
+    }
+    /// Only slots from `start` to `end` (inclusive dates).
+    pub fn with_dates(mut self, start: NaiveDate, end: NaiveDate) -> Self {
+        self.start_date = Some(start);
+        self.end_date = Some(end);
+        self
+    }
+    /// Slots per request (default 50).
+    pub fn with_page_size(mut self, size: NonZeroU64) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+}
+
+impl Booking {
+    /// The matching slots page by page, fetched as the stream is polled. It stops after the
+    /// page that reaches the `count` Hero reports, or at a short or empty page.
+    pub fn slot_pages(&self, query: SlotQuery) -> impl Stream<Item = Result<Vec<Slot>, BookingError>> + Send + 'static {
+        let booking = self.clone();
+        let size = query.page_size.unwrap_or(NonZeroU64::new(DEFAULT_PAGE_SIZE).expect("non-zero"));
+        stream::try_unfold(Some((0u64, 0u64)), move |state| {
+            let (booking, query) = (booking.clone(), query.clone());
+            async move {
+                let Some((index, seen)) = state else { return Ok(None) };
+                let mut request = booking.client.list_slots().page_index(index).page_size(size);
+                if let Some(v) = &query.appointment_type_id {
+                    request = request.appointment_type_id(v.as_str());
+                }
+                if let Some(v) = &query.location_id {
+                    request = request.location_id(v.as_str());
+                }
+                if let Some(v) = &query.practitioner_id {
+                    request = request.practitioner_id(v.as_str());
+                }
+                if let Some(v) = query.start_date {
+                    request = request.start_date(v.to_string());
+                }
+                if let Some(v) = query.end_date {
+                    request = request.end_date(v.to_string());
+                }
+                let page = request.send().await.map_err(reading)?.into_inner();
+                let seen = seen + page.data.len() as u64;
+                let more = !page.data.is_empty() && (page.data.len() as u64) == size.get() && (seen as f64) < page.count && index + 1 < MAX_PAGES;
+                Ok(Some((page.data, more.then_some((index + 1, seen)))))
+            }
+        })
+    }
+
+    /// The matching slots one by one, across pages.
+    pub fn slot_stream(&self, query: SlotQuery) -> impl Stream<Item = Result<Slot, BookingError>> + Send + 'static {
+        self.slot_pages(query).map_ok(|page| stream::iter(page.into_iter().map(Ok))).try_flatten()
+    }
+}
+
+pub(super) async fn collect(booking: &Booking, query: &SlotQuery) -> Result<Vec<Slot>, BookingError> {
+    booking.slot_pages(query.clone()).try_concat().await
+}

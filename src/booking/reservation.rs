@@ -1,0 +1,183 @@
+//! A held slot, and how state-changing requests' failures are classified.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::error::{EXPIRED_CODES, SLOT_UNAVAILABLE_CODES, describe_issues, has_code};
+use super::{Booking, BookingError};
+use crate::types::{Appointment, AppointmentCreate, ValidationError};
+
+/// A reservation: Hero holds the slot until [`Reservation::reserved_until`]. Confirm it with
+/// [`Reservation::confirm`]; an unconfirmed hold is released by Hero when it ends.
+#[derive(Debug, Clone)]
+pub struct Reservation {
+    booking: Booking,
+    id: String,
+    reserved_until: Option<DateTime<Utc>>,
+    request: AppointmentCreate,
+}
+
+pub(super) async fn reserve(booking: Booking, request: AppointmentCreate) -> Result<Reservation, BookingError> {
+    match booking.client.create_appointment().body(request.clone()).send().await {
+        Ok(answer) => {
+            let answer = answer.into_inner();
+            Ok(Reservation { booking, id: answer.id, reserved_until: answer.reserved_until, request })
+        }
+        // Never re-sent: the POST may have created a hold even if its answer was lost.
+        Err(error) => Err(classify_write(error, "reserve", None)),
+    }
+}
+
+impl Reservation {
+    /// The appointment id of the reservation.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// When Hero releases the hold, if it said.
+    pub fn reserved_until(&self) -> Option<DateTime<Utc>> {
+        self.reserved_until
+    }
+
+    /// Time left on the hold by this machine's clock (zero once passed); `None` if unknown.
+    pub fn time_left(&self) -> Option<Duration> {
+        self.reserved_until.map(|until| (until - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+    }
+
+    /// The request that made the reservation.
+    pub fn request(&self) -> &AppointmentCreate {
+        &self.request
+    }
+
+    /// Confirms (books) the reservation.
+    ///
+    /// - If the hold ends within the skew margin, no request is sent:
+    ///   [`BookingError::ReservationExpired`].
+    /// - If the confirmation fails ambiguously, the appointment is read back and
+    ///   `booking_confirmed_at` decides: booked is `Ok`. Only if that read fails too is the result
+    ///   [`BookingError::OutcomeUnknown`].
+    ///
+    /// Takes `&self`, so after an error the same reservation can be checked or confirmed again.
+    pub async fn confirm(&self) -> Result<Appointment, BookingError> {
+        if let Some(until) = self.reserved_until {
+            let margin = chrono::Duration::from_std(self.booking.skew_margin).unwrap_or(chrono::Duration::zero());
+            if until - margin <= Utc::now() {
+                return Err(self.expired());
+            }
+        }
+        match self.booking.client.book_appointment().id(self.id.as_str()).send().await {
+            Ok(appointment) => Ok(appointment.into_inner()),
+            Err(error) => match classify_write(error, "confirm", Some(&self.id)) {
+                BookingError::OutcomeUnknown { reason, .. } => self.settle(reason).await,
+                BookingError::ReservationExpired { .. } => Err(self.expired()),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// Gives the reservation up. Hero's API has no call to release a hold early: the slot is
+    /// released when the hold ends ([`Reservation::reserved_until`], returned here).
+    pub fn release(self) -> Option<DateTime<Utc>> {
+        self.reserved_until
+    }
+
+    fn expired(&self) -> BookingError {
+        BookingError::ReservationExpired { appointment_id: self.id.clone(), reserved_until: self.reserved_until }
+    }
+
+    /// After an ambiguous confirmation: did it go through?
+    async fn settle(&self, reason: String) -> Result<Appointment, BookingError> {
+        match self.booking.client.get_appointment().id(self.id.as_str()).send().await {
+            Ok(appointment) if appointment.booking_confirmed_at.is_some() => Ok(appointment.into_inner()),
+            Ok(appointment) if appointment.reserved_until.is_some_and(|until| until <= Utc::now()) => Err(self.expired()),
+            Ok(_) => Err(BookingError::Transport {
+                reason: format!("{reason}; the appointment was read back and is still only reserved, so confirming again is safe"),
+            }),
+            Err(error) if error.status().is_some_and(|s| s.as_u16() == 404) => Err(self.expired()),
+            Err(error) => Err(BookingError::OutcomeUnknown {
+                operation: "confirm",
+                appointment_id: Some(self.id.clone()),
+                reason: format!("{reason}; reading it back failed too: {}", describe(&error)),
+            }),
+        }
+    }
+}
+
+/// Error bodies a state-changing call may carry: Hero's validation body, or none.
+pub(crate) trait ErrorBody {
+    fn validation(&self) -> Option<&ValidationError>;
+}
+
+impl ErrorBody for ValidationError {
+    fn validation(&self) -> Option<&ValidationError> {
+        Some(self)
+    }
+}
+
+impl ErrorBody for () {
+    fn validation(&self) -> Option<&ValidationError> {
+        None
+    }
+}
+
+/// Classifies the failure of a request that changes state, by whether it may have taken effect.
+pub(crate) fn classify_write<E: ErrorBody>(error: progenitor_client::Error<E>, operation: &'static str, id: Option<&str>) -> BookingError {
+    use progenitor_client::Error;
+    let unknown = |reason: String| BookingError::OutcomeUnknown { operation, appointment_id: id.map(str::to_owned), reason };
+    match error {
+        Error::InvalidRequest(reason) => BookingError::InvalidInput { reason },
+        Error::ErrorResponse(answer) => {
+            let status = answer.status().as_u16();
+            match answer.validation() {
+                Some(body) if has_code(body, SLOT_UNAVAILABLE_CODES) => BookingError::SlotUnavailable,
+                Some(body) if has_code(body, EXPIRED_CODES) => {
+                    BookingError::ReservationExpired { appointment_id: id.unwrap_or_default().to_owned(), reserved_until: None }
+                }
+                Some(body) => BookingError::Rejected { status, issues: describe_issues(body) },
+                None => BookingError::Rejected { status, issues: Vec::new() },
+            }
+        }
+        Error::UnexpectedResponse(response) => match response.status().as_u16() {
+            409 => BookingError::SlotUnavailable,
+            // Refused before doing anything: safe to send again later.
+            429 => BookingError::Transport { reason: "rate limited (HTTP 429); wait before trying again".into() },
+            status @ (408 | 500..) => unknown(format!("HTTP {status}")),
+            status => BookingError::Rejected { status, issues: Vec::new() },
+        },
+        // Never connected: the request cannot have reached Hero.
+        Error::CommunicationError(e) if e.is_connect() => BookingError::Transport { reason: describe_reqwest(&e) },
+        other => unknown(describe(&other)),
+    }
+}
+
+/// A body-free, URL-free description of a failed call (bodies and URLs can carry patient data).
+pub(crate) fn describe<E>(error: &progenitor_client::Error<E>) -> String {
+    use progenitor_client::Error;
+    match error {
+        Error::InvalidRequest(reason) | Error::Custom(reason) => reason.clone(),
+        Error::CommunicationError(e) | Error::InvalidUpgrade(e) => describe_reqwest(e),
+        Error::ResponseBodyError(e) => format!("the answer was cut off: {}", describe_reqwest(e)),
+        Error::InvalidResponsePayload(_, e) => {
+            format!("the answer could not be decoded ({:?} error at line {}, column {})", e.classify(), e.line(), e.column())
+        }
+        Error::ErrorResponse(answer) => format!("HTTP {}", answer.status()),
+        Error::UnexpectedResponse(response) => format!("HTTP {}", response.status()),
+    }
+}
+
+fn describe_reqwest(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        return "timed out".into();
+    }
+    let kind = if error.is_connect() { "could not connect" } else { "connection failed" };
+    // The innermost cause (hyper/io) names what failed; reqwest's own message carries the URL.
+    let mut cause = std::error::Error::source(error);
+    while let Some(next) = cause.and_then(std::error::Error::source) {
+        cause = Some(next);
+    }
+    match cause {
+        Some(cause) => format!("{kind}: {cause}"),
+        None => kind.to_owned(),
+    }
+}
