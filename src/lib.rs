@@ -37,6 +37,8 @@ mod environment;
 mod generated;
 mod hooks;
 mod id;
+#[cfg(feature = "mock")]
+pub mod mock;
 
 pub use client::ClientBuilder;
 pub use config_error::ConfigError;

@@ -1,0 +1,277 @@
+//! A mock Hero server for tests without credentials (cargo feature `mock`).
+//!
+//! Real HTTP on `127.0.0.1:0`, started in-process in one line. It models the booking flow with
+//! state (seeded appointment types, locations, practitioners and slots; holds that lapse on a
+//! controllable clock; confirmations; edits before confirmation), video links and link status,
+//! checks both auth headers, and can inject faults (latency, 429, 5xx, a dropped connection,
+//! "commit then time out").
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use hero_health::mock::MockHero;
+//!
+//! let hero = MockHero::start().await?;
+//! let booking = hero.client().booking();
+//! let types = booking.appointment_types().await?;
+//! assert_eq!(types.len(), 3);
+//! # Ok(()) }
+//! ```
+
+mod server;
+mod state;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::types::Slot;
+use crate::{Client, Environment};
+
+/// What the mock does to the next matching request(s).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FaultKind {
+    /// Wait this long before answering normally.
+    Latency(Duration),
+    /// Answer 429 with `Retry-After` (seconds), doing nothing.
+    RateLimited {
+        /// The `Retry-After` value, in seconds.
+        retry_after_secs: u64,
+    },
+    /// Answer this 5xx status, doing nothing.
+    ServerError(u16),
+    /// Start a 200 answer, then drop the connection mid-body (after doing the work).
+    DropConnection,
+    /// Do the work (commit), then wait this long before answering: a client timeout then
+    /// sees a failure although the change happened.
+    CommitThenTimeout(Duration),
+}
+
+/// A fault for requests to one operation (`operationId`, e.g. `"bookAppointment"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    operation: String,
+    kind: FaultKind,
+    times: usize,
+}
+
+impl Fault {
+    /// Applies `kind` to the next request to `operation`.
+    pub fn on(operation: &str, kind: FaultKind) -> Self {
+        Fault { operation: operation.to_owned(), kind, times: 1 }
+    }
+
+    /// Applies it to the next `times` requests instead of one.
+    pub fn times(mut self, times: usize) -> Self {
+        self.times = times;
+        self
+    }
+}
+
+/// A request the mock received, for assertions. Bodies are not kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedRequest {
+    /// `GET`, `POST`…
+    pub method: String,
+    /// The path, e.g. `/v1/appointments/5001/book`.
+    pub path: String,
+    /// The query parameters.
+    pub query: BTreeMap<String, String>,
+    /// The `operationId` it matched, if any.
+    pub operation: Option<String>,
+    /// The `x-practice-group-id` it carried.
+    pub practice_group_id: Option<String>,
+    /// The status the mock answered (0 if the connection was dropped first).
+    pub status: u16,
+}
+
+/// Why the mock could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum MockError {
+    /// Binding `127.0.0.1:0` failed.
+    #[error("the mock Hero server could not listen on 127.0.0.1 ({0}); is the loopback interface available?")]
+    Bind(#[from] std::io::Error),
+}
+
+/// Settings of a [`MockHero`].
+#[derive(Debug, Clone)]
+pub struct MockHeroBuilder {
+    seed: u64,
+    days: u32,
+    hold: Duration,
+    api_key: String,
+    practice_group_id: String,
+    network: Vec<String>,
+}
+
+impl Default for MockHeroBuilder {
+    fn default() -> Self {
+        MockHeroBuilder {
+            seed: 1,
+            days: 3,
+            // Hero does not document the hold period; ten minutes is the mock's assumption.
+            hold: Duration::from_secs(600),
+            api_key: "mock-api-key".into(),
+            practice_group_id: "1".into(),
+            network: vec!["2".into()],
+        }
+    }
+}
+
+impl MockHeroBuilder {
+    /// Seed of the generated slots (default 1): the same seed gives the same data.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Days of slots from tomorrow (default 3).
+    pub fn with_days(mut self, days: u32) -> Self {
+        self.days = days;
+        self
+    }
+    /// How long a reservation holds its slot (default 10 minutes).
+    pub fn with_hold_period(mut self, hold: Duration) -> Self {
+        self.hold = hold;
+        self
+    }
+    /// The API key the mock accepts (default `mock-api-key`).
+    pub fn with_api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = key.into();
+        self
+    }
+    /// The key's own practice group (default `1`).
+    pub fn with_practice_group_id(mut self, id: impl Into<String>) -> Self {
+        self.practice_group_id = id.into();
+        self
+    }
+    /// Other practice groups in the same Hero network, which cross-organisation calls may act
+    /// for (default `["2"]`); any other group is refused with 403.
+    pub fn with_network(mut self, groups: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.network = groups.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Starts the server on `127.0.0.1:0` in the current tokio runtime.
+    pub async fn start(self) -> Result<MockHero, MockError> {
+        let started = Utc::now();
+        let state = state::State::seeded(self.seed, self.days, chrono::Duration::from_std(self.hold).unwrap_or(chrono::Duration::minutes(10)), started);
+        let shared = Arc::new(Shared {
+            config: self,
+            inner: Mutex::new(Inner { state, offset: chrono::Duration::zero(), faults: Vec::new(), log: Vec::new() }),
+        });
+        let (addr, task) = server::spawn(shared.clone()).await?;
+        Ok(MockHero { shared, addr, task })
+    }
+}
+
+/// What the server task shares with the handle.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    config: MockHeroBuilder,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    state: state::State,
+    offset: chrono::Duration,
+    faults: Vec<Fault>,
+    log: Vec<LoggedRequest>,
+}
+
+impl Inner {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.offset
+    }
+}
+
+impl Shared {
+    /// The lock, even if a test thread panicked while holding it (the state stays usable).
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A running mock Hero server. Dropping it stops the server.
+#[derive(Debug)]
+pub struct MockHero {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for MockHero {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl MockHero {
+    /// Starts a mock with the default settings.
+    pub async fn start() -> Result<MockHero, MockError> {
+        MockHeroBuilder::default().start().await
+    }
+
+    /// Settings for a mock (seed, hold period, credentials, network).
+    pub fn builder() -> MockHeroBuilder {
+        MockHeroBuilder::default()
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:40123`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A [`Client`] configured for this mock (its key and practice group).
+    pub fn client(&self) -> Client {
+        self.client_builder().build().unwrap_or_else(|e| unreachable!("the mock's own settings are valid: {e}"))
+    }
+
+    /// A client builder already pointed at the mock with its credentials; add timeouts etc.
+    pub fn client_builder(&self) -> crate::ClientBuilder {
+        let environment = Environment::custom(&self.url()).unwrap_or_else(|e| unreachable!("a loopback URL is valid: {e}"));
+        Client::builder()
+            .with_api_key(self.shared.config.api_key.clone())
+            .with_practice_group_id(self.shared.config.practice_group_id.clone())
+            .with_environment(environment)
+    }
+
+    /// The API key the mock accepts.
+    pub fn api_key(&self) -> &str {
+        &self.shared.config.api_key
+    }
+
+    /// The mock's clock (real time plus what [`MockHero::advance`] added).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.shared.lock().now()
+    }
+
+    /// Moves the mock's clock forward: holds lapse without the test sleeping.
+    pub fn advance(&self, by: Duration) {
+        self.shared.lock().offset += chrono::Duration::from_std(by).unwrap_or(chrono::Duration::zero());
+    }
+
+    /// Queues a fault.
+    pub fn inject(&self, fault: Fault) {
+        self.shared.lock().faults.push(fault);
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.shared.lock().log.clone()
+    }
+
+    /// Forgets the request log.
+    pub fn clear_requests(&self) {
+        self.shared.lock().log.clear();
+    }
+
+    /// The slots nobody holds or has booked, by the mock's clock.
+    pub fn free_slots(&self) -> Vec<Slot> {
+        let inner = self.shared.lock();
+        inner.state.free_slots(inner.now())
+    }
+}

@@ -1,0 +1,190 @@
+//! The HTTP side of the mock: one handler that matches the route, checks the auth headers,
+//! applies a queued fault, asks the state for the answer and logs the exchange.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::Response;
+use serde_json::json;
+
+use super::state::Answer;
+use super::{Fault, FaultKind, LoggedRequest, Shared};
+
+pub(super) async fn spawn(shared: Arc<Shared>) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = axum::Router::new().fallback(handle).with_state(shared);
+    let task = tokio::spawn(async move {
+        // Only ends when the handle aborts the task.
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((addr, task))
+}
+
+/// The operations the mock models, by method and path template.
+const ROUTES: &[(&str, &str, &str)] = &[
+    ("GET", "/v1/appointment_types", "listAppointmentTypes"),
+    ("GET", "/v1/locations", "listLocations"),
+    ("GET", "/v1/practitioners", "listPractitioners"),
+    ("GET", "/v1/slots", "listSlots"),
+    ("POST", "/v1/appointments", "createAppointment"),
+    ("GET", "/v1/appointments/{id}", "getAppointment"),
+    ("PUT", "/v1/appointments/{id}", "editAppointment"),
+    ("POST", "/v1/appointments/{id}/book", "bookAppointment"),
+    ("POST", "/v1/video_links", "createVideoLink"),
+    ("GET", "/v1/links/status", "getLinkStatus"),
+];
+
+/// `(operationId, path parameter)` for a request, if the mock models it.
+fn route(method: &Method, path: &str) -> Option<(&'static str, Option<String>)> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    ROUTES.iter().find_map(|(m, template, operation)| {
+        if *m != method.as_str() {
+            return None;
+        }
+        let pattern: Vec<&str> = template.split('/').collect();
+        if pattern.len() != segments.len() {
+            return None;
+        }
+        let mut param = None;
+        for (p, s) in pattern.iter().zip(&segments) {
+            if p.starts_with('{') {
+                param = Some((*s).to_owned());
+            } else if p != s {
+                return None;
+            }
+        }
+        Some((*operation, param))
+    })
+}
+
+fn json_response(status: u16, body: Option<serde_json::Value>) -> Response {
+    let mut response = Response::new(match &body {
+        Some(value) => Body::from(value.to_string()),
+        None => Body::empty(),
+    });
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if body.is_some() {
+        response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    }
+    response
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let path = uri.path().to_owned();
+    let query: BTreeMap<String, String> = uri
+        .query()
+        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let group = header("x-practice-group-id");
+    let matched = route(&method, &path);
+    let entry = LoggedRequest {
+        method: method.to_string(),
+        path: path.clone(),
+        query: query.clone(),
+        operation: matched.as_ref().map(|(op, _)| (*op).to_owned()),
+        practice_group_id: group.clone(),
+        status: 0,
+    };
+    let index = {
+        let mut inner = shared.lock();
+        inner.log.push(entry);
+        inner.log.len() - 1
+    };
+    let record = |status: u16| {
+        if let Some(entry) = shared.lock().log.get_mut(index) {
+            entry.status = status;
+        }
+    };
+
+    // Auth first, as Hero does: both headers, and the cross-organisation rule.
+    let config = &shared.config;
+    if header("x-api-key").as_deref() != Some(config.api_key.as_str()) {
+        record(401);
+        return json_response(401, Some(json!({"statusCode": 401, "message": "Unauthorized"})));
+    }
+    match &group {
+        Some(g) if *g == config.practice_group_id || config.network.contains(g) => {}
+        Some(_) => {
+            record(403);
+            return json_response(403, Some(json!({"statusCode": 403, "message": "Forbidden: practice group is not in your network"})));
+        }
+        None => {
+            record(401);
+            return json_response(401, Some(json!({"statusCode": 401, "message": "Unauthorized: x-practice-group-id is missing"})));
+        }
+    }
+    let Some((operation, param)) = matched else {
+        record(404);
+        return json_response(404, None);
+    };
+
+    let fault = take_fault(&shared, operation);
+    match &fault {
+        Some(FaultKind::Latency(wait)) => tokio::time::sleep(*wait).await,
+        Some(FaultKind::RateLimited { retry_after_secs }) => {
+            record(429);
+            let mut response = json_response(429, Some(json!({"statusCode": 429, "message": "Too Many Requests"})));
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after_secs));
+            return response;
+        }
+        Some(FaultKind::ServerError(status)) => {
+            record(*status);
+            return json_response(*status, Some(json!({"statusCode": status, "message": "Internal Server Error"})));
+        }
+        _ => {}
+    }
+
+    let (status, body) = answer(&shared, operation, param.as_deref(), &query, &body);
+    match fault {
+        Some(FaultKind::CommitThenTimeout(wait)) => tokio::time::sleep(wait).await,
+        Some(FaultKind::DropConnection) => {
+            // Headers go out, then the body fails: hyper aborts the connection.
+            record(0);
+            let broken = futures_util::stream::once(async { Err::<Bytes, std::io::Error>(std::io::Error::other("mock: connection dropped")) });
+            let mut response = Response::new(Body::from_stream(broken));
+            response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+            return response;
+        }
+        _ => {}
+    }
+    record(status);
+    json_response(status, body)
+}
+
+fn take_fault(shared: &Shared, operation: &str) -> Option<FaultKind> {
+    let mut inner = shared.lock();
+    let position = inner.faults.iter().position(|f: &Fault| f.operation == operation && f.times > 0)?;
+    let fault = &mut inner.faults[position];
+    fault.times -= 1;
+    let kind = fault.kind.clone();
+    if fault.times == 0 {
+        inner.faults.remove(position);
+    }
+    Some(kind)
+}
+
+fn answer(shared: &Shared, operation: &str, param: Option<&str>, query: &BTreeMap<String, String>, body: &[u8]) -> Answer {
+    let mut inner = shared.lock();
+    let now = inner.now();
+    let state = &mut inner.state;
+    let id = param.unwrap_or_default();
+    match operation {
+        "listAppointmentTypes" => state.list_appointment_types(query),
+        "listLocations" => state.list_locations(query),
+        "listPractitioners" => state.list_practitioners(query),
+        "listSlots" => state.list_slots(query, now),
+        "createAppointment" => state.create_appointment(body, now),
+        "getAppointment" => state.get_appointment(id, now),
+        "editAppointment" => state.edit_appointment(id, body, now),
+        "bookAppointment" => state.book_appointment(id, now),
+        "createVideoLink" => state.create_video_link(body),
+        "getLinkStatus" => state.get_link_status(query),
+        _ => (404, None),
+    }
+}

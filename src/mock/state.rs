@@ -1,0 +1,314 @@
+//! The mock's booking state: seeded reference data, holds, confirmations and video links, and
+//! the answer to each modelled operation. Pure and synchronous: the HTTP side calls in under a
+//! lock and never awaits while holding it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde_json::{Value, json};
+
+use crate::Id;
+use crate::types::{
+    Appointment, AppointmentCreate, AppointmentEdit, AppointmentReservation, AppointmentType, AppointmentTypePractitionerType,
+    AppointmentTypeSector, Location, Practitioner, Slot, Title, VideoLink, VideoLinkCreate,
+};
+
+/// An answer: status and JSON body (`None` for a body-less answer).
+pub(crate) type Answer = (u16, Option<Value>);
+
+/// Default page size of list operations when the request sets none (Hero's is not documented).
+const DEFAULT_PAGE_SIZE: usize = 20;
+
+/// A seeded practitioner: id, title, first and last name, location, appointment types.
+type Staff = (u64, Title, &'static str, &'static str, &'static str, &'static [&'static str]);
+
+#[derive(Debug, Clone)]
+struct Booked {
+    slot: Slot,
+    practitioner: u64,
+    patient_id: Option<String>,
+    reason: Option<String>,
+    reserved_until: DateTime<Utc>,
+    confirmed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct State {
+    types: Vec<AppointmentType>,
+    locations: Vec<Location>,
+    practitioners: Vec<Practitioner>,
+    slots: Vec<Slot>,
+    appointments: BTreeMap<u64, Booked>,
+    next_appointment: u64,
+    links: Vec<String>,
+    hold: Duration,
+}
+
+fn ok(value: impl serde::Serialize) -> Answer {
+    (200, Some(serde_json::to_value(value).unwrap_or(Value::Null)))
+}
+
+/// Hero's 400 body: `{error, statusCode, message: [{code, expected, path}]}`.
+pub(crate) fn invalid(code: &str, expected: &str, path: &[&str]) -> Answer {
+    (400, Some(json!({"error": true, "statusCode": 400, "message": [{"code": code, "expected": expected, "path": path}]})))
+}
+
+fn list<T: serde::Serialize>(items: &[T], query: &BTreeMap<String, String>) -> Answer {
+    let size = query.get("page_size").and_then(|v| v.parse::<usize>().ok()).filter(|n| *n > 0).unwrap_or(DEFAULT_PAGE_SIZE);
+    let index = query.get("page_index").and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
+    let page: Vec<&T> = items.iter().skip(index.saturating_mul(size)).take(size).collect();
+    (200, Some(json!({"data": page, "count": items.len()})))
+}
+
+/// `serde_json`'s message names a missing or mistyped field; the value is never repeated.
+fn body_error(error: &serde_json::Error, expected: &str) -> Answer {
+    let text = error.to_string();
+    let field = text.split('`').nth(1).unwrap_or_default();
+    if text.starts_with("missing field") {
+        invalid("required", "a value", &[field])
+    } else {
+        invalid("invalid_type", expected, &[])
+    }
+}
+
+impl State {
+    /// Deterministic data for `seed`: 3 appointment types, 2 locations, 3 practitioners and
+    /// `days` days of morning slots from the day after `now`, some already gone.
+    pub(crate) fn seeded(seed: u64, days: u32, hold: Duration, now: DateTime<Utc>) -> Self {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let types = [("1", "GP consultation", 10.0, AppointmentTypePractitionerType::Gp), ("2", "Practice nurse appointment", 15.0, AppointmentTypePractitionerType::Nurse), ("3", "Blood test", 10.0, AppointmentTypePractitionerType::Nurse)]
+            .into_iter()
+            .map(|(id, name, duration, practitioner_type)| AppointmentType {
+                admin_booking_invoice_required: Some(false),
+                assignee_id: None,
+                assignee_type: None,
+                duration,
+                form_id: None,
+                id: id.into(),
+                in_person: true,
+                name: name.into(),
+                next_available_at: None,
+                partner_slot_name: name.into(),
+                practitioner_type,
+                price: 0.0,
+                sector: Some(AppointmentTypeSector::Nhs),
+                slot_count: 0.0,
+                telephone: false,
+                use_partner_bookable_slots: false,
+                video: false,
+            })
+            .collect::<Vec<_>>();
+        let locations = [("1", "Riverside Surgery"), ("2", "Hillview Health Centre")]
+            .into_iter()
+            .map(|(id, name)| Location { id: Some(id.into()), name: Some(name.into()) })
+            .collect();
+        let staff: [Staff; 3] = [
+            (11, Title::Dr, "Amara", "Okafor", "1", &["1"]),
+            (12, Title::Ms, "Bethan", "Price", "1", &["2", "3"]),
+            (13, Title::Dr, "Rohan", "Mehta", "2", &["1"]),
+        ];
+        let practitioners = staff
+            .iter()
+            .map(|(id, title, first, last, ..)| Practitioner { id: Some(Id::from(*id)), title: Some(*title), first_name: Some((*first).into()), last_name: Some((*last).into()) })
+            .collect();
+        let mut slots = Vec::new();
+        let first_day = now.date_naive() + Duration::days(1);
+        let mut next_slot = 100u64;
+        for day in 0..days {
+            let date = first_day + Duration::days(i64::from(day));
+            for (practitioner, _, _, _, location, type_ids) in &staff {
+                let mut start = date.and_hms_opt(9, 0, 0).unwrap_or_default().and_utc();
+                let end = date.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc();
+                let mut turn = 0;
+                while start < end {
+                    let type_id = type_ids[turn % type_ids.len()];
+                    let minutes = types.iter().find(|t| t.id == type_id).map_or(10.0, |t| t.duration) as i64;
+                    let finish = start + Duration::minutes(minutes);
+                    // About one slot in four is already gone when the mock starts.
+                    if rng.u8(0..4) != 0 {
+                        slots.push(Slot {
+                            id: Some(next_slot.to_string()),
+                            practitioner_id: Some(practitioner.to_string()),
+                            appointment_type_id: Some(type_id.into()),
+                            location_id: Some((*location).into()),
+                            start_time: Some(start),
+                            finish_time: Some(finish),
+                        });
+                    }
+                    next_slot += 1;
+                    start = finish;
+                    turn += 1;
+                }
+            }
+        }
+        State { types, locations, practitioners, slots, appointments: BTreeMap::new(), next_appointment: 5001, links: Vec::new(), hold }
+    }
+
+    /// The seeded slots that nobody holds or has booked at `now`.
+    pub(crate) fn free_slots(&self, now: DateTime<Utc>) -> Vec<Slot> {
+        self.slots.iter().filter(|s| !self.taken(s, now)).cloned().collect()
+    }
+
+    fn taken(&self, slot: &Slot, now: DateTime<Utc>) -> bool {
+        self.appointments.values().any(|a| a.slot.id == slot.id && (a.confirmed_at.is_some() || a.reserved_until > now))
+    }
+
+    /// A live (not lapsed) appointment.
+    fn live(&self, id: &str, now: DateTime<Utc>) -> Option<(u64, &Booked)> {
+        let id: u64 = id.parse().ok()?;
+        self.appointments.get(&id).filter(|a| a.confirmed_at.is_some() || a.reserved_until > now).map(|a| (id, a))
+    }
+
+    fn appointment(&self, id: u64, booked: &Booked) -> Appointment {
+        let slot = &booked.slot;
+        let location = slot.location_id.clone().unwrap_or_default();
+        Appointment {
+            appointment_source: Some("partner_api".into()),
+            appointment_template_name: None,
+            appointment_type_id: Id::new(slot.appointment_type_id.clone().unwrap_or_default()).unwrap_or_else(|_| Id::from(0)),
+            booking_confirmed_at: booked.confirmed_at,
+            can_be_cancelled: true,
+            can_be_rescheduled: booked.confirmed_at.is_none(),
+            cancellation_policy_hours: Some(24.0),
+            cancelled_at: None,
+            duration: slot.start_time.zip(slot.finish_time).map(|(s, f)| (f - s).num_minutes() as f64),
+            id: Id::from(id),
+            in_person: true,
+            link_id: None,
+            location_id: Id::new(location.clone()).unwrap_or_else(|_| Id::from(0)),
+            location_name: self.locations.iter().find(|l| l.id.as_deref() == Some(location.as_str())).and_then(|l| l.name.clone()),
+            patient: None,
+            patient_id: booked.patient_id.as_deref().and_then(|p| Id::new(p).ok()),
+            practitioner: None,
+            practitioner_id: Id::from(booked.practitioner),
+            reason: booked.reason.clone(),
+            reserved_until: booked.confirmed_at.is_none().then_some(booked.reserved_until),
+            start_time: slot.start_time,
+            suppress_mail: false,
+            telephone: false,
+            video: false,
+            video_url: None,
+        }
+    }
+
+    pub(crate) fn list_appointment_types(&self, query: &BTreeMap<String, String>) -> Answer {
+        list(&self.types, query)
+    }
+
+    pub(crate) fn list_locations(&self, query: &BTreeMap<String, String>) -> Answer {
+        list(&self.locations, query)
+    }
+
+    pub(crate) fn list_practitioners(&self, query: &BTreeMap<String, String>) -> Answer {
+        list(&self.practitioners, query)
+    }
+
+    pub(crate) fn list_slots(&self, query: &BTreeMap<String, String>, now: DateTime<Utc>) -> Answer {
+        let date = |key: &str| query.get(key).and_then(|v| NaiveDate::parse_from_str(v.get(..10).unwrap_or(v), "%Y-%m-%d").ok());
+        let (from, to) = (date("start_date"), date("end_date"));
+        let matches = |key: &str, value: &Option<String>| query.get(key).is_none_or(|want| value.as_deref() == Some(want.as_str()));
+        let slots: Vec<Slot> = self
+            .free_slots(now)
+            .into_iter()
+            .filter(|s| matches("appointment_type_id", &s.appointment_type_id))
+            .filter(|s| matches("location_id", &s.location_id))
+            .filter(|s| matches("practitioner_id", &s.practitioner_id))
+            .filter(|s| {
+                let day = s.start_time.map(|t| t.date_naive());
+                from.is_none_or(|f| day.is_some_and(|d| d >= f)) && to.is_none_or(|t| day.is_some_and(|d| d <= t))
+            })
+            .collect();
+        list(&slots, query)
+    }
+
+    /// Reserve: the slot matching the body, held for the hold period.
+    pub(crate) fn create_appointment(&mut self, body: &[u8], now: DateTime<Utc>) -> Answer {
+        let request: AppointmentCreate = match serde_json::from_slice(body) {
+            Ok(request) => request,
+            Err(e) => return body_error(&e, "an AppointmentCreate body"),
+        };
+        let slot = self.slots.iter().find(|s| {
+            s.practitioner_id.as_deref() == Some(request.practitioner_id.as_str())
+                && s.location_id.as_deref() == Some(request.location_id.as_str())
+                && s.appointment_type_id.as_deref() == Some(request.appointment_type_id.as_str())
+                && s.start_time.is_some()
+                && s.start_time == request.start_time
+        });
+        let Some(slot) = slot.cloned() else { return invalid("slot_not_found", "the start_time of a listed slot", &["start_time"]) };
+        if self.taken(&slot, now) {
+            return invalid("slot_unavailable", "a free slot", &["start_time"]);
+        }
+        let id = self.next_appointment;
+        self.next_appointment += 1;
+        let reserved_until = now + self.hold;
+        let practitioner = request.practitioner_id.parse().unwrap_or_default();
+        self.appointments.insert(id, Booked { slot, practitioner, patient_id: request.patient_id, reason: request.reason, reserved_until, confirmed_at: None });
+        ok(AppointmentReservation { id: id.to_string(), reserved_until: Some(reserved_until) })
+    }
+
+    /// Confirm: sets `booking_confirmed_at`; a lapsed hold is refused, a repeat is answered again.
+    pub(crate) fn book_appointment(&mut self, id: &str, now: DateTime<Utc>) -> Answer {
+        let Some(key) = id.parse::<u64>().ok().filter(|k| self.appointments.contains_key(k)) else { return (404, None) };
+        let Some(booked) = self.appointments.get_mut(&key) else { return (404, None) };
+        if booked.confirmed_at.is_none() {
+            if booked.reserved_until <= now {
+                return invalid("reservation_expired", "a reservation whose reserved_until has not passed", &["id"]);
+            }
+            booked.confirmed_at = Some(now);
+        }
+        let booked = booked.clone();
+        ok(self.appointment(key, &booked))
+    }
+
+    pub(crate) fn get_appointment(&self, id: &str, now: DateTime<Utc>) -> Answer {
+        match self.live(id, now) {
+            Some((key, booked)) => ok(self.appointment(key, booked)),
+            None => (404, None),
+        }
+    }
+
+    /// Edit: only before confirmation; moves the reservation to another free slot.
+    pub(crate) fn edit_appointment(&mut self, id: &str, body: &[u8], now: DateTime<Utc>) -> Answer {
+        let Some((key, booked)) = self.live(id, now) else { return (404, None) };
+        if booked.confirmed_at.is_some() {
+            return invalid("appointment_confirmed", "an appointment that is not confirmed yet", &["id"]);
+        }
+        let edit: AppointmentEdit = match serde_json::from_slice(body) {
+            Ok(edit) => edit,
+            Err(e) => return body_error(&e, "an AppointmentEdit body"),
+        };
+        let current = booked.slot.clone();
+        let target = self.slots.iter().find(|s| s.practitioner_id.as_deref() == Some(edit.practitioner_id.as_str()) && s.start_time.is_some() && s.start_time == edit.start_time).cloned();
+        let Some(target) = target else { return invalid("slot_not_found", "the start_time of a listed slot", &["start_time"]) };
+        if target.id != current.id && self.taken(&target, now) && edit.suppress_availability_check != Some(true) {
+            return invalid("slot_unavailable", "a free slot", &["start_time"]);
+        }
+        let Some(booked) = self.appointments.get_mut(&key) else { return (404, None) };
+        booked.practitioner = edit.practitioner_id.as_str().parse().unwrap_or(booked.practitioner);
+        booked.slot = target;
+        let booked = booked.clone();
+        ok(self.appointment(key, &booked))
+    }
+
+    pub(crate) fn create_video_link(&mut self, body: &[u8]) -> Answer {
+        if let Err(e) = serde_json::from_slice::<VideoLinkCreate>(body) {
+            return body_error(&e, "a VideoLinkCreate body");
+        }
+        let id = format!("{}", 9001 + self.links.len());
+        self.links.push(id.clone());
+        ok(VideoLink {
+            video_link: Some(format!("https://video.mock.herohealth.invalid/r/{id}")),
+            short_link_id: Some(id.clone()),
+            main_room_url: Some(format!("https://video.mock.herohealth.invalid/room/{id}")),
+        })
+    }
+
+    /// Link status by `id` or `url` (as in seed 001: `{status, type, reference}`).
+    pub(crate) fn get_link_status(&self, query: &BTreeMap<String, String>) -> Answer {
+        let wanted = query.get("id").cloned().or_else(|| query.get("url").and_then(|u| u.rsplit('/').next().map(str::to_owned)));
+        match wanted.filter(|id| self.links.contains(id)) {
+            Some(_) => (200, Some(json!({"status": "unused", "type": "video", "reference": []}))),
+            None => (404, None),
+        }
+    }
+}
