@@ -1,0 +1,287 @@
+//! The reserve-then-book flow against the mock Hero server: the happy path in two requests, and
+//! every way partners get booking wrong (expired holds, racing clients, ambiguous confirms,
+//! timed-out reserves).
+
+use std::num::NonZeroU64;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use hero_health::booking::{BookingError, LinkRef, SlotQuery};
+use hero_health::mock::{Fault, FaultKind, MockHero};
+use hero_health::types::{AppointmentEdit, Slot, VideoLinkCreate};
+
+fn operations(hero: &MockHero) -> Vec<String> {
+    hero.requests().into_iter().map(|r| r.operation.unwrap_or(r.path)).collect()
+}
+
+async fn first_slot(hero: &MockHero) -> Slot {
+    hero.client().booking().slots(&SlotQuery::new()).await.unwrap().remove(0)
+}
+
+#[tokio::test]
+async fn booking_takes_exactly_two_requests_and_confirms() {
+    let hero = MockHero::start().await.unwrap();
+    let slot = first_slot(&hero).await;
+    hero.clear_requests();
+
+    let appointment = hero.client().booking().book(&slot, Some("1234")).await.unwrap();
+
+    assert_eq!(operations(&hero), ["createAppointment", "bookAppointment"]);
+    assert!(appointment.booking_confirmed_at.is_some());
+    assert_eq!(appointment.reserved_until, None);
+    assert_eq!(appointment.start_time, slot.start_time);
+    assert_eq!(appointment.patient_id.as_ref().map(|p| p.as_str()), Some("1234"));
+    assert!(!hero.free_slots().contains(&slot), "a booked slot is no longer offered");
+}
+
+#[tokio::test]
+async fn a_reservation_carries_its_hold_and_request() {
+    let hero = MockHero::start().await.unwrap();
+    let slot = first_slot(&hero).await;
+    let reservation = hero.client().booking().reserve(&slot, None).await.unwrap();
+    let left = reservation.time_left().unwrap();
+    assert!(left > Duration::from_secs(590) && left <= Duration::from_secs(600), "{left:?}");
+    assert_eq!(reservation.request().start_time, slot.start_time);
+    assert_eq!(reservation.request().duration, 10.0);
+    let until = reservation.reserved_until().expect("the mock says how long it holds");
+    assert!((until - hero.now()).num_seconds() > 590);
+    assert_eq!(reservation.release(), Some(until), "release says when Hero frees the slot");
+}
+
+#[tokio::test]
+async fn a_hold_that_lapsed_on_the_server_is_reported_as_expired() {
+    let hero = MockHero::start().await.unwrap();
+    let slot = first_slot(&hero).await;
+    let reservation = hero.client().booking().reserve(&slot, None).await.unwrap();
+    hero.advance(Duration::from_secs(11 * 60));
+
+    let error = reservation.confirm().await.unwrap_err();
+
+    assert!(matches!(error, BookingError::ReservationExpired { ref appointment_id, .. } if appointment_id == reservation.id()), "{error:?}");
+    assert!(error.to_string().contains("reserve a slot again"), "{error}");
+    assert!(hero.free_slots().contains(&slot), "the lapsed hold released the slot");
+}
+
+#[tokio::test]
+async fn a_hold_about_to_end_is_not_sent_a_doomed_confirmation() {
+    let hero = MockHero::builder().with_hold_period(Duration::from_secs(3)).start().await.unwrap();
+    let slot = first_slot(&hero).await;
+    let reservation = hero.client().booking().reserve(&slot, None).await.unwrap();
+    hero.clear_requests();
+
+    // 3 s left is inside the default 5 s clock-skew margin.
+    let error = reservation.confirm().await.unwrap_err();
+
+    assert!(matches!(error, BookingError::ReservationExpired { .. }), "{error:?}");
+    assert!(hero.requests().is_empty(), "no request was sent: {:?}", operations(&hero));
+}
+
+#[tokio::test]
+async fn a_slot_taken_by_a_racing_client_is_its_own_error() {
+    let hero = MockHero::start().await.unwrap();
+    let slot = first_slot(&hero).await;
+    let ours = hero.client().booking();
+    let theirs = hero.client().for_practice_group("2").unwrap().booking();
+
+    let winner = theirs.reserve(&slot, None).await.unwrap();
+    let error = ours.book(&slot, None).await.unwrap_err();
+
+    assert!(matches!(error, BookingError::SlotUnavailable), "{error:?}");
+    assert!(error.to_string().contains("list slots again"), "{error}");
+    assert!(winner.confirm().await.is_ok(), "the winner still books");
+}
+
+#[tokio::test]
+async fn a_confirmation_that_commits_then_times_out_is_settled_by_reading_back() {
+    let hero = MockHero::start().await.unwrap();
+    let slot = first_slot(&hero).await;
+    let client = hero.client_builder().with_timeout(Duration::from_millis(300)).build().unwrap();
+    let reservation = client.booking().reserve(&slot, None).await.unwrap();
+    hero.inject(Fault::on("bookAppointment", FaultKind::CommitThenTimeout(Duration::from_secs(2))));
+    hero.clear_requests();
+
+    let appointment = reservation.confirm().await.unwrap();
+
+    assert!(appointment.booking_confirmed_at.is_some());
+    assert_eq!(operations(&hero), ["bookAppointment", "getAppointment"], "confirm once, then read back; never confirm twice");
+    // No double booking: the slot is gone, and booking it again is refused.
+    assert!(!hero.free_slots().contains(&slot));
+    let again = hero.client().booking().book(&slot, None).await.unwrap_err();
+    assert!(matches!(again, BookingError::SlotUnavailable), "{again:?}");
+}
+
+#[tokio::test]
+async fn a_dropped_connection_on_confirm_is_settled_by_reading_back() {
+    let hero = MockHero::start().await.unwrap();
+    let slot = first_slot(&hero).await;
+    let reservation = hero.client().booking().reserve(&slot, None).await.unwrap();
+    hero.inject(Fault::on("bookAppointment", FaultKind::DropConnection));
+
+    let appointment = reservation.confirm().await.unwrap();
+
+    assert!(appointment.booking_confirmed_at.is_some());
+}
+
+#[tokio::test]
+async fn a_5xx_on_confirm_that_did_nothing_says_confirming_again_is_safe() {
+    let hero = MockHero::start().await.unwrap();
+    let slot = first_slot(&hero).await;
+    let reservation = hero.client().booking().reserve(&slot, None).await.unwrap();
+    hero.inject(Fault::on("bookAppointment", FaultKind::ServerError(503)));
+
+    let error = reservation.confirm().await.unwrap_err();
+    assert!(matches!(error, BookingError::Transport { .. }), "{error:?}");
+    assert!(error.to_string().contains("still only reserved, so confirming again is safe"), "{error}");
+
+    let appointment = reservation.confirm().await.unwrap();
+    assert!(appointment.booking_confirmed_at.is_some());
+}
+
+#[tokio::test]
+async fn when_reading_back_fails_too_the_outcome_is_unknown() {
+    let hero = MockHero::start().await.unwrap();
+    let slot = first_slot(&hero).await;
+    let reservation = hero.client().booking().reserve(&slot, None).await.unwrap();
+    hero.inject(Fault::on("bookAppointment", FaultKind::ServerError(502)));
+    hero.inject(Fault::on("getAppointment", FaultKind::ServerError(502)));
+
+    let error = reservation.confirm().await.unwrap_err();
+
+    match &error {
+        BookingError::OutcomeUnknown { operation, appointment_id, .. } => {
+            assert_eq!(*operation, "confirm");
+            assert_eq!(appointment_id.as_deref(), Some(reservation.id()));
+        }
+        other => panic!("expected OutcomeUnknown, got {other:?}"),
+    }
+    assert!(error.to_string().contains("never re-book blindly"), "{error}");
+}
+
+#[tokio::test]
+async fn a_reserve_that_times_out_is_not_resent_and_says_a_hold_may_exist() {
+    let hero = MockHero::start().await.unwrap();
+    let slot = first_slot(&hero).await;
+    let client = hero.client_builder().with_timeout(Duration::from_millis(300)).build().unwrap();
+    // Hero creates the hold, but the answer comes too late for the client.
+    hero.inject(Fault::on("createAppointment", FaultKind::CommitThenTimeout(Duration::from_secs(1))));
+    hero.clear_requests();
+
+    let error = client.booking().reserve(&slot, None).await.unwrap_err();
+
+    assert!(matches!(error, BookingError::OutcomeUnknown { operation: "reserve", appointment_id: None, .. }), "{error:?}");
+    assert!(error.to_string().contains("a hold may exist on this slot until its reserved_until passes"), "{error}");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(operations(&hero), ["createAppointment"], "exactly one reserve POST, never re-sent");
+    // The hold exists, as the error warned.
+    assert!(!hero.free_slots().contains(&slot));
+}
+
+#[tokio::test]
+async fn rate_limiting_on_reserve_is_safe_to_retry_later() {
+    let hero = MockHero::start().await.unwrap();
+    let slot = first_slot(&hero).await;
+    hero.inject(Fault::on("createAppointment", FaultKind::RateLimited { retry_after_secs: 3 }));
+    let error = hero.client().booking().reserve(&slot, None).await.unwrap_err();
+    assert!(matches!(error, BookingError::Transport { .. }), "{error:?}");
+    assert!(error.to_string().contains("rate limited"), "{error}");
+    assert!(hero.free_slots().contains(&slot), "nothing was reserved");
+}
+
+#[tokio::test]
+async fn both_auth_headers_and_the_network_rule_are_checked() {
+    let hero = MockHero::start().await.unwrap();
+    let wrong_key = hero.client_builder().with_api_key("not-the-key").build().unwrap();
+    let error = wrong_key.booking().appointment_types().await.unwrap_err();
+    assert!(matches!(error, BookingError::Rejected { status: 401, .. }), "{error:?}");
+    assert!(!error.to_string().contains("not-the-key"));
+
+    let outside = hero.client().for_practice_group("99").unwrap();
+    let error = outside.booking().locations().await.unwrap_err();
+    assert!(matches!(error, BookingError::Rejected { status: 403, .. }), "{error:?}");
+
+    let partner = hero.client().for_practice_group("2").unwrap();
+    assert_eq!(partner.booking().locations().await.unwrap().len(), 2);
+    assert_eq!(hero.requests().last().unwrap().practice_group_id.as_deref(), Some("2"));
+}
+
+#[tokio::test]
+async fn slots_are_filtered_and_paged_as_a_stream() {
+    let hero = MockHero::start().await.unwrap();
+    let booking = hero.client().booking();
+    let query = SlotQuery::new().with_practitioner("12").with_page_size(NonZeroU64::new(5).unwrap());
+    let expected: Vec<Slot> = hero.free_slots().into_iter().filter(|s| s.practitioner_id.as_deref() == Some("12")).collect();
+    assert!(expected.len() > 10, "the seed gives several pages");
+    hero.clear_requests();
+
+    let pages: Vec<Vec<Slot>> = booking.slot_pages(query.clone()).map(Result::unwrap).collect().await;
+
+    assert_eq!(pages.iter().map(Vec::len).sum::<usize>(), expected.len());
+    assert!(pages[..pages.len() - 1].iter().all(|p| p.len() == 5));
+    assert_eq!(hero.requests().len(), pages.len(), "one request per page, none after the last");
+    assert_eq!(hero.requests()[1].query.get("page_index").map(String::as_str), Some("1"));
+    let items: Vec<Slot> = booking.slot_stream(query).map(Result::unwrap).collect().await;
+    assert_eq!(items, expected);
+
+    let day = expected[0].start_time.unwrap().date_naive();
+    let one_day = booking.slots(&SlotQuery::new().with_dates(day, day)).await.unwrap();
+    assert!(!one_day.is_empty() && one_day.iter().all(|s| s.start_time.unwrap().date_naive() == day));
+}
+
+#[tokio::test]
+async fn a_reservation_can_be_edited_before_confirmation_only() {
+    let hero = MockHero::start().await.unwrap();
+    let booking = hero.client().booking();
+    let slots = booking.slots(&SlotQuery::new().with_practitioner("11")).await.unwrap();
+    let reservation = booking.reserve(&slots[0], None).await.unwrap();
+    let edit = AppointmentEdit {
+        start_time: slots[1].start_time,
+        duration: 10.0,
+        practitioner_id: "11".parse().unwrap(),
+        suppress_availability_check: None,
+        suppress_mail: None,
+    };
+
+    let moved = booking.edit_appointment(reservation.id(), edit.clone()).await.unwrap();
+    assert_eq!(moved.start_time, slots[1].start_time);
+
+    reservation.confirm().await.unwrap();
+    let error = booking.edit_appointment(reservation.id(), edit).await.unwrap_err();
+    assert!(matches!(&error, BookingError::Rejected { status: 400, issues } if issues == &["id: appointment_confirmed (expected an appointment that is not confirmed yet)"]), "{error:?}");
+}
+
+#[tokio::test]
+async fn video_links_and_their_status() {
+    let hero = MockHero::start().await.unwrap();
+    let booking = hero.client().booking();
+    let link = booking
+        .create_video_link(VideoLinkCreate { link_name: Some("Follow-up".into()), patient_id: Some("1234".into()), expiry_date: None })
+        .await
+        .unwrap();
+    let id = link.short_link_id.clone().unwrap();
+    let by_id = booking.link_status(&LinkRef::Id(id)).await.unwrap();
+    assert_eq!(by_id.status.as_deref(), Some("unused"));
+    let by_url = booking.link_status(&LinkRef::Url(link.video_link.unwrap())).await.unwrap();
+    assert_eq!(by_url, by_id);
+    let unknown = booking.link_status(&LinkRef::Id("1".into())).await.unwrap_err();
+    assert!(matches!(unknown, BookingError::Rejected { status: 404, .. }), "{unknown:?}");
+}
+
+#[tokio::test]
+async fn an_incomplete_slot_is_refused_before_any_request() {
+    let hero = MockHero::start().await.unwrap();
+    let mut slot = first_slot(&hero).await;
+    slot.practitioner_id = None;
+    hero.clear_requests();
+    let error = hero.client().booking().book(&slot, None).await.unwrap_err();
+    assert!(matches!(error, BookingError::IncompleteSlot { field: "practitioner_id" }), "{error:?}");
+    assert!(hero.requests().is_empty());
+}
+
+#[tokio::test]
+async fn the_seeded_data_is_deterministic() {
+    let a = MockHero::builder().with_seed(7).start().await.unwrap();
+    let b = MockHero::builder().with_seed(7).start().await.unwrap();
+    let c = MockHero::builder().with_seed(8).start().await.unwrap();
+    assert_eq!(a.free_slots(), b.free_slots());
+    assert_ne!(a.free_slots(), c.free_slots());
+}
