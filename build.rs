@@ -21,7 +21,8 @@ fn main() {
             std::process::exit(1);
         }
     };
-    for (name, text) in [("codegen.rs", &generated.code), ("surface.txt", &generated.surface)] {
+    let files = [("codegen.rs", &generated.code), ("surface.txt", &generated.surface), ("mock_examples.json", &generated.mock_examples)];
+    for (name, text) in files {
         if let Err(e) = std::fs::write(out.join(name), text) {
             eprintln!("error: cannot write {name} to OUT_DIR: {e}");
             std::process::exit(1);

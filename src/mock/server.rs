@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -39,26 +39,47 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/v1/links/status", "getLinkStatus"),
 ];
 
-/// `(operationId, path parameter)` for a request, if the mock models it.
-fn route(method: &Method, path: &str) -> Option<(&'static str, Option<String>)> {
+/// The other documented operations: a schema-valid answer each, synthesised by build.rs.
+#[derive(Debug, serde::Deserialize)]
+struct Example {
+    method: String,
+    path: String,
+    operation: String,
+    status: u16,
+    body: Option<serde_json::Value>,
+}
+
+fn examples() -> &'static [Example] {
+    static EXAMPLES: OnceLock<Vec<Example>> = OnceLock::new();
+    EXAMPLES.get_or_init(|| serde_json::from_str(include_str!(concat!(env!("OUT_DIR"), "/mock_examples.json"))).unwrap_or_default())
+}
+
+/// The path parameter, if `path` matches `template` (`/v1/appointments/{id}`).
+fn matches(template: &str, path: &str) -> Option<Option<String>> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    ROUTES.iter().find_map(|(m, template, operation)| {
-        if *m != method.as_str() {
+    let pattern: Vec<&str> = template.split('/').collect();
+    if pattern.len() != segments.len() {
+        return None;
+    }
+    let mut param = None;
+    for (p, s) in pattern.iter().zip(&segments) {
+        if p.starts_with('{') {
+            param = Some((*s).to_owned());
+        } else if p != s {
             return None;
         }
-        let pattern: Vec<&str> = template.split('/').collect();
-        if pattern.len() != segments.len() {
-            return None;
-        }
-        let mut param = None;
-        for (p, s) in pattern.iter().zip(&segments) {
-            if p.starts_with('{') {
-                param = Some((*s).to_owned());
-            } else if p != s {
-                return None;
-            }
-        }
-        Some((*operation, param))
+    }
+    Some(param)
+}
+
+/// `(operationId, path parameter)` for a request: a modelled operation, else a documented one.
+fn route(method: &Method, path: &str) -> Option<(&'static str, Option<String>)> {
+    let modelled = ROUTES.iter().filter(|(m, ..)| *m == method.as_str()).find_map(|(_, t, op)| Some((*op, matches(t, path)?)));
+    modelled.or_else(|| {
+        examples()
+            .iter()
+            .filter(|e| e.method == method.as_str())
+            .find_map(|e| Some((e.operation.as_str(), matches(&e.path, path)?)))
     })
 }
 
@@ -185,6 +206,6 @@ fn answer(shared: &Shared, operation: &str, param: Option<&str>, query: &BTreeMa
         "bookAppointment" => state.book_appointment(id, now),
         "createVideoLink" => state.create_video_link(body),
         "getLinkStatus" => state.get_link_status(query),
-        _ => (404, None),
+        other => examples().iter().find(|e| e.operation == other).map_or((404, None), |e| (e.status, e.body.clone())),
     }
 }
