@@ -76,11 +76,17 @@ impl State {
     /// `days` days of morning slots from the day after `now`, some already gone.
     pub(crate) fn seeded(seed: u64, days: u32, hold: Duration, now: DateTime<Utc>) -> Self {
         let mut rng = fastrand::Rng::with_seed(seed);
-        let types = [("1", "GP consultation", 10.0, AppointmentTypePractitionerType::Gp), ("2", "Practice nurse appointment", 15.0, AppointmentTypePractitionerType::Nurse), ("3", "Blood test", 10.0, AppointmentTypePractitionerType::Nurse)]
-            .into_iter()
-            .map(|(id, name, duration, practitioner_type)| AppointmentType {
+        // Each type is assigned to a practitioner: a null `assignee_id` (nullable + allOf $ref)
+        // is valid to progenitor but not to strict JSON Schema validators such as Prism.
+        let types = [
+            ("1", "GP consultation", 10.0, AppointmentTypePractitionerType::Gp, 11),
+            ("2", "Practice nurse appointment", 15.0, AppointmentTypePractitionerType::Nurse, 12),
+            ("3", "Blood test", 10.0, AppointmentTypePractitionerType::Nurse, 12),
+        ]
+        .into_iter()
+        .map(|(id, name, duration, practitioner_type, assignee)| AppointmentType {
                 admin_booking_invoice_required: Some(false),
-                assignee_id: None,
+                assignee_id: Some(Id::from(assignee)),
                 assignee_type: None,
                 duration,
                 form_id: None,
