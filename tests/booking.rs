@@ -285,3 +285,11 @@ async fn the_seeded_data_is_deterministic() {
     assert_eq!(a.free_slots(), b.free_slots());
     assert_ne!(a.free_slots(), c.free_slots());
 }
+
+#[tokio::test]
+async fn unusable_mock_settings_are_a_typed_error_not_a_panic() {
+    let error = MockHero::builder().with_api_key("").start().await.unwrap_err();
+    assert!(matches!(error, hero_health::mock::MockError::Settings(_)), "{error:?}");
+    let error = MockHero::builder().with_practice_group_id("abc").start().await.unwrap_err();
+    assert!(error.to_string().contains("practice group"), "{error}");
+}

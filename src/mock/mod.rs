@@ -94,6 +94,9 @@ pub enum MockError {
     /// Binding `127.0.0.1:0` failed.
     #[error("the mock Hero server could not listen on 127.0.0.1 ({0}); is the loopback interface available?")]
     Bind(#[from] std::io::Error),
+    /// The API key or practice group id it was given could not be used by a client.
+    #[error("the mock's settings cannot be used by a client: {0}")]
+    Settings(#[from] crate::ConfigError),
 }
 
 /// Settings of a [`MockHero`].
@@ -156,6 +159,12 @@ impl MockHeroBuilder {
 
     /// Starts the server on `127.0.0.1:0` in the current tokio runtime.
     pub async fn start(self) -> Result<MockHero, MockError> {
+        // Refuse settings no client could use, so `MockHero::client()` cannot fail later.
+        Client::builder()
+            .with_api_key(self.api_key.clone())
+            .with_practice_group_id(self.practice_group_id.clone())
+            .with_environment(Environment::HeroMock)
+            .build()?;
         let started = Utc::now();
         let state = state::State::seeded(self.seed, self.days, chrono::Duration::from_std(self.hold).unwrap_or(chrono::Duration::minutes(10)), started);
         let shared = Arc::new(Shared {
@@ -227,7 +236,8 @@ impl MockHero {
 
     /// A [`Client`] configured for this mock (its key and practice group).
     pub fn client(&self) -> Client {
-        self.client_builder().build().unwrap_or_else(|e| unreachable!("the mock's own settings are valid: {e}"))
+        // `start` checked the key and group; the URL is loopback http, which is always allowed.
+        self.client_builder().build().unwrap_or_else(|e| unreachable!("settings checked at start: {e}"))
     }
 
     /// A client builder already pointed at the mock with its credentials; add timeouts etc.
