@@ -39,6 +39,7 @@ mod hooks;
 mod id;
 #[cfg(feature = "mock")]
 pub mod mock;
+pub mod webhooks;
 
 pub use client::ClientBuilder;
 pub use config_error::ConfigError;

@@ -1,0 +1,270 @@
+//! Receiving Hero webhooks: verify the HMAC signature, then parse the thin event.
+//!
+//! Hero signs a delivery (when the webhook was created with a `signing_key`) with
+//! HMAC-SHA256 over `"{X-Herohealth-Timestamp}.{raw body}"` and sends it in
+//! `X-Herohealth-Signature`. Hero's guide does not say how the signature is encoded or how the
+//! timestamp is written, so both are read tolerantly without weakening the check: the signature
+//! must decode (hex, or base64) to exactly 32 bytes and is compared in constant time; the
+//! timestamp may be Unix seconds, milliseconds or RFC 3339, and must be within the tolerance
+//! window (default 300 s) of now, so an old delivery cannot be replayed later.
+//!
+//! ```
+//! use hero_health::webhooks::{EventType, Verifier, sign};
+//!
+//! let body = br#"{"object":"Appointment","id":"4567","practice_group_id":"123","event":"appointment.confirmed"}"#;
+//! let headers = sign(body, "whsec-test", chrono::Utc::now()); // what Hero would send
+//! let event = Verifier::new("whsec-test").verify(body, &headers).unwrap();
+//! assert_eq!(event.event, EventType::AppointmentConfirmed);
+//! assert_eq!(event.id, "4567"); // fetch the appointment by id for the details
+//! ```
+//!
+//! Parse only after verification: [`Verifier::verify`] does both, in that order.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use reqwest::header::{HeaderMap, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::Sha256;
+
+/// Header carrying the signing time.
+pub const TIMESTAMP_HEADER: &str = "x-herohealth-timestamp";
+/// Header carrying the signature.
+pub const SIGNATURE_HEADER: &str = "x-herohealth-signature";
+/// How far a delivery's timestamp may be from now by default.
+pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
+
+/// The events Hero documents, and any other it sends later.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EventType {
+    /// `appointment.confirmed`
+    AppointmentConfirmed,
+    /// `appointment.cancelled`
+    AppointmentCancelled,
+    /// `appointment.rescheduled`
+    AppointmentRescheduled,
+    /// `prescription.issued`
+    PrescriptionIssued,
+    /// `patient.medical-record-updated`
+    PatientMedicalRecordUpdated,
+    /// `patient.added-to-sequence`
+    PatientAddedToSequence,
+    /// `write-to-record.succeeded`
+    WriteToRecordSucceeded,
+    /// `write-to-record.failed`
+    WriteToRecordFailed,
+    /// `form-submission.created` (in Hero's AsyncAPI channels, not yet subscribable).
+    FormSubmissionCreated,
+    /// An event this version does not know: kept, not rejected.
+    Unknown(String),
+}
+
+const EVENTS: &[(&str, EventType)] = &[
+    ("appointment.confirmed", EventType::AppointmentConfirmed),
+    ("appointment.cancelled", EventType::AppointmentCancelled),
+    ("appointment.rescheduled", EventType::AppointmentRescheduled),
+    ("prescription.issued", EventType::PrescriptionIssued),
+    ("patient.medical-record-updated", EventType::PatientMedicalRecordUpdated),
+    ("patient.added-to-sequence", EventType::PatientAddedToSequence),
+    ("write-to-record.succeeded", EventType::WriteToRecordSucceeded),
+    ("write-to-record.failed", EventType::WriteToRecordFailed),
+    ("form-submission.created", EventType::FormSubmissionCreated),
+];
+
+impl EventType {
+    /// The event's name on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            EventType::Unknown(name) => name,
+            known => EVENTS.iter().find(|(_, e)| e == known).map_or("", |(name, _)| name),
+        }
+    }
+}
+
+impl From<&str> for EventType {
+    fn from(name: &str) -> Self {
+        EVENTS.iter().find(|(n, _)| *n == name).map_or_else(|| EventType::Unknown(name.to_owned()), |(_, e)| e.clone())
+    }
+}
+
+impl std::fmt::Display for EventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A delivery: which object changed. Fetch it by `id` through the API for the details.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookEvent {
+    /// `Appointment`, `Prescription`, `Patient`, `FormSubmission`…
+    pub object: String,
+    /// The object's id.
+    pub id: String,
+    /// The practice group it belongs to.
+    pub practice_group_id: String,
+    /// What happened.
+    pub event: EventType,
+}
+
+#[derive(serde::Deserialize)]
+struct Payload {
+    object: String,
+    id: String,
+    practice_group_id: String,
+    event: String,
+}
+
+/// Why a delivery was refused. No message repeats the body, the key or the signature.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebhookError {
+    /// A header is missing or not text.
+    #[error("the {0} header is missing (or not text): is the webhook created with a signing_key, and is this a Hero delivery?")]
+    MissingHeader(&'static str),
+    /// The timestamp is not Unix seconds/milliseconds or RFC 3339.
+    #[error("the {TIMESTAMP_HEADER} header is not a timestamp; refuse the delivery")]
+    BadTimestamp,
+    /// Too old or too far in the future: possibly replayed.
+    #[error("the delivery was signed {seconds} s {direction} now, outside the {tolerance} s tolerance; refuse it (a replay, or a wrong clock)")]
+    OutsideTolerance {
+        /// How far from now.
+        seconds: u64,
+        /// `before` or `after`.
+        direction: &'static str,
+        /// The window.
+        tolerance: u64,
+    },
+    /// The signature is neither 32 bytes of hex nor of base64.
+    #[error("the {SIGNATURE_HEADER} header is not an HMAC-SHA256 signature (hex or base64 of 32 bytes); refuse the delivery")]
+    BadSignatureEncoding,
+    /// The signature does not match: wrong key, or the body or timestamp was changed.
+    #[error("the signature does not match (wrong signing key, or the body or timestamp was altered); refuse the delivery")]
+    SignatureMismatch,
+    /// The same signed delivery was seen before within the tolerance window.
+    #[error("this delivery was already received (same signature); ignore the repeat")]
+    Replayed,
+    /// Verified, but not the documented `{object, id, practice_group_id, event}` payload.
+    #[error("the verified payload is not a Hero event ({0}); log the delivery id and contact Hero")]
+    InvalidPayload(String),
+}
+
+/// Verifies deliveries for one signing key. Keep one per key: with
+/// [`Verifier::with_replay_protection`] it also remembers the signatures it accepted.
+pub struct Verifier {
+    key: SecretString,
+    tolerance: Duration,
+    seen: Option<Mutex<HashMap<[u8; 32], DateTime<Utc>>>>,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier").field("key", &"[redacted]").field("tolerance", &self.tolerance).field("replay_protection", &self.seen.is_some()).finish()
+    }
+}
+
+impl Verifier {
+    /// A verifier for the `signing_key` given when the webhook was created.
+    pub fn new(signing_key: impl Into<String>) -> Self {
+        Verifier { key: SecretString::from(signing_key.into()), tolerance: DEFAULT_TOLERANCE, seen: None }
+    }
+
+    /// How far the signed timestamp may be from now (default 300 s).
+    pub fn with_tolerance(mut self, tolerance: Duration) -> Self {
+        self.tolerance = tolerance;
+        self
+    }
+
+    /// Also refuse a delivery whose signature was already accepted within the tolerance window
+    /// ([`WebhookError::Replayed`]). Memory is bounded by the deliveries of one window.
+    pub fn with_replay_protection(mut self) -> Self {
+        self.seen = Some(Mutex::new(HashMap::new()));
+        self
+    }
+
+    /// Verifies `raw_body` (the exact bytes received) against the headers, then parses it.
+    pub fn verify(&self, raw_body: &[u8], headers: &HeaderMap) -> Result<WebhookEvent, WebhookError> {
+        self.verify_at(raw_body, headers, Utc::now())
+    }
+
+    /// [`Verifier::verify`] with an explicit "now" (for tests).
+    pub fn verify_at(&self, raw_body: &[u8], headers: &HeaderMap, now: DateTime<Utc>) -> Result<WebhookEvent, WebhookError> {
+        let text = |name: &'static str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).ok_or(WebhookError::MissingHeader(name));
+        let timestamp = text(TIMESTAMP_HEADER)?;
+        let signature = decode_signature(text(SIGNATURE_HEADER)?)?;
+        let signed_at = parse_timestamp(timestamp).ok_or(WebhookError::BadTimestamp)?;
+        let tolerance = self.tolerance.as_secs();
+        let age = (now - signed_at).num_seconds();
+        if age.unsigned_abs() > tolerance {
+            let direction = if age >= 0 { "before" } else { "after" };
+            return Err(WebhookError::OutsideTolerance { seconds: age.unsigned_abs(), direction, tolerance });
+        }
+        let mut mac = mac(&self.key);
+        mac.update(timestamp.as_bytes());
+        mac.update(b".");
+        mac.update(raw_body);
+        // `verify_slice` compares in constant time.
+        mac.verify_slice(&signature).map_err(|_| WebhookError::SignatureMismatch)?;
+        if let Some(seen) = &self.seen {
+            let mut seen = seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let window = chrono::Duration::from_std(self.tolerance).unwrap_or(chrono::Duration::seconds(300));
+            seen.retain(|_, at| now - *at <= window * 2);
+            if seen.insert(signature, now).is_some() {
+                return Err(WebhookError::Replayed);
+            }
+        }
+        let payload: Payload = serde_json::from_slice(raw_body)
+            .map_err(|e| WebhookError::InvalidPayload(format!("{:?} error at line {}, column {}", e.classify(), e.line(), e.column())))?;
+        Ok(WebhookEvent { object: payload.object, id: payload.id, practice_group_id: payload.practice_group_id, event: EventType::from(payload.event.as_str()) })
+    }
+}
+
+/// Verifies with the default tolerance and no replay memory; see [`Verifier`].
+pub fn verify(raw_body: &[u8], headers: &HeaderMap, signing_key: &str) -> Result<WebhookEvent, WebhookError> {
+    Verifier::new(signing_key).verify(raw_body, headers)
+}
+
+/// The headers Hero would send with `raw_body` signed at `at`: for your tests. The timestamp
+/// is Unix seconds and the signature lowercase hex (the guide leaves both open).
+pub fn sign(raw_body: &[u8], signing_key: &str, at: DateTime<Utc>) -> HeaderMap {
+    let timestamp = at.timestamp().to_string();
+    let mut mac = mac(&SecretString::from(signing_key.to_owned()));
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(raw_body);
+    let signature = hex::encode(mac.finalize().into_bytes());
+    let mut headers = HeaderMap::new();
+    headers.insert(TIMESTAMP_HEADER, HeaderValue::from(at.timestamp()));
+    headers.insert(SIGNATURE_HEADER, HeaderValue::try_from(signature).unwrap_or_else(|_| HeaderValue::from_static("")));
+    headers
+}
+
+fn mac(key: &SecretString) -> Hmac<Sha256> {
+    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
+    <Hmac<Sha256> as Mac>::new_from_slice(key.expose_secret().as_bytes()).unwrap_or_else(|_| unreachable!("HMAC accepts any key length"))
+}
+
+/// Hex (64 characters, any case, optional `sha256=`) or base64 (standard or URL-safe, padded or
+/// not) of exactly 32 bytes. The two cannot be confused: 64 hex characters are 48 bytes of base64.
+fn decode_signature(text: &str) -> Result<[u8; 32], WebhookError> {
+    let text = text.strip_prefix("sha256=").unwrap_or(text);
+    let bytes = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        hex::decode(text).ok()
+    } else {
+        let engines = [&base64::engine::general_purpose::STANDARD, &base64::engine::general_purpose::URL_SAFE, &base64::engine::general_purpose::STANDARD_NO_PAD, &base64::engine::general_purpose::URL_SAFE_NO_PAD];
+        engines.iter().find_map(|engine| engine.decode(text).ok())
+    };
+    bytes.and_then(|b| <[u8; 32]>::try_from(b).ok()).ok_or(WebhookError::BadSignatureEncoding)
+}
+
+/// Unix seconds, Unix milliseconds (13+ digits) or RFC 3339.
+fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(number) = text.parse::<i64>() {
+        return if text.len() >= 13 { DateTime::from_timestamp_millis(number) } else { DateTime::from_timestamp(number, 0) };
+    }
+    DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc))
+}
