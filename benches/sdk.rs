@@ -1,0 +1,253 @@
+//! What the SDK costs over the HTTP client it wraps, side by side in one run (machines here are
+//! noisy: compare the pairs, not absolute times). `cargo bench --bench sdk`, then
+//! `cargo xtask bench-report` for the ratios against their targets (README, "Performance").
+//!
+//! - `per_call`: generated `get_appointment` vs. a raw reqwest GET + serde of the same JSON;
+//! - `concurrency`: 1,000 concurrent calls on one client, both ways (connections counted);
+//! - `decode`: 10,000 slots / patients into the generated types vs. minimal hand-written structs;
+//! - `booking`: `book()` against the mock vs. the same two requests made raw.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use futures_util::future::join_all;
+use hero_health::booking::SlotQuery;
+use hero_health::mock::MockHero;
+use hero_health::{Client, Environment, types};
+use serde::Deserialize;
+
+const EXAMPLES: &str = include_str!(concat!(env!("OUT_DIR"), "/mock_examples.json"));
+
+fn example(operation: &str) -> serde_json::Value {
+    let all: Vec<serde_json::Value> = serde_json::from_str(EXAMPLES).expect("build.rs writes valid JSON");
+    all.into_iter().find(|e| e["operation"] == operation).map(|e| e["body"].clone()).expect("documented operation")
+}
+
+/// A loopback server answering one fixed appointment, counting the connections it accepts.
+async fn fixed_server() -> (String, Arc<Mutex<HashSet<SocketAddr>>>) {
+    let body = example("getAppointment").to_string();
+    let peers = Arc::new(Mutex::new(HashSet::new()));
+    let seen = peers.clone();
+    let app = axum::Router::new().fallback(move |ConnectInfo(peer): ConnectInfo<SocketAddr>| {
+        let body = body.clone();
+        seen.lock().unwrap().insert(peer);
+        async move { ([("content-type", "application/json")], body) }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap() });
+    (url, peers)
+}
+
+fn client(url: &str) -> Client {
+    Client::builder().with_api_key("bench-key").with_practice_group_id("1").with_environment(Environment::custom(url).unwrap()).build().unwrap()
+}
+
+/// What a hand-written client would send: the same URL and headers.
+async fn raw_get(http: &reqwest::Client, url: &str) -> RawAppointment {
+    http.get(format!("{url}/v1/appointments/4567"))
+        .header("x-api-key", "bench-key")
+        .header("x-practice-group-id", "1")
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+struct RawAppointment {
+    id: String,
+    practitioner_id: String,
+    location_id: String,
+    appointment_type_id: String,
+    start_time: Option<chrono::DateTime<chrono::Utc>>,
+    reserved_until: Option<chrono::DateTime<chrono::Utc>>,
+    booking_confirmed_at: Option<chrono::DateTime<chrono::Utc>>,
+    patient_id: Option<String>,
+    duration: Option<f64>,
+}
+
+fn per_call(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (url, _) = rt.block_on(fixed_server());
+    let sdk = client(&url);
+    let raw = reqwest::Client::new();
+    let mut group = c.benchmark_group("per_call");
+    group.bench_function("sdk", |b| b.to_async(&rt).iter(|| async { sdk.get_appointment().id("4567").send().await.unwrap() }));
+    group.bench_function("raw", |b| b.to_async(&rt).iter(|| raw_get(&raw, &url)));
+    group.finish();
+}
+
+fn concurrency(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut group = c.benchmark_group("concurrency");
+    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    for (name, use_sdk) in [("sdk", true), ("raw", false)] {
+        let (url, peers) = rt.block_on(fixed_server());
+        let sdk = client(&url);
+        let raw = reqwest::Client::new();
+        group.bench_with_input(BenchmarkId::new(name, 1000), &use_sdk, |b, &use_sdk| {
+            b.to_async(&rt).iter(|| async {
+                if use_sdk {
+                    join_all((0..1000).map(|_| sdk.get_appointment().id("4567").send())).await.into_iter().for_each(|r| {
+                        r.unwrap();
+                    });
+                } else {
+                    join_all((0..1000).map(|_| raw_get(&raw, &url))).await;
+                }
+            })
+        });
+        eprintln!("concurrency/{name}: {} connections opened for all iterations", peers.lock().unwrap().len());
+    }
+    group.finish();
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+struct RawSlot {
+    id: Option<String>,
+    practitioner_id: Option<String>,
+    appointment_type_id: Option<String>,
+    location_id: Option<String>,
+    start_time: Option<chrono::DateTime<chrono::Utc>>,
+    finish_time: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+struct RawList<T> {
+    data: Vec<T>,
+    count: f64,
+}
+
+/// The patient fields with the types a hand-written client would use (enums as strings).
+#[allow(dead_code)]
+#[derive(Deserialize)]
+struct RawPatient {
+    id: String,
+    uid: Option<String>,
+    title: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    dob: Option<chrono::DateTime<chrono::Utc>>,
+    sex: Option<String>,
+    sex_changed_at: Option<chrono::DateTime<chrono::Utc>>,
+    nhs_number: Option<String>,
+    email: Option<String>,
+    emails: Option<Vec<String>>,
+    mobile: Option<String>,
+    address_line_1: Option<String>,
+    address_line_2: Option<String>,
+    address_line_3: Option<String>,
+    town: Option<String>,
+    county: Option<String>,
+    postcode: Option<String>,
+    country: Option<String>,
+    notes: Option<String>,
+    status: String,
+    data_source: String,
+    restricted: bool,
+    deceased_at: Option<chrono::DateTime<chrono::Utc>>,
+    emis_id: Option<String>,
+    ehr_partner_id: Option<String>,
+    last_sync_at: Option<chrono::DateTime<chrono::Utc>>,
+    verification_credentials: Option<Vec<String>>,
+}
+
+/// `{data: [10,000 items], count}` with distinct ids, as bytes.
+fn big_list(operation: &str) -> Vec<u8> {
+    let item = example(operation)["data"][0].clone();
+    let data: Vec<serde_json::Value> = (0..10_000)
+        .map(|i| {
+            let mut item = item.clone();
+            item["id"] = serde_json::Value::String((1000 + i).to_string());
+            item
+        })
+        .collect();
+    serde_json::to_vec(&serde_json::json!({"data": data, "count": 10_000})).unwrap()
+}
+
+fn decode(c: &mut Criterion) {
+    let slots = big_list("listSlots");
+    let patients = big_list("listPatients");
+    let mut group = c.benchmark_group("decode");
+    group.sample_size(20);
+    group.bench_function("slots_sdk", |b| b.iter(|| serde_json::from_slice::<types::SlotList>(&slots).unwrap()));
+    group.bench_function("slots_raw", |b| b.iter(|| serde_json::from_slice::<RawList<RawSlot>>(&slots).unwrap()));
+    group.bench_function("patients_sdk", |b| b.iter(|| serde_json::from_slice::<types::PatientList>(&patients).unwrap()));
+    group.bench_function("patients_raw", |b| b.iter(|| serde_json::from_slice::<RawList<RawPatient>>(&patients).unwrap()));
+    group.finish();
+}
+
+fn booking(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // Enough slots that every iteration books a fresh one.
+    let hero = rt.block_on(MockHero::builder().with_days(400).start()).unwrap();
+    let booking = hero.client().booking();
+    let slots = Arc::new(Mutex::new(rt.block_on(booking.slots(&SlotQuery::new())).unwrap()));
+    hero.clear_requests();
+    rt.block_on(booking.book(&slots.lock().unwrap().pop().unwrap(), None)).unwrap();
+    let requests = hero.requests().len();
+    assert_eq!(requests, 2, "a booking takes exactly two requests");
+    eprintln!("booking: {requests} requests per book()");
+
+    let raw = reqwest::Client::new();
+    let url = hero.url();
+    let mut group = c.benchmark_group("booking");
+    group.sample_size(30);
+    group.bench_function("sdk", |b| {
+        b.to_async(&rt).iter(|| {
+            let slot = slots.lock().unwrap().pop().expect("enough slots");
+            let booking = booking.clone();
+            async move { booking.book(&slot, None).await.unwrap() }
+        })
+    });
+    group.bench_function("raw", |b| {
+        b.to_async(&rt).iter(|| {
+            let slot = slots.lock().unwrap().pop().expect("enough slots");
+            let (raw, url) = (raw.clone(), url.clone());
+            async move {
+                let body = serde_json::json!({
+                    "appointment_type_id": slot.appointment_type_id, "location_id": slot.location_id,
+                    "practitioner_id": slot.practitioner_id, "duration": 10, "start_time": slot.start_time,
+                });
+                let reservation: serde_json::Value = raw
+                    .post(format!("{url}/v1/appointments"))
+                    .header("x-api-key", "mock-api-key")
+                    .header("x-practice-group-id", "1")
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let id = reservation["id"].as_str().unwrap().to_owned();
+                let booked: RawAppointment = raw
+                    .post(format!("{url}/v1/appointments/{id}/book"))
+                    .header("x-api-key", "mock-api-key")
+                    .header("x-practice-group-id", "1")
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                booked
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, per_call, concurrency, decode, booking);
+criterion_main!(benches);
