@@ -15,7 +15,6 @@ use std::time::Duration;
 use axum::extract::ConnectInfo;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use futures_util::future::join_all;
-use hero_health::booking::SlotQuery;
 use hero_health::mock::MockHero;
 use hero_health::{Client, Environment, types};
 use serde::Deserialize;
@@ -188,62 +187,75 @@ fn decode(c: &mut Criterion) {
     group.finish();
 }
 
+/// A fresh mock with at least `bookings` free slots (about 25 per seeded day), and its slots.
+async fn mock_with_slots(bookings: u64) -> (MockHero, Vec<types::Slot>) {
+    let days = u32::try_from(bookings / 25 + 2).unwrap_or(u32::MAX);
+    let hero = MockHero::builder().with_days(days).start().await.unwrap();
+    let slots = hero.free_slots();
+    assert!(slots.len() as u64 >= bookings, "{} slots for {bookings} bookings", slots.len());
+    (hero, slots)
+}
+
+async fn raw_book(raw: &reqwest::Client, url: &str, slot: &types::Slot) -> RawAppointment {
+    let body = serde_json::json!({
+        "appointment_type_id": slot.appointment_type_id, "location_id": slot.location_id,
+        "practitioner_id": slot.practitioner_id, "duration": 10, "start_time": slot.start_time,
+    });
+    let reservation: serde_json::Value = raw
+        .post(format!("{url}/v1/appointments"))
+        .header("x-api-key", "mock-api-key")
+        .header("x-practice-group-id", "1")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = reservation["id"].as_str().unwrap().to_owned();
+    raw.post(format!("{url}/v1/appointments/{id}/book"))
+        .header("x-api-key", "mock-api-key")
+        .header("x-practice-group-id", "1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 fn booking(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    // Enough slots that every iteration books a fresh one.
-    let hero = rt.block_on(MockHero::builder().with_days(400).start()).unwrap();
-    let booking = hero.client().booking();
-    let slots = Arc::new(Mutex::new(rt.block_on(booking.slots(&SlotQuery::new())).unwrap()));
+    let (hero, slots) = rt.block_on(mock_with_slots(1));
     hero.clear_requests();
-    rt.block_on(booking.book(&slots.lock().unwrap().pop().unwrap(), None)).unwrap();
+    rt.block_on(hero.client().booking().book(&slots[0], None)).unwrap();
     let requests = hero.requests().len();
     assert_eq!(requests, 2, "a booking takes exactly two requests");
     eprintln!("booking: {requests} requests per book()");
 
-    let raw = reqwest::Client::new();
-    let url = hero.url();
     let mut group = c.benchmark_group("booking");
-    group.sample_size(30);
+    group.sample_size(20);
+    // Every booking needs a fresh slot: each sample gets a fresh mock, set up outside the timing.
     group.bench_function("sdk", |b| {
-        b.to_async(&rt).iter(|| {
-            let slot = slots.lock().unwrap().pop().expect("enough slots");
-            let booking = booking.clone();
-            async move { booking.book(&slot, None).await.unwrap() }
+        b.to_async(&rt).iter_custom(|iters| async move {
+            let (hero, slots) = mock_with_slots(iters).await;
+            let booking = hero.client().booking();
+            let start = std::time::Instant::now();
+            for slot in slots.iter().take(iters as usize) {
+                booking.book(slot, None).await.unwrap();
+            }
+            start.elapsed()
         })
     });
     group.bench_function("raw", |b| {
-        b.to_async(&rt).iter(|| {
-            let slot = slots.lock().unwrap().pop().expect("enough slots");
-            let (raw, url) = (raw.clone(), url.clone());
-            async move {
-                let body = serde_json::json!({
-                    "appointment_type_id": slot.appointment_type_id, "location_id": slot.location_id,
-                    "practitioner_id": slot.practitioner_id, "duration": 10, "start_time": slot.start_time,
-                });
-                let reservation: serde_json::Value = raw
-                    .post(format!("{url}/v1/appointments"))
-                    .header("x-api-key", "mock-api-key")
-                    .header("x-practice-group-id", "1")
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                let id = reservation["id"].as_str().unwrap().to_owned();
-                let booked: RawAppointment = raw
-                    .post(format!("{url}/v1/appointments/{id}/book"))
-                    .header("x-api-key", "mock-api-key")
-                    .header("x-practice-group-id", "1")
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                booked
+        b.to_async(&rt).iter_custom(|iters| async move {
+            let (hero, slots) = mock_with_slots(iters).await;
+            let (raw, url) = (reqwest::Client::new(), hero.url());
+            let start = std::time::Instant::now();
+            for slot in slots.iter().take(iters as usize) {
+                raw_book(&raw, &url, slot).await;
             }
+            start.elapsed()
         })
     });
     group.finish();

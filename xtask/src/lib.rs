@@ -6,6 +6,7 @@
 //! - `check` (CI) verifies the committed document is normalised, generates, and matches the
 //!   surface and code snapshots.
 //! - `surface` prints the surface listing.
+//! - `bench-report` prints the benchmark ratios against their targets ([`bench_report`]).
 //!
 //! The generation logic is build.rs's own (`codegen/`, compiled in here too), so the xtask
 //! accepts exactly what the crate's build accepts.
@@ -13,6 +14,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bench_report;
 #[path = "../../codegen/mod.rs"]
 pub mod codegen;
 pub mod commands;

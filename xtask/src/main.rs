@@ -40,6 +40,12 @@ enum Command {
     Check,
     /// Print the generated surface (one line per operation), as the snapshot holds it.
     Surface,
+    /// Print the ratios of the last `cargo bench --bench sdk` run against their targets.
+    BenchReport {
+        /// Criterion's output directory.
+        #[arg(long, default_value = "target/criterion")]
+        dir: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -51,6 +57,7 @@ fn main() -> ExitCode {
         }
         Command::Check => commands::check(&repo),
         Command::Surface => commands::surface(&repo).map(|s| print!("{s}")),
+        Command::BenchReport { dir } => xtask::bench_report::render(&dir).map(|s| print!("{s}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Build cost of depending on hero-health, against the floor: the same tiny binary depending only
+# on reqwest + serde + tokio with the same features. Each clean build gets a fresh target dir; the
+# two are run alternately RUNS times (default 3) so machine noise hits both. Then the no-op
+# rebuild (build.rs must not rerun) and the rebuild after touching the OpenAPI document.
+#
+#   scripts/build-cost.sh            # prints a Markdown table; RUNS=5 for more samples
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+runs="${RUNS:-3}"
+work="$(mktemp -d "${TMPDIR:-/tmp}/hero-build-cost.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+unset CARGO_TARGET_DIR
+
+common='serde = { version = "1", features = ["derive"] }
+serde_json = "1"
+tokio = { version = "1", features = ["rt-multi-thread", "macros"] }'
+
+make_crate() { # name, extra dependencies, main.rs
+  mkdir -p "$work/$1/src"
+  printf '[package]\nname = "%s"\nversion = "0.0.0"\nedition = "2024"\n\n[dependencies]\n%s\n%s\n' "$1" "$common" "$2" >"$work/$1/Cargo.toml"
+  printf '%s\n' "$3" >"$work/$1/src/main.rs"
+  cp "$repo/Cargo.lock" "$work/$1/Cargo.lock" # same versions as the crate itself
+}
+
+make_crate floor \
+  'reqwest = { version = "0.13.5", default-features = false, features = ["json", "query", "stream", "rustls", "http2"] }
+chrono = { version = "0.4", features = ["serde"] }' \
+  'fn main() { let _ = reqwest::Client::new(); }'
+make_crate downstream \
+  "hero-health = { path = \"$repo\" }" \
+  'fn main() { let _ = hero_health::Client::builder(); }'
+
+seconds() { local start end; start=$(date +%s.%N); "$@" >/dev/null 2>&1; end=$(date +%s.%N); awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }'; }
+clean_build() { rm -rf "$work/$1/target"; seconds cargo build --quiet --manifest-path "$work/$1/Cargo.toml"; }
+
+# Fetch everything first so downloads are not timed.
+cargo fetch --quiet --manifest-path "$work/floor/Cargo.toml"
+cargo fetch --quiet --manifest-path "$work/downstream/Cargo.toml"
+
+floor=(); hero=()
+for i in $(seq "$runs"); do
+  floor+=("$(clean_build floor)")
+  hero+=("$(clean_build downstream)")
+  echo "run $i: floor ${floor[-1]} s, hero-health ${hero[-1]} s" >&2
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+range() { printf '%s\n' "$@" | sort -n | awk 'NR==1{lo=$1} {hi=$1} END {printf "%.1f–%.1f", lo, hi}'; }
+mf=$(median "${floor[@]}"); mh=$(median "${hero[@]}")
+
+noop=$(seconds cargo build --quiet --manifest-path "$work/downstream/Cargo.toml")
+reran=$(cargo build -v --manifest-path "$work/downstream/Cargo.toml" 2>&1 | grep -c 'hero-health.*build-script-build' || true)
+touch "$repo/openapi/hero-public-api.yaml"
+touched=$(seconds cargo build --quiet --manifest-path "$work/downstream/Cargo.toml")
+
+echo "| Build | Median (s) | Range (s) | Ratio to floor | Target |"
+echo "|---|---|---|---|---|"
+printf '| Clean, floor (reqwest + serde + tokio) | %.1f | %s | 1.00 | |\n' "$mf" "$(range "${floor[@]}")"
+printf '| Clean, with hero-health | %.1f | %s | %.2f | ≤ 1.30 |\n' "$mh" "$(range "${hero[@]}")" "$(awk -v h="$mh" -v f="$mf" 'BEGIN { print h / f }')"
+printf '| No-op rebuild (build.rs reruns: %s) | %.2f | | | build.rs must not rerun |\n' "$reran" "$noop"
+printf '| Rebuild after touching the OpenAPI document | %.1f | | | |\n' "$touched"
