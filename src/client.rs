@@ -23,6 +23,7 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct RequestContext {
     pub(crate) api_key: HeaderValue,
     pub(crate) practice_group_id: HeaderValue,
+    pub(crate) retry: crate::RetryPolicy,
 }
 
 impl fmt::Debug for RequestContext {
@@ -30,6 +31,7 @@ impl fmt::Debug for RequestContext {
         f.debug_struct("RequestContext")
             .field("api_key", &"[redacted]")
             .field("practice_group_id", &self.practice_group_id)
+            .field("retry", &self.retry)
             .finish()
     }
 }
@@ -58,6 +60,7 @@ pub struct ClientBuilder {
     connect_timeout: Option<Duration>,
     timeout: Option<Duration>,
     http_client: Option<reqwest::Client>,
+    retry: Option<crate::RetryPolicy>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -114,12 +117,21 @@ impl ClientBuilder {
         self
     }
 
+    /// How failed requests are retried (default [`RetryPolicy::default`](crate::RetryPolicy):
+    /// 2 retries of idempotent requests; [`RetryPolicy::none`](crate::RetryPolicy::none) to
+    /// disable).
+    pub fn with_retry_policy(mut self, policy: crate::RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
     /// Validates everything and builds the client.
     pub fn build(self) -> Result<Client, ConfigError> {
         let api_key = self.api_key.ok_or(ConfigError::MissingApiKey)?;
         let context = RequestContext {
             api_key: api_key_header(api_key.expose_secret())?,
             practice_group_id: practice_group_header(self.practice_group_id.as_deref().ok_or(ConfigError::MissingPracticeGroupId)?)?,
+            retry: self.retry.unwrap_or_default(),
         };
         let base_url = self.environment.base_url()?;
         let http = match self.http_client {

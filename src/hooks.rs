@@ -1,18 +1,41 @@
-//! The request hooks of the generated client: every request gets the two auth headers here, from
-//! the client's [`RequestContext`], so [`Client::for_practice_group`] copies can share one
-//! connection pool while acting for different practice groups.
+//! The request hooks of the generated client.
+//!
+//! - `pre`: every request gets the two auth headers from the client's [`RequestContext`], so
+//!   [`Client::for_practice_group`] copies can share one connection pool while acting for
+//!   different practice groups.
+//! - `exec`: retries ([`crate::RetryPolicy`]), one `tracing` span per call, and the operation id
+//!   handed on to [`crate::HeroError`].
+
+use std::time::Instant;
 
 use progenitor_client::{ClientHooks, ClientInfo, Error, OperationInfo};
-use reqwest::header::HeaderName;
+use reqwest::header::{HeaderName, HeaderValue};
+use tracing::Instrument as _;
 
 use crate::Client;
 use crate::client::RequestContext;
+use crate::retry::{Failure, decide};
 
 const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 const X_PRACTICE_GROUP_ID: HeaderName = HeaderName::from_static("x-practice-group-id");
 /// progenitor 0.15 adds `api-version: <info.version>` to every request. Hero documents no such
 /// header, and the version is that of our reconstructed document, so it is not sent.
 const API_VERSION: HeaderName = HeaderName::from_static("api-version");
+/// Added to answers on their way to the generated code, so an error can name its operation
+/// (progenitor's error types do not carry it). [`crate::HeroError`] removes it again.
+pub(crate) const OPERATION_HEADER: HeaderName = HeaderName::from_static("x-hero-health-operation");
+/// The header a request id is read from (Hero does not document one; this is the common name).
+pub(crate) const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+mod table {
+    include!(concat!(env!("OUT_DIR"), "/operations.rs"));
+}
+
+/// The path template of an operation (`/v1/appointments/{id}`): spans show it, never the
+/// concrete path, which can carry patient ids.
+pub(crate) fn path_template(operation_id: &str) -> &'static str {
+    table::OPERATIONS.iter().find(|(id, ..)| *id == operation_id).map_or("?", |(_, _, path)| path)
+}
 
 impl ClientHooks<RequestContext> for Client {
     async fn pre<E>(&self, request: &mut reqwest::Request, _info: &OperationInfo) -> Result<(), Error<E>> {
@@ -22,5 +45,76 @@ impl ClientHooks<RequestContext> for Client {
         headers.insert(X_API_KEY, context.api_key.clone());
         headers.insert(X_PRACTICE_GROUP_ID, context.practice_group_id.clone());
         Ok(())
+    }
+
+    async fn exec(&self, request: reqwest::Request, info: &OperationInfo) -> reqwest::Result<reqwest::Response> {
+        let span = tracing::info_span!(
+            "hero_health.request",
+            operation = info.operation_id,
+            method = %request.method(),
+            path = path_template(info.operation_id),
+            attempts = tracing::field::Empty,
+            status = tracing::field::Empty,
+            request_id = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let result = self.send_with_retries(request, started).instrument(span.clone()).await;
+        span.record("duration_ms", started.elapsed().as_millis() as u64);
+        result.map(|mut response| {
+            span.record("status", response.status().as_u16());
+            if let Some(id) = response.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()) {
+                span.record("request_id", id);
+            }
+            if let Ok(value) = HeaderValue::from_str(info.operation_id) {
+                response.headers_mut().insert(OPERATION_HEADER, value);
+            }
+            response
+        })
+    }
+}
+
+impl Client {
+    async fn send_with_retries(&self, request: reqwest::Request, started: Instant) -> reqwest::Result<reqwest::Response> {
+        let policy = &self.inner().retry;
+        let method = request.method().clone();
+        let mut backoffs = policy.backoffs();
+        let mut next = Some(request);
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let Some(request) = next.take() else { unreachable!("a request is set before every attempt") };
+            // A body that cannot be cloned (a stream) is sent once.
+            let spare = if attempt <= policy.max_retries() { request.try_clone() } else { None };
+            let result = self.client().execute(request).await;
+            let decision = match &result {
+                Ok(response) if response.status().is_success() => None,
+                Ok(response) => decide(policy, &method, &Failure::Status(response.status(), response.headers())),
+                Err(error) if error.is_connect() => decide(policy, &method, &Failure::Connect),
+                Err(_) => decide(policy, &method, &Failure::InFlight),
+            };
+            let wait = decision.and_then(|retry_after| retry_after.or_else(|| backoffs.next()));
+            match (wait, spare) {
+                (Some(wait), Some(spare)) if policy.fits(started, wait) => {
+                    tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, reason = %reason(&result), "retrying");
+                    tokio::time::sleep(wait).await;
+                    next = Some(spare);
+                }
+                _ => {
+                    tracing::Span::current().record("attempts", attempt);
+                    return result;
+                }
+            }
+        }
+    }
+}
+
+/// What failed, for the retry log line: a status or an error kind, never a body or URL.
+fn reason(result: &reqwest::Result<reqwest::Response>) -> String {
+    match result {
+        Ok(response) => format!("HTTP {}", response.status().as_u16()),
+        Err(e) if e.is_timeout() => "timeout".into(),
+        Err(e) if e.is_connect() => "connect".into(),
+        Err(_) => "connection".into(),
     }
 }

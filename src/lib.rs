@@ -40,12 +40,14 @@ mod id;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod webhooks;
+mod retry;
 
 pub use client::ClientBuilder;
 pub use config_error::ConfigError;
 pub use environment::Environment;
 pub use generated::{ByteStream, Client, ClientInfo, Error, ResponseValue, builder, types};
 pub use id::{Id, InvalidId};
+pub use retry::RetryPolicy;
 pub use reqwest::Url;
 
 /// The README's code blocks, compiled as doctests so they cannot drift from the API.

@@ -143,7 +143,8 @@ async fn when_reading_back_fails_too_the_outcome_is_unknown() {
     let slot = first_slot(&hero).await;
     let reservation = hero.client().booking().reserve(&slot, None).await.unwrap();
     hero.inject(Fault::on("bookAppointment", FaultKind::ServerError(502)));
-    hero.inject(Fault::on("getAppointment", FaultKind::ServerError(502)));
+    // The read-back is a GET: the client retries it (2 retries by default), so all 3 fail.
+    hero.inject(Fault::on("getAppointment", FaultKind::ServerError(502)).times(3));
 
     let error = reservation.confirm().await.unwrap_err();
 

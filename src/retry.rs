@@ -1,0 +1,140 @@
+//! When a failed request is sent again, and after how long.
+//!
+//! | Failure | GET, PUT, DELETE, HEAD, OPTIONS | POST, PATCH |
+//! |---|---|---|
+//! | could not connect (the request never left) | retried | retried |
+//! | timeout, connection reset, cut-off answer | retried | **not** retried (it may have taken effect) |
+//! | 408, 429, 500, 502, 503, 504 | retried | **not** retried |
+//! | any other status | not retried | not retried |
+//!
+//! The wait is the answer's `Retry-After` (seconds or an HTTP date) when there is one, capped by
+//! [`RetryPolicy::with_max_retry_after`] (a longer one is not waited for: the error is returned);
+//! otherwise jittered exponential backoff. [`RetryPolicy::with_deadline`] bounds all attempts
+//! together.
+
+use std::time::{Duration, Instant};
+
+use backon::BackoffBuilder as _;
+use chrono::{DateTime, Utc};
+use reqwest::{Method, StatusCode};
+
+/// How the client retries. Default: 2 retries, backoff from 250 ms up to 8 s with jitter,
+/// `Retry-After` honoured up to 60 s, no overall deadline beyond the per-attempt timeout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_retries: u32,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+    max_retry_after: Duration,
+    deadline: Option<Duration>,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(60),
+            deadline: None,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Never retry.
+    pub fn none() -> Self {
+        RetryPolicy { max_retries: 0, ..Self::default() }
+    }
+    /// How many times a request may be sent again (default 2).
+    pub fn with_max_retries(mut self, retries: u32) -> Self {
+        self.max_retries = retries;
+        self
+    }
+    /// The first backoff and the largest one (defaults 250 ms and 8 s); jitter is added.
+    pub fn with_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial_backoff = initial;
+        self.max_backoff = max.max(initial);
+        self
+    }
+    /// The longest `Retry-After` waited for (default 60 s).
+    pub fn with_max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+    /// A bound on all attempts and waits together: no retry starts that would end past it.
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    pub(crate) fn max_retries(&self) -> u32 {
+        self.max_retries
+    }
+
+    /// The backoff waits, one per retry.
+    pub(crate) fn backoffs(&self) -> impl Iterator<Item = Duration> {
+        backon::ExponentialBuilder::default()
+            .with_min_delay(self.initial_backoff)
+            .with_max_delay(self.max_backoff)
+            .with_factor(2.0)
+            .with_jitter()
+            .with_max_times(self.max_retries as usize)
+            .build()
+    }
+
+    /// Whether a wait of `wait` still fits the deadline of a call that started at `started`.
+    pub(crate) fn fits(&self, started: Instant, wait: Duration) -> bool {
+        self.deadline.is_none_or(|deadline| started.elapsed() + wait < deadline)
+    }
+
+    pub(crate) fn max_retry_after(&self) -> Duration {
+        self.max_retry_after
+    }
+}
+
+/// Methods that can be sent twice with the same effect.
+pub(crate) fn idempotent(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS)
+}
+
+/// Statuses that mean "try again later".
+pub(crate) fn retryable_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// Why an attempt failed, for the retry decision.
+pub(crate) enum Failure<'a> {
+    /// No connection: the request never left.
+    Connect,
+    /// Sent (or maybe sent) and no usable answer.
+    InFlight,
+    /// An answer with this status and headers.
+    Status(StatusCode, &'a reqwest::header::HeaderMap),
+}
+
+/// Whether to retry, and the `Retry-After` wait if the answer gave one (`Err` when the answer
+/// asks for a longer wait than the policy accepts).
+pub(crate) fn decide(policy: &RetryPolicy, method: &Method, failure: &Failure<'_>) -> Option<Option<Duration>> {
+    match failure {
+        Failure::Connect => Some(None),
+        Failure::InFlight if idempotent(method) => Some(None),
+        Failure::Status(status, headers) if idempotent(method) && retryable_status(*status) => {
+            match retry_after(headers, Utc::now()) {
+                Some(wait) if wait > policy.max_retry_after() => None,
+                wait => Some(wait),
+            }
+        }
+        _ => None,
+    }
+}
+
+/// `Retry-After: 3` or `Retry-After: Wed, 21 Oct 2026 07:28:00 GMT`.
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+}
