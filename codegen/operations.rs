@@ -1,15 +1,23 @@
-//! The operation table (`OUT_DIR/operations.rs`): `(operationId, METHOD, path template)` for
-//! every operation, so the hand-written layer can name operations in spans and errors without
-//! ever logging a concrete path (which can carry patient ids).
+//! The operation table (`OUT_DIR/operations.rs`): `(method name, operationId, METHOD, path
+//! template)` for every operation. The hooks only learn the generated method name; with this
+//! table, spans and errors show the documented `operationId` and the path template, never a
+//! concrete path (which can carry patient ids).
 
 use openapiv3::OpenAPI;
 
-/// Rust source of `pub(crate) static OPERATIONS: &[(&str, &str, &str)]`.
-pub fn table(spec: &OpenAPI) -> String {
-    let mut out = String::from("/// `(operationId, METHOD, path template)`, generated from the OpenAPI document.\npub(crate) static OPERATIONS: &[(&str, &str, &str)] = &[\n");
+/// Rust source of `pub(crate) static OPERATIONS: &[(&str, &str, &str, &str)]`; `surface` is the
+/// surface listing (`METHOD /path -> method -> …`), which knows the method names.
+pub fn table(spec: &OpenAPI, surface: &str) -> String {
+    let mut out = String::from(
+        "/// `(method name, operationId, METHOD, path template)`, generated from the OpenAPI document.\n\
+         pub(crate) static OPERATIONS: &[(&str, &str, &str, &str)] = &[\n",
+    );
     for (path, method, op) in spec.operations() {
+        let method = method.to_uppercase();
         let id = op.operation_id.as_deref().unwrap_or_default();
-        out.push_str(&format!("    ({id:?}, {:?}, {path:?}),\n", method.to_uppercase()));
+        let route = format!("{method} {path} -> ");
+        let name = surface.lines().find_map(|l| l.strip_prefix(&route)).and_then(|rest| rest.split(" -> ").next()).unwrap_or(id);
+        out.push_str(&format!("    ({name:?}, {id:?}, {method:?}, {path:?}),\n"));
     }
     out.push_str("];\n");
     out

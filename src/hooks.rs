@@ -4,7 +4,7 @@
 //!   [`Client::for_practice_group`] copies can share one connection pool while acting for
 //!   different practice groups.
 //! - `exec`: retries ([`crate::RetryPolicy`]), one `tracing` span per call, and the operation id
-//!   handed on to [`crate::HeroError`].
+//!   handed on to [`crate::Error`].
 
 use std::time::Instant;
 
@@ -22,7 +22,7 @@ const X_PRACTICE_GROUP_ID: HeaderName = HeaderName::from_static("x-practice-grou
 /// header, and the version is that of our reconstructed document, so it is not sent.
 const API_VERSION: HeaderName = HeaderName::from_static("api-version");
 /// Added to answers on their way to the generated code, so an error can name its operation
-/// (progenitor's error types do not carry it). [`crate::HeroError`] removes it again.
+/// (progenitor's error types do not carry it). [`crate::Error`] removes it again.
 pub(crate) const OPERATION_HEADER: HeaderName = HeaderName::from_static("x-hero-health-operation");
 /// The header a request id is read from (Hero does not document one; this is the common name).
 pub(crate) const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -31,10 +31,11 @@ mod table {
     include!(concat!(env!("OUT_DIR"), "/operations.rs"));
 }
 
-/// The path template of an operation (`/v1/appointments/{id}`): spans show it, never the
-/// concrete path, which can carry patient ids.
-pub(crate) fn path_template(operation_id: &str) -> &'static str {
-    table::OPERATIONS.iter().find(|(id, ..)| *id == operation_id).map_or("?", |(_, _, path)| path)
+/// `(operationId, path template)` of a generated method (`get_appointment` →
+/// `getAppointment`, `/v1/appointments/{id}`): spans show the template, never the concrete path,
+/// which can carry patient ids.
+pub(crate) fn operation(method_name: &str) -> (&'static str, &'static str) {
+    table::OPERATIONS.iter().find(|(name, ..)| *name == method_name).map_or(("?", "?"), |(_, id, _, path)| (*id, *path))
 }
 
 impl ClientHooks<RequestContext> for Client {
@@ -48,11 +49,12 @@ impl ClientHooks<RequestContext> for Client {
     }
 
     async fn exec(&self, request: reqwest::Request, info: &OperationInfo) -> reqwest::Result<reqwest::Response> {
+        let (operation_id, path) = operation(info.operation_id);
         let span = tracing::info_span!(
             "hero_health.request",
-            operation = info.operation_id,
+            operation = operation_id,
             method = %request.method(),
-            path = path_template(info.operation_id),
+            path,
             attempts = tracing::field::Empty,
             status = tracing::field::Empty,
             request_id = tracing::field::Empty,
@@ -66,7 +68,7 @@ impl ClientHooks<RequestContext> for Client {
             if let Some(id) = response.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()) {
                 span.record("request_id", id);
             }
-            if let Ok(value) = HeaderValue::from_str(info.operation_id) {
+            if let Ok(value) = HeaderValue::from_str(operation_id) {
                 response.headers_mut().insert(OPERATION_HEADER, value);
             }
             response

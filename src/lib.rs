@@ -33,6 +33,7 @@
 pub mod booking;
 pub mod client;
 mod config_error;
+mod error;
 mod environment;
 mod generated;
 mod hooks;
@@ -45,7 +46,10 @@ mod retry;
 pub use client::ClientBuilder;
 pub use config_error::ConfigError;
 pub use environment::Environment;
-pub use generated::{ByteStream, Client, ClientInfo, Error, ResponseValue, builder, types};
+pub use error::{Error, ErrorContext};
+/// progenitor's error type, which the generated methods return; `?` converts it into [`Error`].
+pub use generated::Error as GeneratedError;
+pub use generated::{ByteStream, Client, ClientInfo, ResponseValue, builder, types};
 pub use id::{Id, InvalidId};
 pub use retry::RetryPolicy;
 pub use reqwest::Url;

@@ -29,6 +29,7 @@ mod reservation;
 use std::time::Duration;
 
 pub use error::BookingError;
+pub(crate) use error::describe_issues;
 pub use pages::SlotQuery;
 pub use reservation::Reservation;
 

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 
 use super::error::{EXPIRED_CODES, SLOT_UNAVAILABLE_CODES, describe_issues, has_code};
 use super::{Booking, BookingError};
-use crate::types::{Appointment, AppointmentCreate, ValidationError};
+use crate::error::{ErrorBody, decode_reason};
+use crate::types::{Appointment, AppointmentCreate};
 
 /// A reservation: Hero holds the slot until [`Reservation::reserved_until`]. Confirm it with
 /// [`Reservation::confirm`]; an unconfirmed hold is released by Hero when it ends.
@@ -104,23 +105,6 @@ impl Reservation {
     }
 }
 
-/// Error bodies a state-changing call may carry: Hero's validation body, or none.
-pub(crate) trait ErrorBody {
-    fn validation(&self) -> Option<&ValidationError>;
-}
-
-impl ErrorBody for ValidationError {
-    fn validation(&self) -> Option<&ValidationError> {
-        Some(self)
-    }
-}
-
-impl ErrorBody for () {
-    fn validation(&self) -> Option<&ValidationError> {
-        None
-    }
-}
-
 /// Classifies the failure of a request that changes state, by whether it may have taken effect.
 pub(crate) fn classify_write<E: ErrorBody>(error: progenitor_client::Error<E>, operation: &'static str, id: Option<&str>) -> BookingError {
     use progenitor_client::Error;
@@ -158,9 +142,7 @@ pub(crate) fn describe<E>(error: &progenitor_client::Error<E>) -> String {
         Error::InvalidRequest(reason) | Error::Custom(reason) => reason.clone(),
         Error::CommunicationError(e) | Error::InvalidUpgrade(e) => describe_reqwest(e),
         Error::ResponseBodyError(e) => format!("the answer was cut off: {}", describe_reqwest(e)),
-        Error::InvalidResponsePayload(_, e) => {
-            format!("the answer could not be decoded ({:?} error at line {}, column {})", e.classify(), e.line(), e.column())
-        }
+        Error::InvalidResponsePayload(_, e) => format!("the answer could not be decoded ({})", decode_reason(e)),
         Error::ErrorResponse(answer) => format!("HTTP {}", answer.status()),
         Error::UnexpectedResponse(response) => format!("HTTP {}", response.status()),
     }

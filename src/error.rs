@@ -1,0 +1,284 @@
+//! One error type for every call: [`Error`], classified by what to do about it.
+//!
+//! The generated methods return progenitor's error ([`crate::GeneratedError`]); `?` converts it
+//! into [`Error`] in any function returning `hero_health::Error`:
+//!
+//! ```no_run
+//! # async fn demo(client: hero_health::Client) -> Result<(), hero_health::Error> {
+//! let appointment = client.get_appointment().id("4567").send().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! `Display` never shows a body (bodies carry patient data) and never the API key; a decoding
+//! failure names the place (line, column, a missing field) without echoing values.
+
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+
+use crate::hooks::{OPERATION_HEADER, REQUEST_ID_HEADER};
+use crate::types::ValidationError;
+
+/// What is known about the failed call, whatever the error.
+#[derive(Debug, Clone, Default)]
+pub struct ErrorContext {
+    status: Option<StatusCode>,
+    operation: Option<String>,
+    request_id: Option<String>,
+    headers: HeaderMap,
+}
+
+impl ErrorContext {
+    fn from_response(status: StatusCode, headers: &HeaderMap) -> Self {
+        let mut headers = headers.clone();
+        let operation = headers.remove(OPERATION_HEADER).and_then(|v| v.to_str().ok().map(str::to_owned));
+        let request_id = headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        ErrorContext { status: Some(status), operation, request_id, headers }
+    }
+}
+
+impl fmt::Display for ErrorContext {
+    /// ` (HTTP 404, getAppointment, request id abc)`, with only what is known.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(status) = self.status {
+            parts.push(format!("HTTP {}", status.as_u16()));
+        }
+        if let Some(op) = &self.operation {
+            parts.push(op.clone());
+        }
+        if let Some(id) = &self.request_id {
+            parts.push(format!("request id {id}"));
+        }
+        if parts.is_empty() { Ok(()) } else { write!(f, " ({})", parts.join(", ")) }
+    }
+}
+
+/// A failed call to the Hero API.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// 400: Hero found the request invalid; its validation issues are in [`Error::validation`].
+    #[error("Hero rejected the request as invalid{context}{}; fix the request before sending it again", issues(.validation))]
+    BadRequest {
+        /// Status, operation, request id, headers.
+        context: ErrorContext,
+        /// Hero's validation body, when it sent one.
+        validation: Option<ValidationError>,
+    },
+    /// 401: the API key is missing, wrong or revoked.
+    #[error("Hero refused the API key{context}; check HERO_API_KEY (keys are issued by Hero support)")]
+    Unauthorized {
+        /// Status, operation, request id, headers.
+        context: ErrorContext,
+    },
+    /// 403: the key lacks the scope, or the practice group is outside the key's network.
+    #[error("Hero refused access{context}; the key may lack this scope, or the practice group is not in your network")]
+    Forbidden {
+        /// Status, operation, request id, headers.
+        context: ErrorContext,
+    },
+    /// 404: no such resource (or it was released, like a lapsed reservation).
+    #[error("not found{context}; check the id")]
+    NotFound {
+        /// Status, operation, request id, headers.
+        context: ErrorContext,
+    },
+    /// 409: the resource changed meanwhile.
+    #[error("conflict{context}; read the resource again and retry with its current state")]
+    Conflict {
+        /// Status, operation, request id, headers.
+        context: ErrorContext,
+    },
+    /// 429: over the agreed rate limit.
+    #[error("rate limited{context}; wait {} and retry", .retry_after.map(|d| format!("{} s", d.as_secs())).unwrap_or_else(|| "a moment".into()))]
+    RateLimited {
+        /// Status, operation, request id, headers.
+        context: ErrorContext,
+        /// How long Hero asked to wait, if it said.
+        retry_after: Option<Duration>,
+    },
+    /// 5xx: a problem on Hero's side (already retried for idempotent calls).
+    #[error("Hero had a server error{context}; try again later")]
+    Server {
+        /// Status, operation, request id, headers.
+        context: ErrorContext,
+    },
+    /// No answer within the timeout.
+    #[error("Hero did not answer in time{context}; a request that changes state may still have taken effect: check before re-sending it")]
+    Timeout {
+        /// Operation, when known.
+        context: ErrorContext,
+    },
+    /// No connection, or it broke.
+    #[error("could not talk to Hero{context}: {reason}")]
+    Transport {
+        /// Operation, when known.
+        context: ErrorContext,
+        /// What failed (no URL, no body).
+        reason: String,
+    },
+    /// The answer could not be decoded into the expected type.
+    #[error("Hero's answer could not be decoded{context}: {reason}; the API may have changed: run `cargo xtask update-spec`, or report it")]
+    Decode {
+        /// Status, operation, request id, headers when known.
+        context: ErrorContext,
+        /// Where decoding failed (line, column, missing field), never the values.
+        reason: String,
+    },
+    /// A status the document does not describe.
+    #[error("Hero answered an undocumented status{context}")]
+    UnexpectedStatus {
+        /// Status, operation, request id, headers.
+        context: ErrorContext,
+    },
+    /// A value was refused before sending (client-side validation).
+    #[error("the request was not sent: {reason}")]
+    InvalidRequest {
+        /// Which field and why (never the value).
+        reason: String,
+    },
+}
+
+fn issues(validation: &Option<ValidationError>) -> String {
+    match validation {
+        Some(body) if !body.message.is_empty() => format!(": {}", crate::booking::describe_issues(body).join("; ")),
+        _ => String::new(),
+    }
+}
+
+impl Error {
+    fn context(&self) -> Option<&ErrorContext> {
+        match self {
+            Error::BadRequest { context, .. }
+            | Error::Unauthorized { context }
+            | Error::Forbidden { context }
+            | Error::NotFound { context }
+            | Error::Conflict { context }
+            | Error::RateLimited { context, .. }
+            | Error::Server { context }
+            | Error::Timeout { context }
+            | Error::Transport { context, .. }
+            | Error::Decode { context, .. }
+            | Error::UnexpectedStatus { context } => Some(context),
+            Error::InvalidRequest { .. } => None,
+        }
+    }
+
+    /// The HTTP status, if there was an answer.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.context().and_then(|c| c.status)
+    }
+
+    /// The `operationId` of the call, when known (always when Hero answered).
+    pub fn operation_id(&self) -> Option<&str> {
+        self.context().and_then(|c| c.operation.as_deref())
+    }
+
+    /// The answer's request id (`x-request-id`), for Hero support.
+    pub fn request_id(&self) -> Option<&str> {
+        self.context().and_then(|c| c.request_id.as_deref())
+    }
+
+    /// The answer's headers (empty when there was no answer).
+    pub fn headers(&self) -> Option<&HeaderMap> {
+        self.context().map(|c| &c.headers)
+    }
+
+    /// Hero's validation issues, for a 400 that carried them.
+    pub fn validation(&self) -> Option<&ValidationError> {
+        match self {
+            Error::BadRequest { validation, .. } => validation.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Whether sending the same request later may succeed: rate limits, server errors,
+    /// timeouts and connection failures. (For requests that change state, check first whether
+    /// the first attempt took effect.)
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::RateLimited { .. } | Error::Server { .. } | Error::Timeout { .. } | Error::Transport { .. })
+            || self.status().is_some_and(|s| s.as_u16() == 408)
+    }
+}
+
+/// Error bodies an operation can document: Hero's validation body, or none.
+pub(crate) trait ErrorBody {
+    fn validation(&self) -> Option<&ValidationError>;
+}
+
+impl ErrorBody for ValidationError {
+    fn validation(&self) -> Option<&ValidationError> {
+        Some(self)
+    }
+}
+
+impl ErrorBody for () {
+    fn validation(&self) -> Option<&ValidationError> {
+        None
+    }
+}
+
+fn by_status(status: StatusCode, headers: &HeaderMap, validation: Option<ValidationError>) -> Error {
+    let context = ErrorContext::from_response(status, headers);
+    match status.as_u16() {
+        400 => Error::BadRequest { context, validation },
+        401 => Error::Unauthorized { context },
+        403 => Error::Forbidden { context },
+        404 => Error::NotFound { context },
+        409 => Error::Conflict { context },
+        408 => Error::Timeout { context },
+        429 => Error::RateLimited { retry_after: crate::retry::retry_after(headers, chrono::Utc::now()), context },
+        500..=599 => Error::Server { context },
+        _ => Error::UnexpectedStatus { context },
+    }
+}
+
+#[allow(private_bounds)]
+impl<E: ErrorBody> From<progenitor_client::Error<E>> for Error {
+    fn from(error: progenitor_client::Error<E>) -> Self {
+        use progenitor_client::Error as G;
+        match error {
+            G::InvalidRequest(reason) | G::Custom(reason) => Error::InvalidRequest { reason },
+            G::ErrorResponse(answer) => {
+                let (status, headers) = (answer.status(), answer.headers().clone());
+                by_status(status, &headers, answer.validation().cloned())
+            }
+            G::UnexpectedResponse(response) => by_status(response.status(), response.headers(), None),
+            G::CommunicationError(e) | G::InvalidUpgrade(e) | G::ResponseBodyError(e) => transport(&e),
+            G::InvalidResponsePayload(_, e) => Error::Decode { context: ErrorContext::default(), reason: decode_reason(&e) },
+        }
+    }
+}
+
+fn transport(error: &reqwest::Error) -> Error {
+    let context = ErrorContext { status: error.status(), ..ErrorContext::default() };
+    if error.is_timeout() {
+        return Error::Timeout { context };
+    }
+    let mut cause = std::error::Error::source(error);
+    while let Some(next) = cause.and_then(std::error::Error::source) {
+        cause = Some(next);
+    }
+    let kind = if error.is_connect() {
+        "could not connect"
+    } else if error.is_body() || error.is_decode() {
+        "the answer was cut off"
+    } else {
+        "the connection failed"
+    };
+    let reason = cause.map_or_else(|| kind.to_owned(), |c| format!("{kind}: {c}"));
+    Error::Transport { context, reason }
+}
+
+/// Where serde failed, without the value it choked on (serde's own message may quote it).
+pub(crate) fn decode_reason(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    let missing = text.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+    match missing {
+        Some(field) => format!("missing field `{field}` at line {}, column {}", error.line(), error.column()),
+        None => format!("{:?} error at line {}, column {}", error.classify(), error.line(), error.column()),
+    }
+}

@@ -1,0 +1,165 @@
+//! Every call's error is a typed `hero_health::Error`, classified by status, naming the operation
+//! and request id, and never showing a body or the API key. A bad-input corpus of answers: none
+//! panics, each becomes a clear error.
+
+use std::time::Duration;
+
+use hero_health::{Client, Environment, Error, RetryPolicy};
+use proptest::prelude::*;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const KEY: &str = "secret-api-key-never-shown";
+const PATIENT: &str = "Zebedee Quimby";
+
+fn client(server: &MockServer) -> Client {
+    Client::builder()
+        .with_api_key(KEY)
+        .with_practice_group_id("1")
+        .with_environment(Environment::custom(&server.uri()).unwrap())
+        .with_retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
+async fn get_with(answer: ResponseTemplate) -> Error {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).and(path("/v1/appointments/4567")).respond_with(answer).mount(&server).await;
+    let result: Result<_, Error> = client(&server).get_appointment().id("4567").send().await.map_err(Error::from);
+    result.expect_err("the answer is not a valid appointment")
+}
+
+fn assert_safe(error: &Error) {
+    for text in [error.to_string(), format!("{error:?}")] {
+        assert!(!text.contains(KEY), "the API key leaked: {text}");
+        assert!(!text.contains(PATIENT) && !text.contains("Zebedee"), "patient data leaked: {text}");
+    }
+}
+
+fn body_with_patient() -> String {
+    format!(r#"{{"error":true,"detail":"{PATIENT} is not allowed","statusCode":400,"message":[{{"code":"invalid","expected":"a date","path":["dob"]}}]}}"#)
+}
+
+#[tokio::test]
+async fn statuses_become_their_variants_with_operation_and_request_id() {
+    let cases: Vec<(u16, fn(&Error) -> bool)> = vec![
+        (401, |e| matches!(e, Error::Unauthorized { .. })),
+        (403, |e| matches!(e, Error::Forbidden { .. })),
+        (404, |e| matches!(e, Error::NotFound { .. })),
+        (409, |e| matches!(e, Error::Conflict { .. })),
+        (429, |e| matches!(e, Error::RateLimited { retry_after: Some(d), .. } if *d == Duration::from_secs(7))),
+        (500, |e| matches!(e, Error::Server { .. })),
+        (503, |e| matches!(e, Error::Server { .. })),
+        (418, |e| matches!(e, Error::UnexpectedStatus { .. })),
+    ];
+    for (status, expected) in cases {
+        let error = get_with(
+            ResponseTemplate::new(status)
+                .insert_header("x-request-id", "req-123")
+                .insert_header("retry-after", "7")
+                .set_body_string(format!("{{\"patient\":\"{PATIENT}\"}}")),
+        )
+        .await;
+        assert!(expected(&error), "{status}: {error:?}");
+        assert_eq!(error.status().map(|s| s.as_u16()), Some(status));
+        assert_eq!(error.operation_id(), Some("getAppointment"), "{status}");
+        assert_eq!(error.request_id(), Some("req-123"));
+        assert!(error.headers().unwrap().get("x-hero-health-operation").is_none(), "the SDK's marker is removed");
+        assert!(error.to_string().contains(&format!("HTTP {status}, getAppointment, request id req-123")), "{error}");
+        assert_eq!(error.is_retryable(), matches!(status, 429 | 500 | 503), "{status}");
+        assert_safe(&error);
+    }
+}
+
+#[tokio::test]
+async fn a_400_carries_hero_validation_issues_but_no_body_text() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/appointments/4567/book"))
+        .respond_with(ResponseTemplate::new(400).set_body_raw(body_with_patient(), "application/json"))
+        .mount(&server)
+        .await;
+    let error = Error::from(client(&server).book_appointment().id("4567").send().await.unwrap_err());
+    assert!(matches!(error, Error::BadRequest { .. }), "{error:?}");
+    assert_eq!(error.validation().unwrap().message[0].code, "invalid");
+    assert!(error.to_string().contains("dob: invalid (expected a date)"), "{error}");
+    assert!(error.to_string().contains("bookAppointment"), "{error}");
+    assert_safe(&error);
+}
+
+#[tokio::test]
+async fn a_corpus_of_bad_answers_gives_decode_errors_without_panics_or_leaks() {
+    let huge = format!(r#"{{"id":"4567","reason":"{}"}}"#, "x".repeat(5_000_000));
+    let corpus: Vec<(&str, ResponseTemplate)> = vec![
+        ("malformed JSON", ResponseTemplate::new(200).set_body_raw(format!("{{\"id\": \"4567\", \"patient\": \"{PATIENT}\""), "application/json")),
+        ("HTML error page", ResponseTemplate::new(200).set_body_raw(format!("<html><body>{PATIENT}</body></html>"), "text/html")),
+        ("empty body", ResponseTemplate::new(200).set_body_raw("", "application/json")),
+        ("wrong content type", ResponseTemplate::new(200).set_body_raw("id=4567", "text/plain")),
+        ("missing required fields", ResponseTemplate::new(200).set_body_raw(format!(r#"{{"reason":"{PATIENT}"}}"#), "application/json")),
+        ("wrong types", ResponseTemplate::new(200).set_body_raw(format!(r#"{{"id":"4567","in_person":"{PATIENT}"}}"#), "application/json")),
+        ("a list instead of an object", ResponseTemplate::new(200).set_body_raw(format!(r#"["{PATIENT}"]"#), "application/json")),
+        ("huge body", ResponseTemplate::new(200).set_body_raw(huge, "application/json")),
+        ("400 with an HTML body", ResponseTemplate::new(400).set_body_raw(format!("<h1>{PATIENT}</h1>"), "text/html")),
+    ];
+    for (name, answer) in corpus {
+        let error = get_with(answer).await;
+        assert!(matches!(error, Error::Decode { .. } | Error::BadRequest { .. }), "{name}: {error:?}");
+        assert_safe(&error);
+    }
+    let missing = get_with(ResponseTemplate::new(200).set_body_raw(r#"{"reason":"x"}"#, "application/json")).await;
+    assert!(missing.to_string().contains("missing field `"), "names the field: {missing}");
+}
+
+#[tokio::test]
+async fn transport_failures_are_typed() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let client = Client::builder()
+        .with_api_key(KEY)
+        .with_practice_group_id("1")
+        .with_environment(Environment::custom(&format!("http://127.0.0.1:{port}")).unwrap())
+        .with_retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let error = Error::from(client.get_appointment().id("4567").send().await.unwrap_err());
+    assert!(matches!(error, Error::Transport { .. }), "{error:?}");
+    assert!(error.is_retryable());
+    assert!(!error.to_string().contains(&port.to_string()), "no URL in the message: {error}");
+
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(2))).mount(&server).await;
+    let slow = Client::builder()
+        .with_api_key(KEY)
+        .with_practice_group_id("1")
+        .with_environment(Environment::custom(&server.uri()).unwrap())
+        .with_timeout(Duration::from_millis(200))
+        .with_retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let error = Error::from(slow.get_appointment().id("4567").send().await.unwrap_err());
+    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn invalid_input_is_refused_before_sending() {
+    let server = MockServer::start().await;
+    let error = Error::from(client(&server).get_appointment().id("45a7").send().await.unwrap_err());
+    assert!(matches!(error, Error::InvalidRequest { .. }), "{error:?}");
+    assert!(!error.to_string().contains("45a7"), "{error}");
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, .. ProptestConfig::default() })]
+
+    /// Arbitrary bytes decoded as an appointment: never a panic, and a decode error never
+    /// quotes the value it failed on.
+    #[test]
+    fn decoding_arbitrary_answers_never_panics_or_leaks(prefix in "\\PC{0,40}", value in "[A-Za-z]{12,20}") {
+        let body = format!(r#"{{"id":"1","in_person":"{value}"{prefix}"#);
+        if let Err(e) = serde_json::from_slice::<hero_health::types::Appointment>(body.as_bytes()) {
+            let error = Error::from(hero_health::GeneratedError::<()>::InvalidResponsePayload(body.clone().into_bytes().into(), e));
+            prop_assert!(!error.to_string().contains(&value), "{}", error);
+        }
+        let _ = serde_json::from_slice::<hero_health::types::PatientList>(prefix.as_bytes());
+    }
+}
