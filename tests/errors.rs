@@ -42,7 +42,8 @@ fn body_with_patient() -> String {
 
 #[tokio::test]
 async fn statuses_become_their_variants_with_operation_and_request_id() {
-    let cases: Vec<(u16, fn(&Error) -> bool)> = vec![
+    type Expected = fn(&Error) -> bool;
+    let cases: Vec<(u16, Expected)> = vec![
         (401, |e| matches!(e, Error::Unauthorized { .. })),
         (403, |e| matches!(e, Error::Forbidden { .. })),
         (404, |e| matches!(e, Error::NotFound { .. })),
