@@ -21,7 +21,13 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let files = [("codegen.rs", &generated.code), ("surface.txt", &generated.surface), ("mock_examples.json", &generated.mock_examples), ("operations.rs", &generated.operations)];
+    let files = [
+        ("codegen.rs", &generated.code),
+        ("surface.txt", &generated.surface),
+        ("mock_examples.json", &generated.mock_examples),
+        ("operations.rs", &generated.operations),
+        ("pages.rs", &generated.pages),
+    ];
     for (name, text) in files {
         if let Err(e) = std::fs::write(out.join(name), text) {
             eprintln!("error: cannot write {name} to OUT_DIR: {e}");

@@ -6,6 +6,7 @@
 
 pub mod examples;
 pub mod operations;
+pub mod pages;
 pub mod preflight;
 pub mod surface;
 
@@ -25,6 +26,8 @@ pub struct Generated {
     pub mock_examples: String,
     /// The operation table (`OUT_DIR/operations.rs`), see [`operations`].
     pub operations: String,
+    /// `Page` impls for the list envelopes (`OUT_DIR/pages.rs`), see [`pages`].
+    pub pages: String,
 }
 
 /// Why the document could not be turned into a client.
@@ -126,5 +129,5 @@ pub fn generate(spec: &openapiv3::OpenAPI) -> Result<Generated, GenerateError> {
         prettyplease::unparse(&file)
     );
     let operations = operations::table(spec, &surface);
-    Ok(Generated { code, surface, mock_examples: examples::listing(spec), operations })
+    Ok(Generated { code, surface, mock_examples: examples::listing(spec), operations, pages: pages::impls(spec) })
 }

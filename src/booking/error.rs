@@ -102,3 +102,16 @@ pub(crate) fn describe_issues(body: &ValidationError) -> Vec<String> {
 pub(crate) fn has_code(body: &ValidationError, codes: &[&str]) -> bool {
     body.message.iter().any(|issue| codes.contains(&issue.code.as_str()))
 }
+
+impl From<crate::Error> for BookingError {
+    /// For calls that only read: a refusal is `Rejected`, anything else is safe to retry.
+    fn from(error: crate::Error) -> Self {
+        match error.status() {
+            Some(status) if status.is_client_error() && !error.is_retryable() => BookingError::Rejected {
+                status: status.as_u16(),
+                issues: error.validation().map(describe_issues).unwrap_or_default(),
+            },
+            _ => BookingError::Transport { reason: error.to_string() },
+        }
+    }
+}

@@ -171,13 +171,9 @@ fn reservation_request(slot: &Slot, patient_id: Option<&str>) -> Result<Appointm
     })
 }
 
-/// Errors of calls that only read: they change nothing, so every failure is safe to retry
-/// except a refusal.
-fn reading<E>(error: progenitor_client::Error<E>) -> BookingError {
-    match error.status() {
-        Some(status) if status.is_client_error() && status.as_u16() != 408 && status.as_u16() != 429 => {
-            BookingError::Rejected { status: status.as_u16(), issues: Vec::new() }
-        }
-        _ => BookingError::Transport { reason: reservation::describe(&error) },
-    }
+/// Errors of calls that only read: they change nothing, so every failure but a refusal is safe
+/// to retry (the classification of [`crate::Error`]).
+#[allow(private_bounds)]
+fn reading<E: crate::error::ErrorBody>(error: progenitor_client::Error<E>) -> BookingError {
+    BookingError::from(crate::Error::from(error))
 }

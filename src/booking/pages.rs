@@ -6,13 +6,11 @@ use chrono::NaiveDate;
 use futures_core::Stream;
 use futures_util::{TryStreamExt, stream};
 
-use super::{Booking, BookingError, reading};
+use super::{Booking, BookingError};
 use crate::types::Slot;
 
 /// Page size used when the query does not set one.
 const DEFAULT_PAGE_SIZE: u64 = 50;
-/// A server that ignores `page_index` would otherwise be paged forever.
-const MAX_PAGES: u64 = 1_000;
 
 /// Which slots to list: every filter is optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -59,16 +57,17 @@ impl SlotQuery {
 }
 
 impl Booking {
-    /// The matching slots page by page, fetched as the stream is polled. It stops after the
-    /// page that reaches the `count` Hero reports, or at a short or empty page.
+    /// The matching slots page by page, fetched as the stream is polled (the generic
+    /// [`crate::pagination::pages`]). It stops after the page that reaches the `count` Hero
+    /// reports, or at a short or empty page.
     pub fn slot_pages(&self, query: SlotQuery) -> impl Stream<Item = Result<Vec<Slot>, BookingError>> + Send + 'static {
-        let booking = self.clone();
+        let client = self.client.clone();
         let size = query.page_size.unwrap_or(NonZeroU64::new(DEFAULT_PAGE_SIZE).expect("non-zero"));
-        stream::try_unfold(Some((0u64, 0u64)), move |state| {
-            let (booking, query) = (booking.clone(), query.clone());
+        crate::pagination::pages(size, move |index, size| {
+            // The future owns its client and query: the stream may outlive this `Booking`.
+            let (client, query) = (client.clone(), query.clone());
             async move {
-                let Some((index, seen)) = state else { return Ok(None) };
-                let mut request = booking.client.list_slots().page_index(index).page_size(size);
+                let mut request = client.list_slots().page_index(index).page_size(size);
                 if let Some(v) = &query.appointment_type_id {
                     request = request.appointment_type_id(v.as_str());
                 }
@@ -84,17 +83,17 @@ impl Booking {
                 if let Some(v) = query.end_date {
                     request = request.end_date(v.to_string());
                 }
-                let page = request.send().await.map_err(reading)?.into_inner();
-                let seen = seen + page.data.len() as u64;
-                let more = !page.data.is_empty() && (page.data.len() as u64) == size.get() && (seen as f64) < page.count && index + 1 < MAX_PAGES;
-                Ok(Some((page.data, more.then_some((index + 1, seen)))))
+                request.send().await
             }
         })
+        .map_err(BookingError::from)
     }
 
     /// The matching slots one by one, across pages.
     pub fn slot_stream(&self, query: SlotQuery) -> impl Stream<Item = Result<Slot, BookingError>> + Send + 'static {
-        self.slot_pages(query).map_ok(|page| stream::iter(page.into_iter().map(Ok))).try_flatten()
+        self.slot_pages(query)
+            .map_ok(|page| stream::iter(page.into_iter().map(Ok)))
+            .try_flatten()
     }
 }
 

@@ -1,0 +1,106 @@
+//! The generic paginator over `page_index` / `page_size` and `{data, count}` envelopes: one
+//! implementation for every list operation (setters of different types included).
+
+use std::num::NonZeroU64;
+
+use futures_util::{StreamExt, TryStreamExt};
+use hero_health::{Client, Environment, Error, RetryPolicy, pagination};
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const EXAMPLES: &str = include_str!(concat!(env!("OUT_DIR"), "/mock_examples.json"));
+
+/// A schema-valid item of `operation`'s list, with the given id.
+fn item(operation: &str, id: u64) -> serde_json::Value {
+    let all: Vec<serde_json::Value> = serde_json::from_str(EXAMPLES).unwrap();
+    let mut item = all.into_iter().find(|e| e["operation"] == operation).unwrap()["body"]["data"][0].clone();
+    item["id"] = serde_json::Value::String(id.to_string());
+    item
+}
+
+fn page(operation: &str, ids: std::ops::Range<u64>, count: u64) -> ResponseTemplate {
+    let data: Vec<_> = ids.map(|id| item(operation, id)).collect();
+    ResponseTemplate::new(200).set_body_json(serde_json::json!({"data": data, "count": count}))
+}
+
+fn client(server: &MockServer) -> Client {
+    Client::builder()
+        .with_api_key("k")
+        .with_practice_group_id("1")
+        .with_environment(Environment::custom(&server.uri()).unwrap())
+        .with_retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
+fn two() -> NonZeroU64 {
+    NonZeroU64::new(2).unwrap()
+}
+
+#[tokio::test]
+async fn pages_until_count_is_reached() {
+    let server = MockServer::start().await;
+    for (index, ids) in [(0, 0..2), (1, 2..4), (2, 4..5)] {
+        Mock::given(method("GET")).and(path("/v1/episodes")).and(query_param("page_index", index.to_string())).respond_with(page("listEpisodes", ids, 5)).mount(&server).await;
+    }
+    let client = client(&server);
+    let pages: Vec<_> = pagination::pages(two(), |index, size| client.list_episodes().page_index(index as i64).page_size(size.get() as i64).send())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 1]);
+    assert_eq!(server.received_requests().await.unwrap().len(), 3, "no request after the last page");
+}
+
+#[tokio::test]
+async fn items_work_for_operations_whose_setters_take_strings() {
+    let server = MockServer::start().await;
+    for (index, ids) in [(0, 10..12), (1, 12..13)] {
+        Mock::given(method("GET")).and(path("/v1/admins")).and(query_param("page_index", index.to_string())).respond_with(page("listAdmins", ids, 3)).mount(&server).await;
+    }
+    let client = client(&server);
+    let admins: Vec<_> = pagination::items(two(), |index, size| client.list_admins().page_index(index.to_string()).page_size(size.to_string()).send())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(admins.len(), 3);
+}
+
+#[tokio::test]
+async fn a_server_ignoring_page_index_is_stopped_by_count() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).and(path("/v1/episodes")).respond_with(page("listEpisodes", 0..2, 4)).mount(&server).await;
+    let client = client(&server);
+    let items: Vec<_> = pagination::items(two(), |index, size| client.list_episodes().page_index(index as i64).page_size(size.get() as i64).send())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(items.len(), 4);
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn an_empty_list_is_one_request_and_no_items() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).and(path("/v1/episodes")).respond_with(page("listEpisodes", 0..0, 0)).mount(&server).await;
+    let client = client(&server);
+    let items: Vec<_> = pagination::items(two(), |index, size| client.list_episodes().page_index(index as i64).page_size(size.get() as i64).send())
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(items.is_empty());
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_error_on_a_later_page_ends_the_stream_with_that_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).and(query_param("page_index", "0")).respond_with(page("listEpisodes", 0..2, 10)).mount(&server).await;
+    Mock::given(method("GET")).and(query_param("page_index", "1")).respond_with(ResponseTemplate::new(403)).mount(&server).await;
+    let client = client(&server);
+    let results: Vec<Result<_, Error>> =
+        pagination::pages(two(), |index, size| client.list_episodes().page_index(index as i64).page_size(size.get() as i64).send()).collect().await;
+    assert_eq!(results.len(), 2);
+    assert!(results[0].is_ok());
+    assert!(matches!(results[1], Err(Error::Forbidden { .. })), "{:?}", results[1]);
+}
