@@ -40,6 +40,7 @@ mod hooks;
 mod id;
 #[cfg(feature = "mock")]
 pub mod mock;
+pub mod elements;
 pub mod pagination;
 pub mod webhooks;
 mod retry;

@@ -1,0 +1,66 @@
+//! Elements access tokens: expiry from the JWT, capped at the documented 30 minutes; reused only
+//! while valid; never shown in Debug.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use chrono::Utc;
+use hero_health::elements::ElementsTokens;
+use hero_health::mock::MockHero;
+use hero_health::{Client, Environment};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn jwt(exp: i64) -> String {
+    let part = |json: serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json.to_string());
+    format!("{}.{}.signature", part(serde_json::json!({"alg": "HS256"})), part(serde_json::json!({"exp": exp, "sub": "elements"})))
+}
+
+async fn server_issuing(token: String) -> (MockServer, Client) {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/access_token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"access_token": token})))
+        .mount(&server)
+        .await;
+    let client = Client::builder().with_api_key("k").with_practice_group_id("1").with_environment(Environment::custom(&server.uri()).unwrap()).build().unwrap();
+    (server, client)
+}
+
+#[tokio::test]
+async fn expiry_comes_from_the_jwt_and_is_capped_at_thirty_minutes() {
+    let in_ten = Utc::now().timestamp() + 600;
+    let (_server, client) = server_issuing(jwt(in_ten)).await;
+    let token = client.elements_token().await.unwrap();
+    assert_eq!(token.expires_at().timestamp(), in_ten);
+    assert!(!format!("{token:?}").contains(token.expose()), "Debug hides the token");
+
+    let (_server, client) = server_issuing(jwt(Utc::now().timestamp() + 7200)).await;
+    let capped = client.elements_token().await.unwrap();
+    assert!(capped.expires_at() <= Utc::now() + chrono::Duration::minutes(30));
+}
+
+#[tokio::test]
+async fn a_token_without_a_readable_expiry_lasts_the_documented_thirty_minutes() {
+    let hero = MockHero::start().await.unwrap(); // answers {"access_token": "string"}
+    let token = hero.client().elements_token().await.unwrap();
+    let left = token.expires_at() - Utc::now();
+    assert!(left > chrono::Duration::minutes(29) && left <= chrono::Duration::minutes(30), "{left}");
+}
+
+#[tokio::test]
+async fn tokens_are_reused_while_valid_and_never_past_expiry() {
+    let (server, client) = server_issuing(jwt(Utc::now().timestamp() + 600)).await;
+    let tokens = ElementsTokens::new(client.clone());
+    let first = tokens.get().await.unwrap();
+    let second = tokens.get().await.unwrap();
+    assert_eq!(first.expose(), second.expose());
+    assert_eq!(server.received_requests().await.unwrap().len(), 1, "reused");
+
+    // A token inside the refresh margin (or expired) is never handed out again.
+    let (server, client) = server_issuing(jwt(Utc::now().timestamp() + 30)).await;
+    let tokens = ElementsTokens::new(client).with_refresh_margin(Duration::from_secs(60));
+    tokens.get().await.unwrap();
+    tokens.get().await.unwrap();
+    assert_eq!(server.received_requests().await.unwrap().len(), 2, "fetched again");
+}
