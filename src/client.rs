@@ -24,6 +24,7 @@ pub struct RequestContext {
     pub(crate) api_key: HeaderValue,
     pub(crate) practice_group_id: HeaderValue,
     pub(crate) retry: crate::RetryPolicy,
+    pub(crate) request_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for RequestContext {
@@ -132,6 +133,7 @@ impl ClientBuilder {
             api_key: api_key_header(api_key.expose_secret())?,
             practice_group_id: practice_group_header(self.practice_group_id.as_deref().ok_or(ConfigError::MissingPracticeGroupId)?)?,
             retry: self.retry.unwrap_or_default(),
+            request_timeout: None,
         };
         let base_url = self.environment.base_url()?;
         let http = match self.http_client {
@@ -203,6 +205,23 @@ impl Client {
         let mut client = self.clone();
         client.inner.practice_group_id = practice_group_header(practice_group_id)?;
         Ok(client)
+    }
+
+    /// A copy whose requests each time out after `timeout` (instead of the client's
+    /// [`ClientBuilder::with_timeout`]), for one slow or urgent call. It shares the connection
+    /// pool; each retry gets the full timeout, and [`crate::RetryPolicy::with_deadline`] bounds
+    /// them all.
+    pub fn with_request_timeout(&self, timeout: Duration) -> Client {
+        let mut client = self.clone();
+        client.inner.request_timeout = Some(timeout);
+        client
+    }
+
+    /// A copy with another retry policy, sharing the connection pool.
+    pub fn with_retry_policy(&self, policy: crate::RetryPolicy) -> Client {
+        let mut client = self.clone();
+        client.inner.retry = policy;
+        client
     }
 
     /// The practice group this client acts for.

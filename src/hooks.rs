@@ -45,6 +45,9 @@ impl ClientHooks<RequestContext> for Client {
         headers.remove(API_VERSION);
         headers.insert(X_API_KEY, context.api_key.clone());
         headers.insert(X_PRACTICE_GROUP_ID, context.practice_group_id.clone());
+        if let Some(timeout) = context.request_timeout {
+            *request.timeout_mut() = Some(timeout);
+        }
         Ok(())
     }
 

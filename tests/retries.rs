@@ -193,3 +193,15 @@ async fn a_post_that_could_not_connect_is_retried() {
     assert!(result.is_ok(), "{result:?}");
     assert_eq!(received, 1, "sent once it could connect");
 }
+
+#[tokio::test]
+async fn a_per_request_timeout_overrides_the_clients() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_raw(APPOINTMENT, "application/json").set_delay(Duration::from_millis(600))).mount(&server).await;
+    let client = client(&server, RetryPolicy::none()); // 30 s timeout by default
+    assert!(client.get_appointment().id("4567").send().await.is_ok());
+    let hurried = client.with_request_timeout(Duration::from_millis(200));
+    let error = hero_health::Error::from(hurried.get_appointment().id("4567").send().await.unwrap_err());
+    assert!(matches!(error, hero_health::Error::Timeout { .. }), "{error:?}");
+    assert!(client.get_appointment().id("4567").send().await.is_ok(), "the original client is unchanged");
+}

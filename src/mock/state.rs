@@ -115,7 +115,7 @@ impl State {
         ];
         let practitioners = staff
             .iter()
-            .map(|(id, title, first, last, ..)| Practitioner { id: Some(Id::from(*id)), title: Some(*title), first_name: Some((*first).into()), last_name: Some((*last).into()) })
+            .map(|(id, title, first, last, ..)| Practitioner { id: Some(Id::from(*id)), title: Some(title.clone()), first_name: Some((*first).into()), last_name: Some((*last).into()) })
             .collect();
         let mut slots = Vec::new();
         let first_day = now.date_naive() + Duration::days(1);

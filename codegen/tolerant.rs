@@ -1,0 +1,106 @@
+//! Open enums: the day Hero adds an enum value, a response carrying it must still decode.
+//!
+//! typify generates closed string enums (`#[derive(Deserialize)]`, unit variants), so one new
+//! value fails the whole response. After generation, every such enum in `mod types` gets:
+//! - a variant `Unknown(String)` holding the value as sent;
+//! - `Deserialize` that maps known values to their variants and anything else to `Unknown`;
+//! - `Serialize` that writes the value back (`Display`);
+//! - a `Display` arm for `Unknown`.
+//!
+//! `FromStr`/`TryFrom` stay strict: what users send is still checked. `Copy` is dropped (a
+//! `String` is not `Copy`).
+
+use syn::{Item, ItemEnum, parse_quote};
+
+/// Opens every closed string enum of `mod types`; returns how many.
+pub fn open_enums(file: &mut syn::File) -> Result<usize, String> {
+    let Some(types) = file.items.iter_mut().find_map(|item| match item {
+        Item::Mod(m) if m.ident == "types" => m.content.as_mut().map(|(_, items)| items),
+        _ => None,
+    }) else {
+        return Err("generated code has no `types` module".into());
+    };
+    let names: Vec<syn::Ident> = types.iter().filter_map(|i| if let Item::Enum(e) = i { closed_string_enum(e).then(|| e.ident.clone()) } else { None }).collect();
+    for item in types.iter_mut() {
+        match item {
+            Item::Enum(e) if names.contains(&e.ident) => open(e),
+            Item::Impl(imp) if imp.trait_.as_ref().is_some_and(|(path, _)| path.segments.last().is_some_and(|s| s.ident == "Display")) => {
+                let syn::Type::Path(ty) = &*imp.self_ty else { continue };
+                if !ty.path.get_ident().is_some_and(|i| names.contains(i)) {
+                    continue;
+                }
+                for impl_item in &mut imp.items {
+                    let syn::ImplItem::Fn(f) = impl_item else { continue };
+                    for stmt in &mut f.block.stmts {
+                        if let syn::Stmt::Expr(syn::Expr::Match(m), _) = stmt {
+                            m.arms.push(parse_quote!(Self::Unknown(ref value) => f.write_str(value),));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for name in &names {
+        types.push(parse_quote! {
+            impl ::serde::Serialize for #name {
+                fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                    serializer.collect_str(self)
+                }
+            }
+        });
+        types.push(parse_quote! {
+            impl<'de> ::serde::Deserialize<'de> for #name {
+                fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                    let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+                    Ok(value.parse().unwrap_or(Self::Unknown(value)))
+                }
+            }
+        });
+    }
+    Ok(names.len())
+}
+
+/// Unit variants only, serde-derived: a typify string enum.
+fn closed_string_enum(e: &ItemEnum) -> bool {
+    e.variants.iter().all(|v| matches!(v.fields, syn::Fields::Unit)) && derives(e).iter().any(|d| d == "Deserialize")
+}
+
+fn derives(e: &ItemEnum) -> Vec<String> {
+    let mut names = Vec::new();
+    for attr in e.attrs.iter().filter(|a| a.path().is_ident("derive")) {
+        let _ = attr.parse_nested_meta(|meta| {
+            if let Some(last) = meta.path.segments.last() {
+                names.push(last.ident.to_string());
+            }
+            Ok(())
+        });
+    }
+    names
+}
+
+fn open(e: &mut ItemEnum) {
+    let keep: Vec<syn::Path> = {
+        let mut keep = Vec::new();
+        for attr in e.attrs.iter().filter(|a| a.path().is_ident("derive")) {
+            let _ = attr.parse_nested_meta(|meta| {
+                let last = meta.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+                if !matches!(last.as_str(), "Deserialize" | "Serialize" | "Copy") {
+                    keep.push(meta.path.clone());
+                }
+                Ok(())
+            });
+        }
+        keep
+    };
+    // The serde attributes (variant renames) go with the derives; FromStr/Display keep the names.
+    e.attrs.retain(|a| !a.path().is_ident("derive") && !a.path().is_ident("serde"));
+    for variant in &mut e.variants {
+        variant.attrs.retain(|a| !a.path().is_ident("serde"));
+    }
+    e.attrs.push(parse_quote!(#[derive(#(#keep),*)]));
+    e.variants.push(parse_quote! {
+        /// A value this version of the SDK does not know (Hero added it later), kept as sent.
+        Unknown(::std::string::String)
+    });
+}
