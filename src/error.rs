@@ -248,7 +248,15 @@ impl<E: ErrorBody> From<progenitor_client::Error<E>> for Error {
             }
             G::UnexpectedResponse(response) => by_status(response.status(), response.headers(), None),
             G::CommunicationError(e) | G::InvalidUpgrade(e) | G::ResponseBodyError(e) => transport(&e),
-            G::InvalidResponsePayload(_, e) => Error::Decode { context: ErrorContext::default(), reason: decode_reason(&e) },
+            G::InvalidResponsePayload(body, e) => {
+                // A missing field is reported at the end of its object: name the object instead.
+                let missing = e.to_string().starts_with("missing field");
+                let reason = match field_at(&body, e.line(), e.column(), missing) {
+                    Some(path) => format!("{} (in `{path}`)", decode_reason(&e)),
+                    None => decode_reason(&e),
+                };
+                Error::Decode { context: ErrorContext::default(), reason }
+            }
         }
     }
 }
@@ -281,4 +289,64 @@ pub(crate) fn decode_reason(error: &serde_json::Error) -> String {
         Some(field) => format!("missing field `{field}` at line {}, column {}", error.line(), error.column()),
         None => format!("{:?} error at line {}, column {}", error.classify(), error.line(), error.column()),
     }
+}
+
+/// The JSON path (`data[3].status`) at `line`/`column` of `body`: which field failed to decode,
+/// by name, without its value. A small scan of the text; `None` when it cannot tell.
+fn field_at(body: &[u8], line: usize, column: usize, enclosing: bool) -> Option<String> {
+    enum Frame {
+        Object(Option<String>),
+        Array(usize),
+    }
+    let text = std::str::from_utf8(body).ok()?;
+    let offset = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum::<usize>() + column.saturating_sub(1);
+    let bytes = text.as_bytes();
+    let (mut stack, mut i, mut expecting_key) = (Vec::<Frame>::new(), 0, false);
+    while i < bytes.len().min(offset) {
+        match bytes[i] {
+            b'{' => {
+                stack.push(Frame::Object(None));
+                expecting_key = true;
+            }
+            b'[' => stack.push(Frame::Array(0)),
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b',' => match stack.last_mut() {
+                Some(Frame::Array(n)) => *n += 1,
+                Some(Frame::Object(_)) => expecting_key = true,
+                None => {}
+            },
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                if expecting_key && let Some(Frame::Object(key)) = stack.last_mut() {
+                    *key = text.get(start..i.min(bytes.len())).map(str::to_owned);
+                    expecting_key = false;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if enclosing && let Some(Frame::Object(key)) = stack.last_mut() {
+        *key = None;
+    }
+    let mut path = String::new();
+    for frame in &stack {
+        match frame {
+            Frame::Object(Some(key)) => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+            }
+            Frame::Array(n) => path.push_str(&format!("[{n}]")),
+            Frame::Object(None) => {}
+        }
+    }
+    (!path.is_empty()).then_some(path)
 }

@@ -164,3 +164,27 @@ proptest! {
         let _ = serde_json::from_slice::<hero_health::types::PatientList>(prefix.as_bytes());
     }
 }
+
+#[tokio::test]
+async fn a_decode_error_names_the_field_by_path_without_its_value() {
+    let server = MockServer::start().await;
+    let all: Vec<serde_json::Value> = serde_json::from_str(include_str!(concat!(env!("OUT_DIR"), "/mock_examples.json"))).unwrap();
+    let good = all.iter().find(|e| e["operation"] == "listPatients").unwrap()["body"]["data"][0].clone();
+    let mut bad = good.clone();
+    bad["restricted"] = serde_json::Value::String(PATIENT.into());
+    let patients = serde_json::json!({"count": 2, "data": [good.clone(), bad]}).to_string();
+    Mock::given(method("GET")).and(path("/v1/patients")).respond_with(ResponseTemplate::new(200).set_body_raw(patients, "application/json")).mount(&server).await;
+    let error = Error::from(client(&server).list_patients().send().await.unwrap_err());
+    assert!(matches!(error, Error::Decode { .. }), "{error:?}");
+    assert!(error.to_string().contains("(in `data[1].restricted`)"), "{error}");
+    assert_safe(&error);
+}
+
+#[tokio::test]
+async fn a_missing_field_names_its_object() {
+    let server = MockServer::start().await;
+    let body = r#"{"count":1,"data":[{"id":"1"}]}"#;
+    Mock::given(method("GET")).and(path("/v1/patients")).respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json")).mount(&server).await;
+    let error = Error::from(client(&server).list_patients().send().await.unwrap_err());
+    assert!(error.to_string().contains("missing field `") && error.to_string().contains("(in `data[0]`)"), "{error}");
+}
