@@ -69,17 +69,25 @@ pub(super) fn normalise(document: &mut Value, changes: &mut Changes) {
 
 /// Calls `f(operation name, operation)` for every operation under `paths`, in document order.
 fn for_each_operation(doc: &mut Mapping, mut f: impl FnMut(&str, &mut Mapping)) {
+    for_each_route(doc, |method, path, op| {
+        let name = op
+            .get("operationId")
+            .and_then(Value::as_str)
+            .map_or_else(|| format!("{} {path}", method.to_uppercase()), str::to_owned);
+        f(&name, op);
+    });
+}
+
+/// Calls `f(method, path, operation)` for every operation under `paths`, in document order.
+fn for_each_route(doc: &mut Mapping, mut f: impl FnMut(&str, &str, &mut Mapping)) {
     let Some(Value::Mapping(paths)) = doc.get_mut("paths") else { return };
     for (path, item) in paths.iter_mut() {
         let path = path.as_str().unwrap_or_default().to_owned();
         let Value::Mapping(item) = item else { continue };
         for method in METHODS {
-            let Some(Value::Mapping(op)) = item.get_mut(*method) else { continue };
-            let name = op
-                .get("operationId")
-                .and_then(Value::as_str)
-                .map_or_else(|| format!("{} {path}", method.to_uppercase()), str::to_owned);
-            f(&name, op);
+            if let Some(Value::Mapping(op)) = item.get_mut(*method) {
+                f(method, &path, op);
+            }
         }
     }
 }
@@ -94,23 +102,16 @@ fn operation_ids(doc: &mut Mapping, changes: &mut Changes) {
         }
     });
     let mut seen: HashSet<String> = HashSet::new();
-    let Some(Value::Mapping(paths)) = doc.get_mut("paths") else { return };
-    for (path, item) in paths.iter_mut() {
-        let path = path.as_str().unwrap_or_default().to_owned();
-        let Value::Mapping(item) = item else { continue };
-        for method in METHODS {
-            let Some(Value::Mapping(op)) = item.get_mut(*method) else { continue };
-            let here = format!("{} {path}", method.to_uppercase());
-            let (id, why) = match op.get("operationId").and_then(Value::as_str) {
-                Some(id) if seen.insert(id.to_owned()) => continue,
-                Some(id) => (unique(id, "_", &mut all), format!("`{id}` is used twice")),
-                None => (unique(&derived_id(method, &path), "", &mut all), "it had none".to_string()),
-            };
-            seen.insert(id.clone());
-            changes.add(Rule::OperationId, &here, format!("operationId → `{id}` ({why})"));
-            op.insert("operationId".into(), id.into());
-        }
-    }
+    for_each_route(doc, |method, path, op| {
+        let (id, why) = match op.get("operationId").and_then(Value::as_str) {
+            Some(id) if seen.insert(id.to_owned()) => return,
+            Some(id) => (unique(id, "_", &mut all), format!("`{id}` is used twice")),
+            None => (unique(&derived_id(method, path), "", &mut all), "it had none".to_string()),
+        };
+        seen.insert(id.clone());
+        changes.add(Rule::OperationId, format!("{} {path}", method.to_uppercase()), format!("operationId → `{id}` ({why})"));
+        op.insert("operationId".into(), id.into());
+    });
 }
 
 fn derived_id(method: &str, path: &str) -> String {
