@@ -86,10 +86,11 @@ impl fmt::Debug for ElementsTokens {
 impl ElementsTokens {
     /// Tokens for `client`'s practice group.
     pub fn new(client: Client) -> Self {
-        ElementsTokens { client, margin: chrono::Duration::seconds(60), current: Mutex::new(None) }
+        let margin = chrono::Duration::from_std(DEFAULT_REFRESH_MARGIN).unwrap_or(chrono::Duration::seconds(60));
+        ElementsTokens { client, margin, current: Mutex::new(None) }
     }
 
-    /// Fetch a new token this long before the current one expires (default 60 s).
+    /// Fetch a new token this long before the current one expires ([`DEFAULT_REFRESH_MARGIN`]).
     pub fn with_refresh_margin(mut self, margin: Duration) -> Self {
         self.margin = chrono::Duration::from_std(margin).unwrap_or(self.margin);
         self

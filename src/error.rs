@@ -200,7 +200,6 @@ impl Error {
     /// the first attempt took effect.)
     pub fn is_retryable(&self) -> bool {
         matches!(self, Error::RateLimited { .. } | Error::Server { .. } | Error::Timeout { .. } | Error::Transport { .. })
-            || self.status().is_some_and(|s| s.as_u16() == 408)
     }
 }
 
@@ -266,6 +265,15 @@ fn transport(error: &reqwest::Error) -> Error {
     if error.is_timeout() {
         return Error::Timeout { context };
     }
+    Error::Transport { context, reason: describe_transport(error) }
+}
+
+/// What failed on the wire, from the innermost cause (hyper/io), which names it; reqwest's own
+/// message carries the URL, which can carry patient ids, so it is never used.
+pub(crate) fn describe_transport(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        return "timed out".into();
+    }
     let mut cause = std::error::Error::source(error);
     while let Some(next) = cause.and_then(std::error::Error::source) {
         cause = Some(next);
@@ -277,8 +285,7 @@ fn transport(error: &reqwest::Error) -> Error {
     } else {
         "the connection failed"
     };
-    let reason = cause.map_or_else(|| kind.to_owned(), |c| format!("{kind}: {c}"));
-    Error::Transport { context, reason }
+    cause.map_or_else(|| kind.to_owned(), |c| format!("{kind}: {c}"))
 }
 
 /// Where serde failed, without the value it choked on (serde's own message may quote it).

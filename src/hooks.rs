@@ -84,11 +84,10 @@ impl Client {
         let policy = &self.inner().retry;
         let method = request.method().clone();
         let mut backoffs = policy.backoffs();
-        let mut next = Some(request);
+        let mut request = request;
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            let Some(request) = next.take() else { unreachable!("a request is set before every attempt") };
             // A body that cannot be cloned (a stream) is sent once.
             let spare = if attempt <= policy.max_retries() { request.try_clone() } else { None };
             let result = self.client().execute(request).await;
@@ -103,7 +102,7 @@ impl Client {
                 (Some(wait), Some(spare)) if policy.fits(started, wait) => {
                     tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, reason = %reason(&result), "retrying");
                     tokio::time::sleep(wait).await;
-                    next = Some(spare);
+                    request = spare;
                 }
                 _ => {
                     tracing::Span::current().record("attempts", attempt);

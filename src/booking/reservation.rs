@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::error::{EXPIRED_CODES, SLOT_UNAVAILABLE_CODES, describe_issues, has_code};
 use super::{Booking, BookingError};
-use crate::error::{ErrorBody, decode_reason};
+use crate::error::{ErrorBody, decode_reason, describe_transport};
 use crate::types::{Appointment, AppointmentCreate};
 
 /// A reservation: Hero holds the slot until [`Reservation::reserved_until`]. Confirm it with
@@ -130,7 +130,7 @@ pub(crate) fn classify_write<E: ErrorBody>(error: progenitor_client::Error<E>, o
             status => BookingError::Rejected { status, issues: Vec::new() },
         },
         // Never connected: the request cannot have reached Hero.
-        Error::CommunicationError(e) if e.is_connect() => BookingError::Transport { reason: describe_reqwest(&e) },
+        Error::CommunicationError(e) if e.is_connect() => BookingError::Transport { reason: describe_transport(&e) },
         other => unknown(describe(&other)),
     }
 }
@@ -140,26 +140,9 @@ pub(crate) fn describe<E>(error: &progenitor_client::Error<E>) -> String {
     use progenitor_client::Error;
     match error {
         Error::InvalidRequest(reason) | Error::Custom(reason) => reason.clone(),
-        Error::CommunicationError(e) | Error::InvalidUpgrade(e) => describe_reqwest(e),
-        Error::ResponseBodyError(e) => format!("the answer was cut off: {}", describe_reqwest(e)),
+        Error::CommunicationError(e) | Error::InvalidUpgrade(e) | Error::ResponseBodyError(e) => describe_transport(e),
         Error::InvalidResponsePayload(_, e) => format!("the answer could not be decoded ({})", decode_reason(e)),
         Error::ErrorResponse(answer) => format!("HTTP {}", answer.status()),
         Error::UnexpectedResponse(response) => format!("HTTP {}", response.status()),
-    }
-}
-
-fn describe_reqwest(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        return "timed out".into();
-    }
-    let kind = if error.is_connect() { "could not connect" } else { "connection failed" };
-    // The innermost cause (hyper/io) names what failed; reqwest's own message carries the URL.
-    let mut cause = std::error::Error::source(error);
-    while let Some(next) = cause.and_then(std::error::Error::source) {
-        cause = Some(next);
-    }
-    match cause {
-        Some(cause) => format!("{kind}: {cause}"),
-        None => kind.to_owned(),
     }
 }
