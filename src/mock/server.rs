@@ -25,21 +25,8 @@ pub(super) async fn spawn(shared: Arc<Shared>) -> std::io::Result<(SocketAddr, t
     Ok((addr, task))
 }
 
-/// The operations the mock models, by method and path template.
-const ROUTES: &[(&str, &str, &str)] = &[
-    ("GET", "/v1/appointment_types", "listAppointmentTypes"),
-    ("GET", "/v1/locations", "listLocations"),
-    ("GET", "/v1/practitioners", "listPractitioners"),
-    ("GET", "/v1/slots", "listSlots"),
-    ("POST", "/v1/appointments", "createAppointment"),
-    ("GET", "/v1/appointments/{id}", "getAppointment"),
-    ("PUT", "/v1/appointments/{id}", "editAppointment"),
-    ("POST", "/v1/appointments/{id}/book", "bookAppointment"),
-    ("POST", "/v1/video_links", "createVideoLink"),
-    ("GET", "/v1/links/status", "getLinkStatus"),
-];
-
-/// The other documented operations: a schema-valid answer each, synthesised by build.rs.
+/// Every documented operation: method, path template, and a schema-valid answer synthesised by
+/// build.rs (used for the operations the mock does not model with state).
 #[derive(Debug, serde::Deserialize)]
 struct Example {
     method: String,
@@ -72,15 +59,15 @@ fn matches(template: &str, path: &str) -> Option<Option<String>> {
     Some(param)
 }
 
-/// `(operationId, path parameter)` for a request: a modelled operation, else a documented one.
+/// `(operationId, path parameter)` for a request. A literal segment beats a parameter
+/// (`/v1/slots/count` is not `/v1/slots/{id}`).
 fn route(method: &Method, path: &str) -> Option<(&'static str, Option<String>)> {
-    let modelled = ROUTES.iter().filter(|(m, ..)| *m == method.as_str()).find_map(|(_, t, op)| Some((*op, matches(t, path)?)));
-    modelled.or_else(|| {
-        examples()
-            .iter()
-            .filter(|e| e.method == method.as_str())
-            .find_map(|e| Some((e.operation.as_str(), matches(&e.path, path)?)))
-    })
+    examples()
+        .iter()
+        .filter(|e| e.method == method.as_str())
+        .filter_map(|e| Some((e.path.matches('{').count(), e.operation.as_str(), matches(&e.path, path)?)))
+        .min_by_key(|(params, ..)| *params)
+        .map(|(_, operation, param)| (operation, param))
 }
 
 fn json_response(status: u16, body: Option<serde_json::Value>) -> Response {
