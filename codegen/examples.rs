@@ -122,7 +122,8 @@ fn string_value(format: &VariantOrUnknownOrEmpty<StringFormat>, pattern: Option<
     }
 }
 
-fn unbox(schema: &ReferenceOr<Box<Schema>>) -> ReferenceOr<Schema> {
+/// A property or item schema (`ReferenceOr<Box<Schema>>`) in the shape the rest takes.
+pub fn unbox(schema: &ReferenceOr<Box<Schema>>) -> ReferenceOr<Schema> {
     match schema {
         ReferenceOr::Item(s) => ReferenceOr::Item((**s).clone()),
         ReferenceOr::Reference { reference } => ReferenceOr::Reference { reference: reference.clone() },

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+use crate::codegen::examples::unbox;
 use crate::codegen::preflight::resolve;
 use openapiv3::{OpenAPI, Parameter, ParameterSchemaOrContent, ReferenceOr, Schema, SchemaKind, StatusCode, Type};
 
@@ -205,13 +206,6 @@ fn resolve_schema<'a>(spec: &'a OpenAPI, schema: &'a ReferenceOr<Schema>) -> (Op
     }
 }
 
-fn boxed(schema: &ReferenceOr<Box<Schema>>) -> ReferenceOr<Schema> {
-    match schema {
-        ReferenceOr::Item(s) => ReferenceOr::Item((**s).clone()),
-        ReferenceOr::Reference { reference } => ReferenceOr::Reference { reference: reference.clone() },
-    }
-}
-
 /// `string(date-time)`, `integer`, `array of Slot`, `object Appointment`, `…?` when nullable.
 fn type_label(spec: &OpenAPI, schema: &ReferenceOr<Schema>) -> String {
     let (name, target) = resolve_schema(spec, schema);
@@ -223,7 +217,7 @@ fn type_label(spec: &OpenAPI, schema: &ReferenceOr<Schema>) -> String {
         SchemaKind::Type(Type::Boolean(_)) => "boolean".into(),
         SchemaKind::Type(Type::Object(_)) => "object".into(),
         SchemaKind::Type(Type::Array(a)) => match &a.items {
-            Some(items) => format!("array of {}", type_label(spec, &boxed(items))),
+            Some(items) => format!("array of {}", type_label(spec, &unbox(items))),
             None => "array".into(),
         },
         SchemaKind::OneOf { .. } => "oneOf".into(),
@@ -271,7 +265,7 @@ fn flatten(spec: &OpenAPI, schema: &ReferenceOr<Schema>, prefix: &str, stack: &m
     match &s.schema_kind {
         SchemaKind::Type(Type::Object(object)) => {
             for (field, property) in &object.properties {
-                let property = boxed(property);
+                let property = unbox(property);
                 let key = join(field);
                 let values = enum_values(spec, &property);
                 out.insert(key.clone(), Field { ty: type_label(spec, &property), required: object.required.contains(field), values });
@@ -280,7 +274,7 @@ fn flatten(spec: &OpenAPI, schema: &ReferenceOr<Schema>, prefix: &str, stack: &m
         }
         SchemaKind::Type(Type::Array(array)) => {
             if let Some(items) = &array.items {
-                flatten(spec, &boxed(items), &format!("{prefix}[]"), stack, out);
+                flatten(spec, &unbox(items), &format!("{prefix}[]"), stack, out);
             }
         }
         SchemaKind::AllOf { all_of: members } | SchemaKind::OneOf { one_of: members } | SchemaKind::AnyOf { any_of: members } => {
