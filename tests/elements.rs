@@ -1,13 +1,15 @@
 //! Elements access tokens: expiry from the JWT, capped at the documented 30 minutes; reused only
 //! while valid; never shown in Debug.
 
+mod support;
+
 use std::time::Duration;
 
 use base64::Engine as _;
 use chrono::Utc;
 use hero_health::elements::ElementsTokens;
 use hero_health::mock::MockHero;
-use hero_health::{Client, Environment};
+use hero_health::Client;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -23,7 +25,7 @@ async fn server_issuing(token: String) -> (MockServer, Client) {
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"access_token": token})))
         .mount(&server)
         .await;
-    let client = Client::builder().with_api_key("k").with_practice_group_id("1").with_environment(Environment::custom(&server.uri()).unwrap()).build().unwrap();
+    let client = support::client_for(&server.uri()).build().unwrap();
     (server, client)
 }
 

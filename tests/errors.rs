@@ -2,9 +2,11 @@
 //! and request id, and never showing a body or the API key. A bad-input corpus of answers: none
 //! panics, each becomes a clear error.
 
+mod support;
+
 use std::time::Duration;
 
-use hero_health::{Client, Environment, Error, RetryPolicy};
+use hero_health::{Client, Error, RetryPolicy};
 use proptest::prelude::*;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -12,14 +14,13 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const KEY: &str = "secret-api-key-never-shown";
 const PATIENT: &str = "Zebedee Quimby";
 
+/// No retries: each test sees the first answer's error.
+fn builder(base_url: &str) -> hero_health::ClientBuilder {
+    support::client_for(base_url).with_api_key(KEY).with_retry_policy(RetryPolicy::none())
+}
+
 fn client(server: &MockServer) -> Client {
-    Client::builder()
-        .with_api_key(KEY)
-        .with_practice_group_id("1")
-        .with_environment(Environment::custom(&server.uri()).unwrap())
-        .with_retry_policy(RetryPolicy::none())
-        .build()
-        .unwrap()
+    builder(&server.uri()).build().unwrap()
 }
 
 async fn get_with(answer: ResponseTemplate) -> Error {
@@ -114,13 +115,7 @@ async fn a_corpus_of_bad_answers_gives_decode_errors_without_panics_or_leaks() {
 #[tokio::test]
 async fn transport_failures_are_typed() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let client = Client::builder()
-        .with_api_key(KEY)
-        .with_practice_group_id("1")
-        .with_environment(Environment::custom(&format!("http://127.0.0.1:{port}")).unwrap())
-        .with_retry_policy(RetryPolicy::none())
-        .build()
-        .unwrap();
+    let client = builder(&format!("http://127.0.0.1:{port}")).build().unwrap();
     let error = Error::from(client.get_appointment().id("4567").send().await.unwrap_err());
     assert!(matches!(error, Error::Transport { .. }), "{error:?}");
     assert!(error.is_retryable());
@@ -128,14 +123,7 @@ async fn transport_failures_are_typed() {
 
     let server = MockServer::start().await;
     Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(2))).mount(&server).await;
-    let slow = Client::builder()
-        .with_api_key(KEY)
-        .with_practice_group_id("1")
-        .with_environment(Environment::custom(&server.uri()).unwrap())
-        .with_timeout(Duration::from_millis(200))
-        .with_retry_policy(RetryPolicy::none())
-        .build()
-        .unwrap();
+    let slow = builder(&server.uri()).with_timeout(Duration::from_millis(200)).build().unwrap();
     let error = Error::from(slow.get_appointment().id("4567").send().await.unwrap_err());
     assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
 }

@@ -1,10 +1,12 @@
 //! The generic paginator over `page_index` / `page_size` and `{data, count}` envelopes: one
 //! implementation for every list operation (setters of different types included).
 
+mod support;
+
 use std::num::NonZeroU64;
 
 use futures_util::{StreamExt, TryStreamExt};
-use hero_health::{Client, Environment, Error, RetryPolicy, pagination};
+use hero_health::{Client, Error, RetryPolicy, pagination};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -24,13 +26,7 @@ fn page(operation: &str, ids: std::ops::Range<u64>, count: u64) -> ResponseTempl
 }
 
 fn client(server: &MockServer) -> Client {
-    Client::builder()
-        .with_api_key("k")
-        .with_practice_group_id("1")
-        .with_environment(Environment::custom(&server.uri()).unwrap())
-        .with_retry_policy(RetryPolicy::none())
-        .build()
-        .unwrap()
+    support::client_for(&server.uri()).with_retry_policy(RetryPolicy::none()).build().unwrap()
 }
 
 fn two() -> NonZeroU64 {

@@ -1,8 +1,10 @@
 //! Scripted wiremock sequences for every retry rule.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
-use hero_health::{Client, Environment, RetryPolicy};
+use hero_health::{Client, RetryPolicy};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -10,13 +12,12 @@ const APPOINTMENT: &str = r#"{"id":"4567","practitioner_id":"1","location_id":"1
 "can_be_cancelled":true,"can_be_rescheduled":false,"in_person":true,"suppress_mail":false,"telephone":false,"video":false}"#;
 
 fn client(server: &MockServer, policy: RetryPolicy) -> Client {
-    Client::builder()
-        .with_api_key("test-key")
-        .with_practice_group_id("1")
-        .with_environment(Environment::custom(&server.uri()).unwrap())
-        .with_retry_policy(policy)
-        .build()
-        .unwrap()
+    support::client_for(&server.uri()).with_retry_policy(policy).build().unwrap()
+}
+
+/// A client whose attempts time out after 300 ms.
+fn impatient(server: &MockServer) -> Client {
+    support::client_for(&server.uri()).with_timeout(Duration::from_millis(300)).with_retry_policy(fast()).build().unwrap()
 }
 
 fn fast() -> RetryPolicy {
@@ -141,30 +142,12 @@ async fn retries_can_be_disabled() {
 async fn a_timed_out_get_is_retried_but_a_timed_out_post_is_not() {
     let server = MockServer::start().await;
     answer_then_ok(&server, "GET", "/v1/appointments/4567", ResponseTemplate::new(200).set_delay(Duration::from_secs(2)), 1).await;
-    let slow = |policy| {
-        Client::builder()
-            .with_api_key("test-key")
-            .with_practice_group_id("1")
-            .with_environment(Environment::custom(&server.uri()).unwrap())
-            .with_timeout(Duration::from_millis(300))
-            .with_retry_policy(policy)
-            .build()
-            .unwrap()
-    };
-    slow(fast()).get_appointment().id("4567").send().await.unwrap();
+    impatient(&server).get_appointment().id("4567").send().await.unwrap();
     assert_eq!(count(&server).await, 2);
 
     let server = MockServer::start().await;
     answer_then_ok(&server, "POST", "/v1/appointments/4567/book", ResponseTemplate::new(200).set_delay(Duration::from_secs(2)), 1).await;
-    let slow_post = Client::builder()
-        .with_api_key("test-key")
-        .with_practice_group_id("1")
-        .with_environment(Environment::custom(&server.uri()).unwrap())
-        .with_timeout(Duration::from_millis(300))
-        .with_retry_policy(fast())
-        .build()
-        .unwrap();
-    assert!(slow_post.book_appointment().id("4567").send().await.is_err());
+    assert!(impatient(&server).book_appointment().id("4567").send().await.is_err());
     assert_eq!(count(&server).await, 1, "the POST may have taken effect: not re-sent");
 }
 
@@ -174,10 +157,7 @@ async fn a_post_that_could_not_connect_is_retried() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
     drop(listener);
-    let client = Client::builder()
-        .with_api_key("test-key")
-        .with_practice_group_id("1")
-        .with_environment(Environment::custom(&format!("http://{address}")).unwrap())
+    let client = support::client_for(&format!("http://{address}"))
         .with_retry_policy(RetryPolicy::default().with_backoff(Duration::from_millis(400), Duration::from_millis(400)))
         .build()
         .unwrap();

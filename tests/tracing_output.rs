@@ -1,11 +1,13 @@
 //! One span per call with the operation, method, path template, status and attempts; nothing
 //! above `trace` shows a body, the API key, a concrete path or a patient's data.
 
+mod support;
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hero_health::{Client, Environment, RetryPolicy};
+use hero_health::RetryPolicy;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::FmtSpan;
 use wiremock::matchers::method;
@@ -54,10 +56,8 @@ async fn spans_name_the_operation_and_never_show_secrets_or_patient_data() {
         .with_priority(2)
         .mount(&server)
         .await;
-    let client = Client::builder()
+    let client = support::client_for(&server.uri())
         .with_api_key(KEY)
-        .with_practice_group_id("1")
-        .with_environment(Environment::custom(&server.uri()).unwrap())
         .with_retry_policy(RetryPolicy::default().with_backoff(Duration::from_millis(5), Duration::from_millis(5)))
         .build()
         .unwrap();
