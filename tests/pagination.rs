@@ -33,6 +33,16 @@ fn two() -> NonZeroU64 {
     NonZeroU64::new(2).unwrap()
 }
 
+/// `listEpisodes` (integer setters) two at a time.
+fn episode_pages(client: &Client) -> impl futures_util::Stream<Item = Result<Vec<hero_health::types::Episode>, Error>> + '_ {
+    pagination::pages(two(), |index, size| client.list_episodes().page_index(index as i64).page_size(size.get() as i64).send())
+}
+
+/// The same list item by item.
+fn episode_items(client: &Client) -> impl futures_util::Stream<Item = Result<hero_health::types::Episode, Error>> + '_ {
+    pagination::items(two(), |index, size| client.list_episodes().page_index(index as i64).page_size(size.get() as i64).send())
+}
+
 #[tokio::test]
 async fn pages_until_count_is_reached() {
     let server = MockServer::start().await;
@@ -40,7 +50,7 @@ async fn pages_until_count_is_reached() {
         Mock::given(method("GET")).and(path("/v1/episodes")).and(query_param("page_index", index.to_string())).respond_with(page("listEpisodes", ids, 5)).mount(&server).await;
     }
     let client = client(&server);
-    let pages: Vec<_> = pagination::pages(two(), |index, size| client.list_episodes().page_index(index as i64).page_size(size.get() as i64).send())
+    let pages: Vec<_> = episode_pages(&client)
         .try_collect()
         .await
         .unwrap();
@@ -67,7 +77,7 @@ async fn a_server_ignoring_page_index_is_stopped_by_count() {
     let server = MockServer::start().await;
     Mock::given(method("GET")).and(path("/v1/episodes")).respond_with(page("listEpisodes", 0..2, 4)).mount(&server).await;
     let client = client(&server);
-    let items: Vec<_> = pagination::items(two(), |index, size| client.list_episodes().page_index(index as i64).page_size(size.get() as i64).send())
+    let items: Vec<_> = episode_items(&client)
         .try_collect()
         .await
         .unwrap();
@@ -80,7 +90,7 @@ async fn an_empty_list_is_one_request_and_no_items() {
     let server = MockServer::start().await;
     Mock::given(method("GET")).and(path("/v1/episodes")).respond_with(page("listEpisodes", 0..0, 0)).mount(&server).await;
     let client = client(&server);
-    let items: Vec<_> = pagination::items(two(), |index, size| client.list_episodes().page_index(index as i64).page_size(size.get() as i64).send())
+    let items: Vec<_> = episode_items(&client)
         .try_collect()
         .await
         .unwrap();
@@ -95,7 +105,7 @@ async fn an_error_on_a_later_page_ends_the_stream_with_that_error() {
     Mock::given(method("GET")).and(query_param("page_index", "1")).respond_with(ResponseTemplate::new(403)).mount(&server).await;
     let client = client(&server);
     let results: Vec<Result<_, Error>> =
-        pagination::pages(two(), |index, size| client.list_episodes().page_index(index as i64).page_size(size.get() as i64).send()).collect().await;
+        episode_pages(&client).collect().await;
     assert_eq!(results.len(), 2);
     assert!(results[0].is_ok());
     assert!(matches!(results[1], Err(Error::Forbidden { .. })), "{:?}", results[1]);
