@@ -46,11 +46,18 @@ fn client(url: &str) -> Client {
     Client::builder().with_api_key("bench-key").with_practice_group_id("1").with_environment(Environment::custom(url).unwrap()).build().unwrap()
 }
 
+/// The two auth headers a hand-written client adds to every request.
+fn auth(key: &'static str) -> reqwest::header::HeaderMap {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-api-key", reqwest::header::HeaderValue::from_static(key));
+    headers.insert("x-practice-group-id", reqwest::header::HeaderValue::from_static("1"));
+    headers
+}
+
 /// What a hand-written client would send: the same URL and headers.
 async fn raw_get(http: &reqwest::Client, url: &str) -> RawAppointment {
     http.get(format!("{url}/v1/appointments/4567"))
-        .header("x-api-key", "bench-key")
-        .header("x-practice-group-id", "1")
+        .headers(auth("bench-key"))
         .send()
         .await
         .unwrap()
@@ -235,8 +242,7 @@ async fn raw_book(raw: &reqwest::Client, url: &str, slot: &types::Slot) -> RawAp
     });
     let reservation: serde_json::Value = raw
         .post(format!("{url}/v1/appointments"))
-        .header("x-api-key", "mock-api-key")
-        .header("x-practice-group-id", "1")
+        .headers(auth("mock-api-key"))
         .json(&body)
         .send()
         .await
@@ -246,8 +252,7 @@ async fn raw_book(raw: &reqwest::Client, url: &str, slot: &types::Slot) -> RawAp
         .unwrap();
     let id = reservation["id"].as_str().unwrap().to_owned();
     raw.post(format!("{url}/v1/appointments/{id}/book"))
-        .header("x-api-key", "mock-api-key")
-        .header("x-practice-group-id", "1")
+        .headers(auth("mock-api-key"))
         .send()
         .await
         .unwrap()

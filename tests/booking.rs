@@ -294,3 +294,9 @@ async fn unusable_mock_settings_are_a_typed_error_not_a_panic() {
     let error = MockHero::builder().with_practice_group_id("abc").start().await.unwrap_err();
     assert!(error.to_string().contains("practice group"), "{error}");
 }
+
+#[tokio::test]
+async fn the_mock_never_shows_its_api_key_in_debug() {
+    let hero = MockHero::builder().with_api_key("a-real-looking-key").start().await.unwrap();
+    assert!(!format!("{hero:?}").contains("a-real-looking-key"));
+}

@@ -99,8 +99,8 @@ pub enum MockError {
     Settings(#[from] crate::ConfigError),
 }
 
-/// Settings of a [`MockHero`].
-#[derive(Debug, Clone)]
+/// Settings of a [`MockHero`]. `Debug` does not show the API key.
+#[derive(Clone)]
 pub struct MockHeroBuilder {
     seed: u64,
     days: u32,
@@ -108,6 +108,19 @@ pub struct MockHeroBuilder {
     api_key: String,
     practice_group_id: String,
     network: Vec<String>,
+}
+
+impl std::fmt::Debug for MockHeroBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockHeroBuilder")
+            .field("seed", &self.seed)
+            .field("days", &self.days)
+            .field("hold", &self.hold)
+            .field("api_key", &"[redacted]")
+            .field("practice_group_id", &self.practice_group_id)
+            .field("network", &self.network)
+            .finish()
+    }
 }
 
 impl Default for MockHeroBuilder {
