@@ -10,7 +10,7 @@ use super::{Booking, BookingError};
 use crate::types::Slot;
 
 /// Page size used when the query does not set one.
-const DEFAULT_PAGE_SIZE: u64 = 50;
+const DEFAULT_PAGE_SIZE: NonZeroU64 = NonZeroU64::new(50).unwrap();
 
 /// Which slots to list: every filter is optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -62,7 +62,7 @@ impl Booking {
     /// reports, or at a short or empty page.
     pub fn slot_pages(&self, query: SlotQuery) -> impl Stream<Item = Result<Vec<Slot>, BookingError>> + Send + 'static {
         let client = self.client.clone();
-        let size = query.page_size.unwrap_or(NonZeroU64::new(DEFAULT_PAGE_SIZE).expect("non-zero"));
+        let size = query.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
         crate::pagination::pages(size, move |index, size| {
             // The future owns its client and query: the stream may outlive this `Booking`.
             let (client, query) = (client.clone(), query.clone());
