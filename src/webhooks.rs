@@ -13,7 +13,7 @@
 //!
 //! let body = br#"{"object":"Appointment","id":"4567","practice_group_id":"123","event":"appointment.confirmed"}"#;
 //! let headers = sign(body, "whsec-test", chrono::Utc::now()); // what Hero would send
-//! let event = Verifier::new("whsec-test").verify(body, &headers).unwrap();
+//! let event = Verifier::new("whsec-test").unwrap().verify(body, &headers).unwrap();
 //! assert_eq!(event.event, EventType::AppointmentConfirmed);
 //! assert_eq!(event.id, "4567"); // fetch the appointment by id for the details
 //! ```
@@ -37,6 +37,9 @@ pub const TIMESTAMP_HEADER: &str = "x-herohealth-timestamp";
 pub const SIGNATURE_HEADER: &str = "x-herohealth-signature";
 /// How far a delivery's timestamp may be from now by default.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
+/// The widest tolerance a [`Verifier`] accepts: a wider window lets a captured delivery be
+/// replayed for longer, and its replay memory would have to hold that long.
+pub const MAX_TOLERANCE: Duration = Duration::from_secs(3600);
 
 /// The events Hero documents, and any other it sends later.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -148,6 +151,15 @@ pub enum WebhookError {
     /// The same signed delivery was seen before within the tolerance window.
     #[error("this delivery was already received (same signature); ignore the repeat")]
     Replayed,
+    /// The signing key is empty or only white space: anyone could sign a delivery with it.
+    #[error("the webhook signing key is empty; pass the signing_key the webhook was created with (is its environment variable set?)")]
+    BlankSigningKey,
+    /// The tolerance is zero or wider than [`MAX_TOLERANCE`].
+    #[error("a webhook tolerance must be between 1 s and {max_secs} s (a wider window lets captured deliveries be replayed); 300 s is usual")]
+    ToleranceOutOfRange {
+        /// The widest accepted, in seconds.
+        max_secs: u64,
+    },
     /// Verified, but not the documented `{object, id, practice_group_id, event}` payload.
     #[error("the verified payload is not a Hero event ({0}); log the delivery id and contact Hero")]
     InvalidPayload(String),
@@ -169,14 +181,30 @@ impl std::fmt::Debug for Verifier {
 
 impl Verifier {
     /// A verifier for the `signing_key` given when the webhook was created.
-    pub fn new(signing_key: impl Into<String>) -> Self {
-        Verifier { key: SecretString::from(signing_key.into()), tolerance: DEFAULT_TOLERANCE, seen: None }
+    ///
+    /// # Errors
+    ///
+    /// [`WebhookError::BlankSigningKey`] for an empty or blank key, which would let anyone
+    /// sign deliveries (an unset environment variable read with `unwrap_or_default`).
+    pub fn new(signing_key: impl Into<String>) -> Result<Self, WebhookError> {
+        let key = signing_key.into();
+        if key.trim().is_empty() {
+            return Err(WebhookError::BlankSigningKey);
+        }
+        Ok(Verifier { key: SecretString::from(key), tolerance: DEFAULT_TOLERANCE, seen: None })
     }
 
     /// How far the signed timestamp may be from now (default 300 s).
-    pub fn with_tolerance(mut self, tolerance: Duration) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// [`WebhookError::ToleranceOutOfRange`] below 1 s or above [`MAX_TOLERANCE`].
+    pub fn with_tolerance(mut self, tolerance: Duration) -> Result<Self, WebhookError> {
+        if tolerance < Duration::from_secs(1) || tolerance > MAX_TOLERANCE {
+            return Err(WebhookError::ToleranceOutOfRange { max_secs: MAX_TOLERANCE.as_secs() });
+        }
         self.tolerance = tolerance;
-        self
+        Ok(self)
     }
 
     /// Also refuse a delivery whose signature was already accepted within the tolerance window
@@ -224,8 +252,13 @@ impl Verifier {
 }
 
 /// Verifies with the default tolerance and no replay memory; see [`Verifier`].
+///
+/// # Errors
+///
+/// Any [`WebhookError`]: a blank key, missing or malformed headers, a timestamp outside the
+/// window, a signature that does not match, or a payload that is not a Hero event.
 pub fn verify(raw_body: &[u8], headers: &HeaderMap, signing_key: &str) -> Result<WebhookEvent, WebhookError> {
-    Verifier::new(signing_key).verify(raw_body, headers)
+    Verifier::new(signing_key)?.verify(raw_body, headers)
 }
 
 /// The headers Hero would send with `raw_body` signed at `at`: for your tests. The timestamp

@@ -32,7 +32,7 @@ fn headers(timestamp: &str, signature: &str) -> HeaderMap {
 }
 
 fn verifier() -> Verifier {
-    Verifier::new(KEY)
+    Verifier::new(KEY).expect("a usable key")
 }
 
 #[test]
@@ -72,7 +72,7 @@ fn a_tampered_body_or_timestamp_or_wrong_key_is_a_mismatch() {
     let mut moved = good.clone();
     moved.insert(TIMESTAMP_HEADER, HeaderValue::from((now() - Duration::seconds(10)).timestamp()));
     assert_eq!(verifier().verify_at(BODY, &moved, now()), Err(WebhookError::SignatureMismatch));
-    assert_eq!(Verifier::new("whsec-wrong").verify_at(BODY, &good, now()), Err(WebhookError::SignatureMismatch));
+    assert_eq!(Verifier::new("whsec-wrong").unwrap().verify_at(BODY, &good, now()), Err(WebhookError::SignatureMismatch));
 }
 
 #[test]
@@ -81,7 +81,7 @@ fn stale_and_future_deliveries_are_refused() {
     assert!(matches!(verifier().verify_at(BODY, &old, now()), Err(WebhookError::OutsideTolerance { seconds: 301, direction: "before", tolerance: 300 })));
     let future = sign(BODY, KEY, now() + Duration::seconds(400));
     assert!(matches!(verifier().verify_at(BODY, &future, now()), Err(WebhookError::OutsideTolerance { direction: "after", .. })));
-    let lenient = verifier().with_tolerance(std::time::Duration::from_secs(600));
+    let lenient = verifier().with_tolerance(std::time::Duration::from_secs(600)).unwrap();
     assert!(lenient.verify_at(BODY, &old, now()).is_ok());
 }
 
@@ -144,7 +144,32 @@ fn every_documented_event_round_trips() {
 #[test]
 fn the_free_function_uses_the_real_clock_and_the_key_is_never_shown() {
     assert!(verify(BODY, &sign(BODY, KEY, Utc::now()), KEY).is_ok());
-    assert!(!format!("{:?}", Verifier::new(KEY)).contains(KEY));
+    assert!(!format!("{:?}", verifier()).contains(KEY));
+}
+
+/// A blank key would let anyone sign: every way of making a verifier refuses it, and a
+/// delivery signed with the empty key is never accepted.
+#[test]
+fn a_blank_signing_key_is_refused() {
+    for blank in ["", " ", "\n\t"] {
+        assert_eq!(Verifier::new(blank).err(), Some(WebhookError::BlankSigningKey), "{blank:?}");
+        let forged = sign(BODY, blank, Utc::now());
+        assert_eq!(verify(BODY, &forged, blank), Err(WebhookError::BlankSigningKey));
+    }
+    assert!(WebhookError::BlankSigningKey.to_string().contains("signing_key"));
+}
+
+/// A huge tolerance would disable the replay window (and outlive the replay memory); zero
+/// would refuse every delivery.
+#[test]
+fn an_absurd_tolerance_is_refused() {
+    use std::time::Duration as Std;
+    for tolerance in [Std::ZERO, Std::from_millis(500), Std::from_secs(3601), Std::from_secs(u64::MAX), Std::MAX] {
+        assert_eq!(verifier().with_tolerance(tolerance).err(), Some(WebhookError::ToleranceOutOfRange { max_secs: 3600 }), "{tolerance:?}");
+    }
+    let widest = verifier().with_tolerance(hero_health::webhooks::MAX_TOLERANCE).unwrap();
+    let old = sign(BODY, KEY, now() - Duration::seconds(3601));
+    assert!(matches!(widest.verify_at(BODY, &old, now()), Err(WebhookError::OutsideTolerance { .. })));
 }
 
 proptest! {
