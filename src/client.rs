@@ -25,6 +25,7 @@ pub struct RequestContext {
     pub(crate) practice_group_id: HeaderValue,
     pub(crate) retry: crate::RetryPolicy,
     pub(crate) request_timeout: Option<Duration>,
+    pub(crate) max_response_bytes: usize,
 }
 
 impl fmt::Debug for RequestContext {
@@ -33,6 +34,8 @@ impl fmt::Debug for RequestContext {
             .field("api_key", &"[redacted]")
             .field("practice_group_id", &self.practice_group_id)
             .field("retry", &self.retry)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish()
     }
 }
@@ -62,6 +65,7 @@ pub struct ClientBuilder {
     timeout: Option<Duration>,
     http_client: Option<reqwest::Client>,
     retry: Option<crate::RetryPolicy>,
+    max_response_bytes: Option<usize>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -73,6 +77,8 @@ impl fmt::Debug for ClientBuilder {
             .field("connect_timeout", &self.connect_timeout)
             .field("timeout", &self.timeout)
             .field("http_client", &self.http_client.as_ref().map(|_| "custom"))
+            .field("retry", &self.retry)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish()
     }
 }
@@ -113,6 +119,13 @@ impl ClientBuilder {
     /// settings then apply: combining it with [`with_timeout`](Self::with_timeout) or
     /// [`with_connect_timeout`](Self::with_connect_timeout) is an error, because they could
     /// not take effect. The auth headers are still added to every request.
+    ///
+    /// **Build it so that it follows no redirect**: start from [`http_client_builder`], or set
+    /// `.redirect(reqwest::redirect::Policy::none())`. reqwest's default policy follows
+    /// redirects to other hosts and strips only `Authorization` and `Cookie`, so `x-api-key`,
+    /// `x-practice-group-id` and a POST's body would go along. A client that follows one anyway
+    /// has sent them by the time its answer arrives: hero-health then refuses that answer
+    /// ([`crate::Error::Redirected`]), but cannot take the request back.
     pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self
@@ -126,7 +139,20 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest answer body accepted, in bytes (default 16 MiB, far above any page Hero
+    /// sends). A larger one is refused while reading, as [`crate::Error::ResponseTooLarge`],
+    /// so a broken or hostile server cannot make the client buffer without end.
+    pub fn with_max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = Some(limit);
+        self
+    }
+
     /// Validates everything and builds the client.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] names what is missing or unusable: the key, the practice group id, the
+    /// base URL, or timeouts combined with a custom HTTP client.
     pub fn build(self) -> Result<Client, ConfigError> {
         let api_key = self.api_key.ok_or(ConfigError::MissingApiKey)?;
         let context = RequestContext {
@@ -134,13 +160,13 @@ impl ClientBuilder {
             practice_group_id: practice_group_header(self.practice_group_id.as_deref().ok_or(ConfigError::MissingPracticeGroupId)?)?,
             retry: self.retry.unwrap_or_default(),
             request_timeout: None,
+            max_response_bytes: self.max_response_bytes.unwrap_or(crate::answer::DEFAULT_MAX_RESPONSE_BYTES),
         };
         let base_url = self.environment.base_url()?;
         let http = match self.http_client {
             Some(_) if self.timeout.is_some() || self.connect_timeout.is_some() => return Err(ConfigError::TimeoutWithCustomHttpClient),
             Some(client) => client,
-            None => reqwest::Client::builder()
-                .user_agent(USER_AGENT)
+            None => http_client_builder()
                 .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
                 .timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT))
                 .build()
@@ -148,6 +174,32 @@ impl ClientBuilder {
         };
         Ok(Client::new_with_client(&base_url, http, context))
     }
+}
+
+/// The `reqwest::ClientBuilder` hero-health builds its own client from: no redirects followed,
+/// the crate's `User-Agent`, 10 s to connect and 30 s per request. Add your proxies or TLS roots
+/// and pass the result to [`ClientBuilder::with_http_client`].
+///
+/// Redirects are refused because the auth headers are not `Authorization`: reqwest would carry
+/// them to whatever host a redirect names. Hero's API does not redirect; a 3xx answer is
+/// [`crate::Error::Redirected`], which usually means the base URL is wrong.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let http = hero_health::client::http_client_builder().https_only(true).build()?;
+/// let client = hero_health::Client::builder()
+///     .with_api_key("key-from-hero-support")
+///     .with_practice_group_id("123")
+///     .with_http_client(http)
+///     .build()?;
+/// # Ok(()) }
+/// ```
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(DEFAULT_CONNECT_TIMEOUT)
+        .timeout(DEFAULT_TIMEOUT)
 }
 
 fn api_key_header(key: &str) -> Result<HeaderValue, ConfigError> {
@@ -214,6 +266,14 @@ impl Client {
     pub fn with_request_timeout(&self, timeout: Duration) -> Client {
         let mut client = self.clone();
         client.inner.request_timeout = Some(timeout);
+        client
+    }
+
+    /// A copy that accepts answers up to `limit` bytes (instead of the client's
+    /// [`ClientBuilder::with_max_response_bytes`]), sharing the connection pool.
+    pub fn with_max_response_bytes(&self, limit: usize) -> Client {
+        let mut client = self.clone();
+        client.inner.max_response_bytes = limit;
         client
     }
 

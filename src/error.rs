@@ -18,10 +18,16 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
+use crate::answer::Refusal;
 use crate::hooks::{OPERATION_HEADER, REQUEST_ID_HEADER};
 use crate::types::ValidationError;
 
-/// What is known about the failed call, whatever the error.
+/// Headers whose values are shown by `Debug`; every other value prints as `Sensitive` (a
+/// gateway may echo `x-api-key`, a `Location` or cookie may carry identifiers).
+const SHOWN_HEADERS: &[&str] = &["content-type", "content-length", "date", "retry-after", "x-request-id", "server"];
+
+/// What is known about the failed call, whatever the error. Its `Debug` output hides the
+/// values of all but a few harmless headers.
 #[derive(Debug, Clone, Default)]
 pub struct ErrorContext {
     status: Option<StatusCode>,
@@ -35,6 +41,12 @@ impl ErrorContext {
         let mut headers = headers.clone();
         let operation = headers.remove(OPERATION_HEADER).and_then(|v| v.to_str().ok().map(str::to_owned));
         let request_id = headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        // Marked sensitive, the values still reach `headers()` but never a `Debug` print.
+        for (name, value) in headers.iter_mut() {
+            if !SHOWN_HEADERS.contains(&name.as_str()) {
+                value.set_sensitive(true);
+            }
+        }
         ErrorContext { status: Some(status), operation, request_id, headers }
     }
 }
@@ -120,6 +132,21 @@ pub enum Error {
         /// What failed (no URL, no body).
         reason: String,
     },
+    /// Hero answered with a redirect (3xx), or a custom HTTP client followed one. hero-health
+    /// follows no redirect: the auth headers would go to wherever it points.
+    #[error("the request was redirected{context}, and hero-health follows no redirect (it would carry the API key to another location); check the base URL (https, no extra path), or build a custom HTTP client with redirect::Policy::none()")]
+    Redirected {
+        /// Status (when Hero answered the 3xx), operation, request id, headers.
+        context: ErrorContext,
+    },
+    /// The answer's body was larger than the client accepts.
+    #[error("the answer was larger than the {limit}-byte limit{context} and was not read; raise it with with_max_response_bytes if the answer is legitimately this large")]
+    ResponseTooLarge {
+        /// Operation, when known.
+        context: ErrorContext,
+        /// The limit in bytes ([`crate::ClientBuilder::with_max_response_bytes`]).
+        limit: usize,
+    },
     /// The answer could not be decoded into the expected type.
     #[error("Hero's answer could not be decoded{context}: {reason}; the API may have changed: run `cargo xtask update-spec`, or report it")]
     Decode {
@@ -161,6 +188,8 @@ impl Error {
             | Error::Server { context }
             | Error::Timeout { context }
             | Error::Transport { context, .. }
+            | Error::Redirected { context }
+            | Error::ResponseTooLarge { context, .. }
             | Error::Decode { context, .. }
             | Error::UnexpectedStatus { context } => Some(context),
             Error::InvalidRequest { .. } => None,
@@ -230,6 +259,7 @@ fn by_status(status: StatusCode, headers: &HeaderMap, validation: Option<Validat
         409 => Error::Conflict { context },
         408 => Error::Timeout { context },
         429 => Error::RateLimited { retry_after: crate::retry::retry_after(headers, chrono::Utc::now()), context },
+        300..=399 => Error::Redirected { context },
         500..=599 => Error::Server { context },
         _ => Error::UnexpectedStatus { context },
     }
@@ -262,6 +292,11 @@ impl<E: ErrorBody> From<progenitor_client::Error<E>> for Error {
 
 fn transport(error: &reqwest::Error) -> Error {
     let context = ErrorContext { status: error.status(), ..ErrorContext::default() };
+    match crate::answer::refusal(error) {
+        Some(Refusal::TooLarge { limit }) => return Error::ResponseTooLarge { context, limit: *limit },
+        Some(Refusal::Redirected) => return Error::Redirected { context },
+        None => {}
+    }
     if error.is_timeout() {
         return Error::Timeout { context };
     }
@@ -280,6 +315,8 @@ pub(crate) fn describe_transport(error: &reqwest::Error) -> String {
     }
     let kind = if error.is_connect() {
         "could not connect"
+    } else if let Some(refusal) = crate::answer::refusal(error) {
+        return refusal.to_string();
     } else if error.is_body() || error.is_decode() {
         "the answer was cut off"
     } else {

@@ -13,6 +13,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use tracing::Instrument as _;
 
 use crate::Client;
+use crate::answer::{self, Read, Refusal};
 use crate::client::RequestContext;
 use crate::retry::{Failure, decide};
 
@@ -38,8 +39,26 @@ pub(crate) fn operation(method_name: &str) -> (&'static str, &'static str) {
     table::OPERATIONS.iter().find(|(name, ..)| *name == method_name).map_or(("?", "?"), |(_, id, _, path)| (*id, *path))
 }
 
+/// Whether `path` is `template` (`/v1/webhooks/{id}`) below the base URL's path, with each
+/// parameter filled by one non-empty segment other than `.` and `..`.
+fn path_fits(template: &str, base_path: &str, path: &str) -> bool {
+    let Some(rest) = path.strip_prefix(base_path.trim_end_matches('/')) else { return false };
+    let (expected, actual) = (template.split('/'), rest.split('/'));
+    expected.clone().count() == actual.clone().count()
+        && expected.zip(actual).all(|(want, got)| if want.starts_with('{') { !matches!(got, "" | "." | "..") } else { want == got })
+}
+
 impl ClientHooks<RequestContext> for Client {
-    async fn pre<E>(&self, request: &mut reqwest::Request, _info: &OperationInfo) -> Result<(), Error<E>> {
+    async fn pre<E>(&self, request: &mut reqwest::Request, info: &OperationInfo) -> Result<(), Error<E>> {
+        let (operation_id, template) = operation(info.operation_id);
+        // URL parsing has already resolved `.`/`..` path parameters (even percent-encoded), so
+        // a changed path shows as a path that no longer fits the operation's template.
+        let base = reqwest::Url::parse(self.baseurl()).map(|url| url.path().to_owned()).unwrap_or_default();
+        if template != "?" && !path_fits(template, &base, request.url().path()) {
+            return Err(Error::InvalidRequest(format!(
+                "a path parameter of {operation_id} is empty, `.` or `..`, which would send the request to another path; pass the resource's id"
+            )));
+        }
         let context = self.inner();
         let headers = request.headers_mut();
         headers.remove(API_VERSION);
@@ -81,7 +100,8 @@ impl ClientHooks<RequestContext> for Client {
 
 impl Client {
     async fn send_with_retries(&self, request: reqwest::Request, started: Instant) -> reqwest::Result<reqwest::Response> {
-        let policy = &self.inner().retry;
+        let context = self.inner();
+        let policy = &context.retry;
         let method = request.method().clone();
         let mut backoffs = policy.backoffs();
         let mut request = request;
@@ -90,35 +110,75 @@ impl Client {
             attempt += 1;
             // A body that cannot be cloned (a stream) is sent once.
             let spare = if attempt <= policy.max_retries() { request.try_clone() } else { None };
-            let result = self.client().execute(request).await;
-            let decision = match &result {
-                Ok(response) if response.status().is_success() => None,
-                Ok(response) => decide(policy, &method, &Failure::Status(response.status(), response.headers())),
-                Err(error) if error.is_connect() => decide(policy, &method, &Failure::Connect),
-                Err(_) => decide(policy, &method, &Failure::InFlight),
+            let outcome = self.attempt(request, context.max_response_bytes).await;
+            let decision = match &outcome {
+                Read::Complete(response) if response.status().is_success() => None,
+                Read::Complete(response) => decide(policy, &method, &Failure::Status(response.status(), response.headers())),
+                Read::Failed(error) if error.is_connect() => decide(policy, &method, &Failure::Connect),
+                Read::Failed(_) => decide(policy, &method, &Failure::InFlight),
+                Read::Refused(_) => None,
             };
             let wait = decision.and_then(|retry_after| retry_after.or_else(|| backoffs.next()));
             match (wait, spare) {
                 (Some(wait), Some(spare)) if policy.fits(started, wait) => {
-                    tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, reason = %reason(&result), "retrying");
+                    tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, reason = %reason(&outcome), "retrying");
                     tokio::time::sleep(wait).await;
                     request = spare;
                 }
                 _ => {
                     tracing::Span::current().record("attempts", attempt);
-                    return result;
+                    return match outcome {
+                        Read::Complete(response) => Ok(response),
+                        Read::Failed(error) => Err(error),
+                        Read::Refused(refusal) => Err(answer::into_error(refusal).await),
+                    };
                 }
             }
+        }
+    }
+
+    /// Sends once and reads the whole answer within `limit` bytes.
+    async fn attempt(&self, request: reqwest::Request, limit: usize) -> Read {
+        let sent_to = request.url().clone();
+        match self.client().execute(request).await {
+            Err(error) => Read::Failed(error),
+            // Our own client follows no redirect; a custom one that did has already sent the
+            // headers on, but its answer is not taken as Hero's.
+            Ok(response) if *response.url() != sent_to => {
+                tracing::warn!("the HTTP client followed a redirect; the answer is refused (build it with redirect::Policy::none())");
+                Read::Refused(Refusal::Redirected)
+            }
+            Ok(response) => answer::read(response, limit).await,
         }
     }
 }
 
 /// What failed, for the retry log line: a status or an error kind, never a body or URL.
-fn reason(result: &reqwest::Result<reqwest::Response>) -> String {
-    match result {
-        Ok(response) => format!("HTTP {}", response.status().as_u16()),
-        Err(e) if e.is_timeout() => "timeout".into(),
-        Err(e) if e.is_connect() => "connect".into(),
-        Err(_) => "connection".into(),
+fn reason(outcome: &Read) -> String {
+    match outcome {
+        Read::Complete(response) => format!("HTTP {}", response.status().as_u16()),
+        Read::Failed(e) if e.is_timeout() => "timeout".into(),
+        Read::Failed(e) if e.is_connect() => "connect".into(),
+        Read::Failed(e) if e.is_body() || e.is_decode() => "answer cut off".into(),
+        Read::Failed(_) => "connection".into(),
+        Read::Refused(refusal) => refusal.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_fits;
+
+    #[test]
+    fn a_path_fits_its_template_only_with_every_parameter_filled() {
+        assert!(path_fits("/v1/webhooks/{id}", "/", "/v1/webhooks/12"));
+        assert!(path_fits("/v1/webhooks/{id}", "/prefix/", "/prefix/v1/webhooks/12"));
+        assert!(path_fits("/v1/appointments/{id}/book", "", "/v1/appointments/7/book"));
+        // What URL parsing makes of `.`, `..` and "" as the parameter.
+        assert!(!path_fits("/v1/webhooks/{id}", "/", "/v1/webhooks/"));
+        assert!(!path_fits("/v1/webhooks/{id}", "/", "/v1/"));
+        assert!(!path_fits("/v1/appointments/{id}/book", "/", "/v1/appointments/book"));
+        assert!(!path_fits("/v1/appointments/{id}/book", "/", "/v1/book"));
+        assert!(!path_fits("/v1/webhooks/{id}", "/prefix", "/v1/webhooks/12"));
     }
 }

@@ -3,9 +3,14 @@
 //! | Failure | GET, PUT, DELETE, HEAD, OPTIONS | POST, PATCH |
 //! |---|---|---|
 //! | could not connect (the request never left) | retried | retried |
-//! | timeout, connection reset, cut-off answer | retried | **not** retried (it may have taken effect) |
+//! | timeout, connection reset, no status line | retried | **not** retried (it may have taken effect) |
+//! | any status, then a body that is cut off, breaks its chunking or outlasts the timeout | retried | **not** retried |
 //! | 408, 429, 500, 502, 503, 504 | retried | **not** retried |
 //! | any other status | not retried | not retried |
+//! | a body over the size limit, a redirect | not retried | not retried |
+//!
+//! The whole body is read before an attempt counts as answered (`src/answer.rs`), which is what
+//! lets a read whose body failed be sent again.
 //!
 //! The wait is the answer's `Retry-After` (seconds or an HTTP date) when there is one, capped by
 //! [`RetryPolicy::with_max_retry_after`] (a longer one is not waited for: the error is returned);
