@@ -123,18 +123,65 @@ async fn a_dropped_connection_on_confirm_is_settled_by_reading_back() {
 }
 
 #[tokio::test]
-async fn a_5xx_on_confirm_that_did_nothing_says_confirming_again_is_safe() {
+async fn a_5xx_on_confirm_that_did_nothing_is_confirmed_again_once_and_books() {
     let hero = MockHero::start().await.unwrap();
     let slot = first_slot(&hero).await;
     let reservation = hero.client().booking().reserve(&slot, None).await.unwrap();
     hero.inject(Fault::on("bookAppointment", FaultKind::ServerError(503)));
-
-    let error = reservation.confirm().await.unwrap_err();
-    assert!(matches!(error, BookingError::Transport { .. }), "{error:?}");
-    assert!(error.to_string().contains("still only reserved, so confirming again is safe"), "{error}");
+    hero.clear_requests();
 
     let appointment = reservation.confirm().await.unwrap();
+
     assert!(appointment.booking_confirmed_at.is_some());
+    assert_eq!(operations(&hero), ["bookAppointment", "getAppointment", "bookAppointment"]);
+}
+
+/// A server that finishes the confirmation after the client hung up (most do): the read-back
+/// still shows a reservation, and that must never be reported as "nothing was booked".
+#[tokio::test]
+async fn a_confirmation_that_commits_after_the_client_hung_up_is_never_reported_as_not_made() {
+    let hero = MockHero::start().await.unwrap();
+    let slot = first_slot(&hero).await;
+    let client = hero.client_builder().with_timeout(Duration::from_millis(300)).build().unwrap();
+    let reservation = client.booking().reserve(&slot, Some("1234")).await.unwrap();
+    // Both the confirmation and its one re-send commit 1.5 s later, after the client gave up.
+    hero.inject(Fault::on("bookAppointment", FaultKind::Latency(Duration::from_millis(1500))).times(2));
+    hero.clear_requests();
+
+    let error = reservation.confirm().await.unwrap_err();
+
+    assert!(matches!(&error, BookingError::OutcomeUnknown { operation: "confirm", appointment_id: Some(id), .. } if id == reservation.id()), "{error:?}");
+    let message = error.to_string();
+    assert!(message.contains("confirm the same reservation again") && message.contains("do not reserve another slot"), "{message}");
+    assert!(!message.contains("nothing was booked"), "{message}");
+    assert_eq!(operations(&hero), ["bookAppointment", "getAppointment", "bookAppointment", "getAppointment"]);
+
+    // The late commit lands: the patient has exactly this one appointment, and confirming the
+    // same reservation again (as the message says) answers it without booking twice.
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let booked = hero.client().booking().appointment(reservation.id()).await.unwrap();
+    assert!(booked.booking_confirmed_at.is_some(), "the mock committed after the client hung up");
+    let again = reservation.confirm().await.unwrap();
+    assert_eq!(again.id, booked.id);
+    assert_eq!(hero.free_slots().iter().filter(|s| s.start_time == slot.start_time && s.practitioner_id == slot.practitioner_id).count(), 0);
+}
+
+/// When only the first answer is lost, the re-sent confirmation settles it as booked.
+#[tokio::test]
+async fn a_confirmation_whose_answer_is_late_once_is_settled_as_booked() {
+    let hero = MockHero::start().await.unwrap();
+    let slot = first_slot(&hero).await;
+    let client = hero.client_builder().with_timeout(Duration::from_millis(300)).build().unwrap();
+    let reservation = client.booking().reserve(&slot, None).await.unwrap();
+    hero.inject(Fault::on("bookAppointment", FaultKind::Latency(Duration::from_millis(1500))));
+
+    let appointment = reservation.confirm().await.unwrap();
+
+    assert!(appointment.booking_confirmed_at.is_some());
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    // The first confirmation's late commit changes nothing: one appointment, still confirmed.
+    let read = hero.client().booking().appointment(reservation.id()).await.unwrap();
+    assert_eq!(read.booking_confirmed_at, appointment.booking_confirmed_at);
 }
 
 #[tokio::test]
@@ -155,7 +202,7 @@ async fn when_reading_back_fails_too_the_outcome_is_unknown() {
         }
         other => panic!("expected OutcomeUnknown, got {other:?}"),
     }
-    assert!(error.to_string().contains("never re-book blindly"), "{error}");
+    assert!(error.to_string().contains("confirm the same reservation again"), "{error}");
 }
 
 #[tokio::test]

@@ -74,3 +74,18 @@ async fn unknown_paths_are_404_and_auth_comes_first() {
     let body: serde_json::Value = anonymous.json().await.unwrap();
     assert_eq!(body["statusCode"], 401, "a Hero-like body");
 }
+
+/// A long-running mock (`serve_mock`) keeps only the latest requests, and statuses still land
+/// on the right entry once older ones are forgotten.
+#[tokio::test]
+async fn the_request_log_is_bounded_and_keeps_the_latest() {
+    let hero = MockHero::builder().with_request_log_limit(3).start().await.unwrap();
+    let client = hero.client();
+    for id in ["11", "12", "13", "14", "15"] {
+        let _ = client.get_appointment().id(id).send().await;
+    }
+    let log = hero.requests();
+    let paths: Vec<&str> = log.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(paths, ["/v1/appointments/13", "/v1/appointments/14", "/v1/appointments/15"]);
+    assert!(log.iter().all(|r| r.status == 404), "{log:?}");
+}

@@ -15,8 +15,11 @@ pub(crate) const EXPIRED_CODES: &[&str] = &["reservation_expired", "expired"];
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BookingError {
-    /// Someone else holds or booked the slot. Nothing was reserved for you.
-    #[error("the slot is no longer available (another booking took it); list slots again and pick another")]
+    /// Another reservation holds the slot, or it was booked. Nothing was reserved by this
+    /// request. The holder can be a reservation of yours whose answer was lost
+    /// ([`BookingError::OutcomeUnknown`] from `reserve`): that hold lapses at its
+    /// `reserved_until`.
+    #[error("the slot is no longer available: another reservation holds it or it was booked (possibly your own earlier reserve whose answer was lost); list slots again and pick another")]
     SlotUnavailable,
     /// The hold lapsed before confirmation, so Hero released the slot.
     #[error(
@@ -74,6 +77,10 @@ fn outcome_unknown_message(operation: &str, appointment_id: Option<&str>, reason
         ("reserve", _) => format!(
             "the reserve request got no usable answer ({reason}); a hold may exist on this slot until its reserved_until passes. \
              It was not re-sent: list slots to see whether it is still free before reserving again"
+        ),
+        ("confirm", Some(id)) => format!(
+            "could not tell whether appointment {id} was confirmed ({reason}); confirm the same reservation again (that cannot book twice) \
+             or check `appointment(\"{id}\")` later, and do not reserve another slot for this patient until it is settled"
         ),
         (_, Some(id)) => format!(
             "could not tell whether the {operation} of appointment {id} took effect ({reason}); check with `appointment(\"{id}\")` before trying again, never re-book blindly"

@@ -55,9 +55,12 @@ impl Reservation {
     ///
     /// - If the hold ends within the skew margin, no request is sent:
     ///   [`BookingError::ReservationExpired`].
-    /// - If the confirmation fails ambiguously, the appointment is read back and
-    ///   `booking_confirmed_at` decides: booked is `Ok`. Only if that read fails too is the result
-    ///   [`BookingError::OutcomeUnknown`].
+    /// - If the confirmation fails ambiguously (timeout, dropped connection, 408/5xx), the
+    ///   appointment is read back and `booking_confirmed_at` decides: booked is `Ok`. If it is
+    ///   still only reserved, the confirmation is sent once more (confirming the same
+    ///   reservation twice cannot book twice) and read back again. What is still unsettled then
+    ///   is [`BookingError::OutcomeUnknown`], never "nothing happened": the first confirmation
+    ///   may still be committing on Hero's side.
     ///
     /// Takes `&self`, so after an error the same reservation can be checked or confirmed again.
     pub async fn confirm(&self) -> Result<Appointment, BookingError> {
@@ -88,21 +91,60 @@ impl Reservation {
     }
 
     /// After an ambiguous confirmation: did it go through?
+    ///
+    /// Reading back "still only reserved" does not mean the confirmation failed: a server
+    /// usually finishes a request after the client hung up, so it may commit a moment later.
+    /// Confirming the same reservation again can never book a second appointment, so it is
+    /// re-sent once; if that is not answered either, the outcome stays unknown.
     async fn settle(&self, reason: String) -> Result<Appointment, BookingError> {
-        match self.booking.client.get_appointment().id(self.id.as_str()).send().await {
-            Ok(appointment) if appointment.booking_confirmed_at.is_some() => Ok(appointment.into_inner()),
-            Ok(appointment) if appointment.reserved_until.is_some_and(|until| until <= Utc::now()) => Err(self.expired()),
-            Ok(_) => Err(BookingError::Transport {
-                reason: format!("{reason}; the appointment was read back and is still only reserved, so confirming again is safe"),
-            }),
-            Err(error) if error.status().is_some_and(|s| s.as_u16() == 404) => Err(self.expired()),
-            Err(error) => Err(BookingError::OutcomeUnknown {
-                operation: "confirm",
-                appointment_id: Some(self.id.clone()),
-                reason: format!("{reason}; reading it back failed too: {}", describe(&error)),
-            }),
+        match self.read_back().await {
+            ReadBack::Confirmed(appointment) => return Ok(*appointment),
+            ReadBack::Gone => return Err(self.expired()),
+            ReadBack::Failed(why) => return Err(self.unknown(format!("{reason}; reading it back failed too: {why}"))),
+            ReadBack::Reserved => {}
+        }
+        let again = match self.booking.client.book_appointment().id(self.id.as_str()).send().await {
+            Ok(appointment) => return Ok(appointment.into_inner()),
+            Err(error) => classify_write(error, "confirm", Some(&self.id)),
+        };
+        let again = match again {
+            BookingError::ReservationExpired { .. } => return Err(self.expired()),
+            BookingError::OutcomeUnknown { reason, .. } => reason,
+            other => other.to_string(),
+        };
+        match self.read_back().await {
+            ReadBack::Confirmed(appointment) => Ok(*appointment),
+            ReadBack::Gone => Err(self.expired()),
+            ReadBack::Reserved => Err(self.unknown(format!("{reason}; confirming again failed too ({again}), and it still reads as only reserved: the first confirmation may still be committing"))),
+            ReadBack::Failed(why) => Err(self.unknown(format!("{reason}; confirming again failed too ({again}), and reading it back failed: {why}"))),
         }
     }
+
+    fn unknown(&self, reason: String) -> BookingError {
+        BookingError::OutcomeUnknown { operation: "confirm", appointment_id: Some(self.id.clone()), reason }
+    }
+
+    /// The appointment's state as Hero reports it now.
+    async fn read_back(&self) -> ReadBack {
+        match self.booking.client.get_appointment().id(self.id.as_str()).send().await {
+            Ok(appointment) if appointment.booking_confirmed_at.is_some() => ReadBack::Confirmed(Box::new(appointment.into_inner())),
+            Ok(appointment) if appointment.reserved_until.is_some_and(|until| until <= Utc::now()) => ReadBack::Gone,
+            Ok(_) => ReadBack::Reserved,
+            Err(error) if error.status().is_some_and(|s| s.as_u16() == 404) => ReadBack::Gone,
+            Err(error) => ReadBack::Failed(describe(&error)),
+        }
+    }
+}
+
+/// What reading a reservation back showed.
+enum ReadBack {
+    Confirmed(Box<Appointment>),
+    /// Released: the hold lapsed (or Hero no longer has it).
+    Gone,
+    /// Held, not confirmed (yet).
+    Reserved,
+    /// The read failed: why, without a body.
+    Failed(String),
 }
 
 /// Classifies the failure of a request that changes state, by whether it may have taken effect.

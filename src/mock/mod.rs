@@ -20,7 +20,7 @@
 mod server;
 mod state;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -34,7 +34,8 @@ use crate::{Client, Environment};
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FaultKind {
-    /// Wait this long before answering normally.
+    /// Wait this long, then do the work and answer. The work is done even if the client has
+    /// timed out and hung up meanwhile, as real servers do: a late commit.
     Latency(Duration),
     /// Answer 429 with `Retry-After` (seconds), doing nothing.
     RateLimited {
@@ -49,6 +50,9 @@ pub enum FaultKind {
     /// sees a failure although the change happened.
     CommitThenTimeout(Duration),
 }
+
+/// How many requests a mock remembers by default.
+pub const DEFAULT_LOG_LIMIT: usize = 10_000;
 
 /// A fault for requests to one operation (`operationId`, e.g. `"bookAppointment"`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +112,7 @@ pub struct MockHeroBuilder {
     api_key: String,
     practice_group_id: String,
     network: Vec<String>,
+    log_limit: usize,
 }
 
 impl std::fmt::Debug for MockHeroBuilder {
@@ -119,6 +124,7 @@ impl std::fmt::Debug for MockHeroBuilder {
             .field("api_key", &"[redacted]")
             .field("practice_group_id", &self.practice_group_id)
             .field("network", &self.network)
+            .field("log_limit", &self.log_limit)
             .finish()
     }
 }
@@ -133,6 +139,7 @@ impl Default for MockHeroBuilder {
             api_key: "mock-api-key".into(),
             practice_group_id: "1".into(),
             network: vec!["2".into()],
+            log_limit: DEFAULT_LOG_LIMIT,
         }
     }
 }
@@ -170,6 +177,13 @@ impl MockHeroBuilder {
         self
     }
 
+    /// How many requests [`MockHero::requests`] keeps (default 10,000): the oldest are
+    /// forgotten first, so a long-running mock (`serve_mock`) does not grow without bound.
+    pub fn with_request_log_limit(mut self, limit: usize) -> Self {
+        self.log_limit = limit;
+        self
+    }
+
     /// Starts the server on `127.0.0.1:0` in the current tokio runtime.
     pub async fn start(self) -> Result<MockHero, MockError> {
         // Refuse settings no client could use, so `MockHero::client()` cannot fail later.
@@ -182,7 +196,7 @@ impl MockHeroBuilder {
         let state = state::State::seeded(self.seed, self.days, chrono::Duration::from_std(self.hold).unwrap_or(chrono::Duration::minutes(10)), started);
         let shared = Arc::new(Shared {
             config: self,
-            inner: Mutex::new(Inner { state, offset: chrono::Duration::zero(), faults: Vec::new(), log: Vec::new() }),
+            inner: Mutex::new(Inner { state, offset: chrono::Duration::zero(), faults: Vec::new(), log: VecDeque::new(), logged: 0 }),
         });
         let (addr, task) = server::spawn(shared.clone()).await?;
         Ok(MockHero { shared, addr, task })
@@ -201,12 +215,32 @@ pub(crate) struct Inner {
     state: state::State,
     offset: chrono::Duration,
     faults: Vec<Fault>,
-    log: Vec<LoggedRequest>,
+    /// The latest requests, each with its number (the count of requests before it).
+    log: VecDeque<(u64, LoggedRequest)>,
+    logged: u64,
 }
 
 impl Inner {
     fn now(&self) -> DateTime<Utc> {
         Utc::now() + self.offset
+    }
+
+    /// Logs a request, forgetting the oldest beyond `limit`; returns its number.
+    fn log(&mut self, entry: LoggedRequest, limit: usize) -> u64 {
+        let number = self.logged;
+        self.logged += 1;
+        self.log.push_back((number, entry));
+        while self.log.len() > limit {
+            self.log.pop_front();
+        }
+        number
+    }
+
+    /// Sets the answered status of request `number`, if it is still logged.
+    fn record(&mut self, number: u64, status: u16) {
+        if let Some((_, entry)) = self.log.iter_mut().rev().find(|(n, _)| *n == number) {
+            entry.status = status;
+        }
     }
 }
 
@@ -282,9 +316,10 @@ impl MockHero {
         self.shared.lock().faults.push(fault);
     }
 
-    /// Every request received so far, oldest first.
+    /// The requests received so far, oldest first (the latest 10,000 by default, see
+    /// [`MockHeroBuilder::with_request_log_limit`]).
     pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.shared.lock().log.clone()
+        self.shared.lock().log.iter().map(|(_, entry)| entry.clone()).collect()
     }
 
     /// Forgets the request log.

@@ -99,16 +99,8 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, hea
         practice_group_id: group.clone(),
         status: 0,
     };
-    let index = {
-        let mut inner = shared.lock();
-        inner.log.push(entry);
-        inner.log.len() - 1
-    };
-    let record = |status: u16| {
-        if let Some(entry) = shared.lock().log.get_mut(index) {
-            entry.status = status;
-        }
-    };
+    let number = shared.lock().log(entry, shared.config.log_limit);
+    let record = |status: u16| shared.lock().record(number, status);
 
     // Auth first, as Hero does: both headers, and the cross-organisation rule.
     let config = &shared.config;
@@ -134,7 +126,19 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, hea
 
     let fault = take_fault(&shared, operation);
     match &fault {
-        Some(FaultKind::Latency(wait)) => tokio::time::sleep(*wait).await,
+        Some(FaultKind::Latency(wait)) => {
+            // Like a real server, the work is done after the wait even if the client has hung
+            // up meanwhile: it runs in a task of its own, which a dropped connection does not
+            // cancel (a handler future would be).
+            let (shared, param, query, wait) = (shared.clone(), param.clone(), query.clone(), *wait);
+            let late = tokio::spawn(async move {
+                tokio::time::sleep(wait).await;
+                answer(&shared, operation, param.as_deref(), &query, &body)
+            });
+            let (status, body) = late.await.unwrap_or((500, None));
+            record(status);
+            return json_response(status, body);
+        }
         Some(FaultKind::RateLimited { retry_after_secs }) => {
             record(429);
             let mut response = json_response(429, Some(json!({"statusCode": 429, "message": "Too Many Requests"})));
