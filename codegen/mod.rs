@@ -4,7 +4,9 @@
 //! Shared by `build.rs` (included with `#[path]`) and the xtask, so both accept and reject exactly
 //! the same documents. It depends only on the crate's build-dependencies.
 
+pub mod clashes;
 pub mod examples;
+pub mod limits;
 pub mod operations;
 pub mod pages;
 pub mod preflight;
@@ -59,7 +61,7 @@ impl fmt::Display for GenerateError {
                 for p in problems {
                     writeln!(f, "  - {p}")?;
                 }
-                write!(f, "fix them in the document (or run `cargo xtask update-spec`, which normalises them)")
+                write!(f, "fix them in the document (`cargo xtask update-spec --from <file>` normalises what can be fixed automatically; these cannot)")
             }
             Self::Progenitor(msg) => write!(f, "progenitor could not generate the client: {msg}"),
         }
@@ -80,6 +82,7 @@ pub fn generate_file(path: &Path) -> Result<Generated, GenerateError> {
 /// Parses YAML or JSON text into an OpenAPI 3.0 document, after the checks that must run on the
 /// raw document (3.1 constructs make `openapiv3` fail with a position that names nothing useful).
 pub fn parse(text: &str) -> Result<openapiv3::OpenAPI, GenerateError> {
+    limits::check(text).map_err(|e| GenerateError::Parse(e.to_string()))?;
     let raw: yaml_serde::Value = yaml_serde::from_str(text).map_err(|e| GenerateError::Parse(e.to_string()))?;
     let problems = preflight::check_raw(&raw);
     if !problems.is_empty() {
@@ -105,6 +108,56 @@ pub fn settings() -> progenitor::GenerationSettings {
     settings
 }
 
+/// progenitor's code, parsed, or its error or panic message.
+fn progenitor_file(settings: &progenitor::GenerationSettings, spec: &openapiv3::OpenAPI) -> Result<syn::File, String> {
+    let tokens = quietly(|| progenitor::Generator::new(settings).generate_tokens(spec))?.map_err(|e| e.to_string())?;
+    syn::parse2(tokens).map_err(|e| format!("generated code does not parse: {e}"))
+}
+
+/// Where progenitor fails, so a failure the preflight did not foresee still names where to
+/// look: the component schemas (they fail without any operation), or the first operation it
+/// fails on when given alone with every component.
+fn culprit(settings: &progenitor::GenerationSettings, spec: &openapiv3::OpenAPI) -> String {
+    let mut bare = spec.clone();
+    bare.paths.paths.clear();
+    if progenitor_file(settings, &bare).is_err() {
+        return "the component schemas (it fails without any operation)".into();
+    }
+    first_failing_operation(settings, spec).map_or_else(|| "the document".to_owned(), |id| format!("operation `{id}`"))
+}
+
+fn first_failing_operation(settings: &progenitor::GenerationSettings, spec: &openapiv3::OpenAPI) -> Option<String> {
+    spec.operations().find_map(|(path, method, operation)| {
+        let mut alone = spec.clone();
+        let mut item = openapiv3::PathItem { parameters: spec.paths.paths.get(path)?.as_item()?.parameters.clone(), ..Default::default() };
+        let slot = match method {
+            "get" => &mut item.get,
+            "put" => &mut item.put,
+            "post" => &mut item.post,
+            "delete" => &mut item.delete,
+            "options" => &mut item.options,
+            "head" => &mut item.head,
+            "patch" => &mut item.patch,
+            _ => &mut item.trace,
+        };
+        *slot = Some(operation.clone());
+        alone.paths.paths = [(path.to_owned(), openapiv3::ReferenceOr::Item(item))].into_iter().collect();
+        progenitor_file(settings, &alone).err().map(|_| operation.operation_id.clone().unwrap_or_else(|| format!("{} {path}", method.to_uppercase())))
+    })
+}
+
+/// Runs `f`, turning a panic into its message without the panic hook's "thread panicked"
+/// line and backtrace note (they would read as a crash of the tool, not a refused document).
+fn quietly<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> Result<T, String> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(f);
+    std::panic::set_hook(hook);
+    result.map_err(|panic| {
+        panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned())).unwrap_or_else(|| "unknown panic".into())
+    })
+}
+
 /// Preflight, generate and format. Never panics: a progenitor panic the preflight did not
 /// foresee becomes an error too.
 pub fn generate(spec: &openapiv3::OpenAPI) -> Result<Generated, GenerateError> {
@@ -113,18 +166,20 @@ pub fn generate(spec: &openapiv3::OpenAPI) -> Result<Generated, GenerateError> {
         return Err(GenerateError::Preflight(problems));
     }
     let settings = settings();
-    let tokens = std::panic::catch_unwind(|| progenitor::Generator::new(&settings).generate_tokens(spec))
-        .map_err(|panic| {
-            let msg = panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| panic.downcast_ref::<&str>().copied())
-                .unwrap_or("unknown panic");
-            GenerateError::Progenitor(format!("panicked ({msg}); the preflight should have caught this, please report it"))
-        })?
-        .map_err(|e| GenerateError::Progenitor(e.to_string()))?;
-    let mut file: syn::File = syn::parse2(tokens).map_err(|e| GenerateError::Progenitor(format!("generated code does not parse: {e}")))?;
+    let mut file = progenitor_file(&settings, spec).map_err(|msg| {
+        let place = culprit(&settings, spec);
+        GenerateError::Progenitor(format!(
+            "it cannot generate {place} ({msg}); change that operation or the schemas it uses (the preflight does not know this construct yet: please report its shape to hero-health)"
+        ))
+    })?;
     tolerant::open_enums(&mut file).map_err(GenerateError::Progenitor)?;
+    let twice = clashes::duplicates(&file);
+    if !twice.is_empty() {
+        return Err(GenerateError::Progenitor(format!(
+            "the generated code would define {} twice (a schema or operation name meets one progenitor made up, e.g. `<OperationId>Response`); rename the schema or operation it comes from",
+            twice.join(", ")
+        )));
+    }
     let surface = surface::listing(&file).map_err(GenerateError::Progenitor)?;
     let code = format!(
         "// Generated by build.rs from {SPEC_PATH} with progenitor. Do not edit: change the document.\n{}",

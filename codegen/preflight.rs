@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
-use openapiv3::{OpenAPI, Parameter, PathStyle, QueryStyle, ReferenceOr, Response, StatusCode};
+use openapiv3::{OpenAPI, Parameter, PathStyle, QueryStyle, ReferenceOr, Response, SchemaKind, StatusCode};
 
 /// One thing the generator cannot handle, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,13 +97,21 @@ pub fn check(spec: &OpenAPI) -> Vec<Problem> {
             problems.push(problem(path.clone(), format!("path item is a $ref ({reference}); inline it")));
         }
     }
+    check_schema_names(spec, &mut problems);
+    check_schema_cycles(spec, &mut problems);
     let mut seen: HashMap<&str, String> = HashMap::new();
+    let mut rust_names: HashMap<String, &str> = HashMap::new();
     for (path, method, op) in spec.operations() {
         let here = format!("{} {path}", method.to_uppercase());
+        check_path_template(path, &here, &mut problems);
         let name = match op.operation_id.as_deref() {
             Some(id) => {
                 if let Some(first) = seen.insert(id, here.clone()) {
                     problems.push(problem(id, format!("operationId used twice ({first} and {here}); make it unique")));
+                } else if let Some(other) = rust_names.insert(rust_name_key(id), id) {
+                    problems.push(problem(id, format!(
+                        "operationId `{id}` and `{other}` become the same Rust method and builder (they differ only in case or separators); rename one"
+                    )));
                 }
                 id.to_string()
             }
@@ -150,6 +158,113 @@ pub fn check(spec: &OpenAPI) -> Vec<Problem> {
         }
     }
     problems
+}
+
+/// The key under which names collide once converted to Rust (`getThing`, `get_thing` and
+/// `GetThing` all become `get_thing`/`GetThing`): lowercase letters and digits only.
+fn rust_name_key(name: &str) -> String {
+    name.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
+}
+
+/// Component schemas whose names differ only in case or separators become one Rust type twice.
+fn check_schema_names(spec: &OpenAPI, problems: &mut Vec<Problem>) {
+    let Some(components) = &spec.components else { return };
+    let mut seen: HashMap<String, &str> = HashMap::new();
+    for name in components.schemas.keys() {
+        if let Some(other) = seen.insert(rust_name_key(name), name) {
+            problems.push(problem(
+                format!("#/components/schemas/{name}"),
+                format!("schemas `{other}` and `{name}` become the same Rust type (they differ only in case or separators); rename one"),
+            ));
+        }
+    }
+}
+
+/// A path template whose segment is empty, `.` or `..` names another path once a URL is parsed.
+fn check_path_template(path: &str, here: &str, problems: &mut Vec<Problem>) {
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    if !path.starts_with('/') || segments.iter().enumerate().any(|(i, s)| matches!(*s, "." | "..") || (s.is_empty() && i + 1 < segments.len())) {
+        problems.push(problem(here, "the path template has an empty, `.` or `..` segment, which URL parsing would resolve to another path; fix the path"));
+    }
+}
+
+/// Schemas that contain themselves through `$ref`, `allOf`, `anyOf`, `oneOf` or `not`, with no
+/// property or array in between: progenitor overflows its stack merging them, or emits a type
+/// of infinite size (code that does not compile).
+fn check_schema_cycles(spec: &OpenAPI, problems: &mut Vec<Problem>) {
+    let Some(components) = &spec.components else { return };
+    let names: Vec<&String> = components.schemas.keys().collect();
+    let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+    let edges: Vec<Vec<usize>> = components
+        .schemas
+        .values()
+        .map(|schema| {
+            let mut out = Vec::new();
+            direct_refs(schema, &mut out);
+            out.iter().filter_map(|name| index.get(name.as_str()).copied()).collect()
+        })
+        .collect();
+    // Iterative depth-first search (a hostile document may chain thousands of schemas):
+    // 0 = unvisited, 1 = on the current path, 2 = done.
+    let mut state = vec![0u8; names.len()];
+    let mut reported = BTreeSet::new();
+    for start in 0..names.len() {
+        if state[start] != 0 {
+            continue;
+        }
+        let mut path: Vec<(usize, usize)> = vec![(start, 0)];
+        state[start] = 1;
+        while let Some(&mut (node, ref mut next)) = path.last_mut() {
+            if let Some(&target) = edges[node].get(*next) {
+                *next += 1;
+                match state[target] {
+                    0 => {
+                        state[target] = 1;
+                        path.push((target, 0));
+                    }
+                    1 => {
+                        let from = path.iter().position(|(n, _)| *n == target).unwrap_or(0);
+                        let cycle: Vec<&str> = path[from..].iter().map(|(n, _)| names[*n].as_str()).chain([names[target].as_str()]).collect();
+                        if reported.insert(target) {
+                            problems.push(problem(
+                                format!("#/components/schemas/{}", names[target]),
+                                format!(
+                                    "the schema contains itself ({}) through $ref/allOf/anyOf/oneOf with no property or array in between; a type cannot contain itself, break the cycle",
+                                    cycle.join(" -> ")
+                                ),
+                            ));
+                        }
+                    }
+                    _ => {}
+                }
+            } else {
+                state[node] = 2;
+                path.pop();
+            }
+        }
+    }
+}
+
+/// Component names `schema` is made of directly: itself a `$ref`, or one of its composition
+/// members (inline members are looked into; properties and items are not).
+fn direct_refs(schema: &ReferenceOr<openapiv3::Schema>, out: &mut Vec<String>) {
+    let mut pending = vec![schema];
+    while let Some(schema) = pending.pop() {
+        match schema {
+            ReferenceOr::Reference { reference } => {
+                if let Some(name) = reference.strip_prefix("#/components/schemas/") {
+                    out.push(name.to_owned());
+                }
+            }
+            ReferenceOr::Item(item) => match &item.schema_kind {
+                SchemaKind::AllOf { all_of: members } | SchemaKind::AnyOf { any_of: members } | SchemaKind::OneOf { one_of: members } => {
+                    pending.extend(members.iter());
+                }
+                SchemaKind::Not { not } => pending.push(not),
+                _ => {}
+            },
+        }
+    }
 }
 
 /// progenitor gives each operation one success type and one error type and asserts it

@@ -2,7 +2,9 @@
 //!
 //! typify generates closed string enums (`#[derive(Deserialize)]`, unit variants), so one new
 //! value fails the whole response. After generation, every such enum in `mod types` gets:
-//! - a variant `Unknown(String)` holding the value as sent;
+//! - a variant `Unknown(String)` holding the value as sent (`UnknownValue(String)` when the
+//!   enum already has a value named `unknown`, which Hero may well publish: NHS gender codes
+//!   include it);
 //! - `Deserialize` that maps known values to their variants and anything else to `Unknown`;
 //! - `Serialize` that writes the value back (`Display`);
 //! - a `Display` arm for `Unknown`.
@@ -20,20 +22,24 @@ pub fn open_enums(file: &mut syn::File) -> Result<usize, String> {
     }) else {
         return Err("generated code has no `types` module".into());
     };
-    let names: Vec<syn::Ident> = types.iter().filter_map(|i| if let Item::Enum(e) = i { closed_string_enum(e).then(|| e.ident.clone()) } else { None }).collect();
+    // Each closed enum with the name of its catch-all variant.
+    let opened: Vec<(syn::Ident, syn::Ident)> =
+        types.iter().filter_map(|i| if let Item::Enum(e) = i { closed_string_enum(e).then(|| (e.ident.clone(), catch_all(e))) } else { None }).collect();
+    let catch_all_of = |name: &syn::Ident| opened.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
     for item in types.iter_mut() {
         match item {
-            Item::Enum(e) if names.contains(&e.ident) => open(e),
+            Item::Enum(e) if catch_all_of(&e.ident).is_some() => {
+                let variant = catch_all_of(&e.ident).unwrap_or_else(|| unreachable!("checked by the guard"));
+                open(e, &variant)
+            }
             Item::Impl(imp) if imp.trait_.as_ref().is_some_and(|(path, _)| path.segments.last().is_some_and(|s| s.ident == "Display")) => {
                 let syn::Type::Path(ty) = &*imp.self_ty else { continue };
-                if !ty.path.get_ident().is_some_and(|i| names.contains(i)) {
-                    continue;
-                }
+                let Some(variant) = ty.path.get_ident().and_then(catch_all_of) else { continue };
                 for impl_item in &mut imp.items {
                     let syn::ImplItem::Fn(f) = impl_item else { continue };
                     for stmt in &mut f.block.stmts {
                         if let syn::Stmt::Expr(syn::Expr::Match(m), _) = stmt {
-                            m.arms.push(parse_quote!(Self::Unknown(ref value) => f.write_str(value),));
+                            m.arms.push(parse_quote!(Self::#variant(ref value) => f.write_str(value),));
                         }
                     }
                 }
@@ -41,7 +47,7 @@ pub fn open_enums(file: &mut syn::File) -> Result<usize, String> {
             _ => {}
         }
     }
-    for name in &names {
+    for (name, variant) in &opened {
         types.push(parse_quote! {
             impl ::serde::Serialize for #name {
                 fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -53,12 +59,22 @@ pub fn open_enums(file: &mut syn::File) -> Result<usize, String> {
             impl<'de> ::serde::Deserialize<'de> for #name {
                 fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
                     let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
-                    Ok(value.parse().unwrap_or(Self::Unknown(value)))
+                    Ok(value.parse().unwrap_or(Self::#variant(value)))
                 }
             }
         });
     }
-    Ok(names.len())
+    Ok(opened.len())
+}
+
+/// `Unknown`, or the first of `UnknownValue`, `UnknownValue2`, … that no variant has yet.
+fn catch_all(e: &ItemEnum) -> syn::Ident {
+    let taken = |name: &str| e.variants.iter().any(|v| v.ident == name);
+    let name = std::iter::once("Unknown".to_owned())
+        .chain((1..).map(|n| if n == 1 { "UnknownValue".to_owned() } else { format!("UnknownValue{n}") }))
+        .find(|name| !taken(name))
+        .unwrap_or_else(|| unreachable!("an enum has finitely many variants"));
+    quote::format_ident!("{name}")
 }
 
 /// Unit variants only, serde-derived: a typify string enum.
@@ -79,7 +95,7 @@ fn derives(e: &ItemEnum) -> Vec<String> {
     names
 }
 
-fn open(e: &mut ItemEnum) {
+fn open(e: &mut ItemEnum, catch_all: &syn::Ident) {
     let keep: Vec<syn::Path> = {
         let mut keep = Vec::new();
         for attr in e.attrs.iter().filter(|a| a.path().is_ident("derive")) {
@@ -101,6 +117,6 @@ fn open(e: &mut ItemEnum) {
     e.attrs.push(parse_quote!(#[derive(#(#keep),*)]));
     e.variants.push(parse_quote! {
         /// A value this version of the SDK does not know (Hero added it later), kept as sent.
-        Unknown(::std::string::String)
+        #catch_all(::std::string::String)
     });
 }

@@ -55,6 +55,7 @@ pub struct UpdateOptions {
 
 /// Parses YAML/JSON text and normalises it.
 pub fn load(text: &str, source_name: &str) -> Result<Normalised, XtaskError> {
+    codegen::limits::check(text).map_err(|reason| XtaskError::OverLimit { source_name: source_name.to_owned(), reason })?;
     let value: yaml_serde::Value =
         yaml_serde::from_str(text).map_err(|e| XtaskError::Yaml { source_name: source_name.to_owned(), reason: e.to_string() })?;
     normalise::normalise(value).map_err(|reason| XtaskError::NotOpenApi { source_name: source_name.to_owned(), reason })
@@ -128,8 +129,26 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), XtaskError> {
     std::fs::create_dir_all(dir).map_err(|e| XtaskError::io("write", path, e))?;
     let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|e| XtaskError::io("write", path, e))?;
     file.write_all(text.as_bytes()).map_err(|e| XtaskError::io("write", path, e))?;
+    // The temporary file is private (0600); the document keeps the mode it had, or gets the
+    // usual 0644, so the rename does not make it unreadable to others.
+    let permissions = match std::fs::metadata(path) {
+        Ok(existing) => existing.permissions(),
+        Err(_) => default_permissions(file.as_file()).map_err(|e| XtaskError::io("write", path, e))?,
+    };
+    file.as_file().set_permissions(permissions).map_err(|e| XtaskError::io("write", path, e))?;
     file.persist(path).map_err(|e| XtaskError::io("write", path, e.error))?;
     Ok(())
+}
+
+#[cfg(unix)]
+fn default_permissions(_: &std::fs::File) -> std::io::Result<std::fs::Permissions> {
+    use std::os::unix::fs::PermissionsExt as _;
+    Ok(std::fs::Permissions::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+fn default_permissions(file: &std::fs::File) -> std::io::Result<std::fs::Permissions> {
+    file.metadata().map(|m| m.permissions())
 }
 
 /// `cargo xtask check`: normalised, generates, snapshots current. Prints a diff per failure.

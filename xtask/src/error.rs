@@ -10,6 +10,14 @@ pub enum XtaskError {
     /// The document could not be fetched or read.
     #[error(transparent)]
     Source(#[from] SourceError),
+    /// The text is over the size or nesting limit, so it is not parsed at all.
+    #[error("{source_name} is refused before parsing: {reason}; nothing was written")]
+    OverLimit {
+        /// The URL or file.
+        source_name: String,
+        /// Which limit.
+        reason: crate::codegen::limits::LimitError,
+    },
     /// The text is not YAML (or JSON).
     #[error("{source_name} is not valid YAML or JSON ({reason}); if it was downloaded it may be cut off or not the bundle: try again, or check the URL")]
     Yaml {

@@ -2,12 +2,15 @@
 //! and a progress line) or a local file. Every way this can go wrong is a [`SourceError`] whose
 //! message says what happened and what to try.
 
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read as _, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// Hero's published bundle, the default `--from`.
 pub const BUNDLE_URL: &str = "https://developer.herohealth.net/_bundle/apis/public-api/openapi.yaml";
+
+/// The most a document may weigh (the generator's own limit, checked again on the text).
+const MAX_BYTES: usize = crate::codegen::limits::MAX_DOCUMENT_BYTES;
 
 /// The place to read the document from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +112,14 @@ pub enum SourceError {
         /// The URL or file.
         source_name: String,
     },
+    /// The file or download is larger than any OpenAPI document this crate accepts.
+    #[error("{source_name} is larger than {limit_mib} MiB, far more than Hero's bundle; check the URL or file given to --from")]
+    TooLarge {
+        /// The URL or file.
+        source_name: String,
+        /// The limit.
+        limit_mib: usize,
+    },
     /// The async runtime for the download could not start.
     #[error("cannot start the download runtime: {0}")]
     Runtime(String),
@@ -116,12 +127,21 @@ pub enum SourceError {
 
 /// Reads the document text from `source`; downloads give up after `timeout`.
 pub fn fetch(source: &Source, timeout: Duration) -> Result<String, SourceError> {
+    let source_name = source.to_string();
+    let too_large = || SourceError::TooLarge { source_name: source_name.clone(), limit_mib: MAX_BYTES >> 20 };
     let bytes = match source {
-        Source::File(path) => std::fs::read(path)
-            .map_err(|e| SourceError::File { path: path.display().to_string(), reason: e.to_string() })?,
+        Source::File(path) => {
+            let unreadable = |e: std::io::Error| SourceError::File { path: path.display().to_string(), reason: e.to_string() };
+            // Read at most one byte past the limit: a huge file (or /dev/zero) is never loaded.
+            let mut bytes = Vec::new();
+            std::fs::File::open(path).and_then(|file| file.take(MAX_BYTES as u64 + 1).read_to_end(&mut bytes)).map_err(unreadable)?;
+            bytes
+        }
         Source::Url(url) => download(url, timeout)?,
     };
-    let source_name = source.to_string();
+    if bytes.len() > MAX_BYTES {
+        return Err(too_large());
+    }
     let text = String::from_utf8(bytes).map_err(|_| SourceError::NotText { source_name: source_name.clone() })?;
     let start = text.trim_start().get(..256).unwrap_or(text.trim_start()).to_ascii_lowercase();
     if start.is_empty() {
@@ -168,9 +188,14 @@ async fn download_async(url: reqwest::Url, timeout: Duration) -> Result<Vec<u8>,
         return Err(SourceError::Status { url: shown, status: status.to_string(), hint });
     }
     let expected = response.content_length();
-    let mut body = Vec::with_capacity(expected.unwrap_or(0).min(64 << 20) as usize);
+    if expected.is_some_and(|n| n > MAX_BYTES as u64) {
+        return Err(SourceError::TooLarge { source_name: shown, limit_mib: MAX_BYTES >> 20 });
+    }
+    let mut body = Vec::with_capacity(expected.unwrap_or(0).min(MAX_BYTES as u64) as usize);
     loop {
         match response.chunk().await {
+            // One chunk past the limit is enough to know: `fetch` refuses it.
+            Ok(Some(_)) if body.len() > MAX_BYTES => break,
             Ok(Some(chunk)) => {
                 body.extend_from_slice(&chunk);
                 progress.update(body.len(), expected);

@@ -64,6 +64,21 @@ fn answer(mut stream: TcpStream) {
             std::thread::sleep(Duration::from_secs(60));
             return;
         }
+        "/endless" => {
+            // A body that never ends (bounded at 64 MiB here, and by the client hanging up).
+            let _ = write!(stream, "HTTP/1.1 200 OK\r\ncontent-type: application/yaml\r\nconnection: close\r\n\r\nopenapi: 3.0.3\n");
+            let chunk = format!("# {}\n", "x".repeat(64 * 1024));
+            for _ in 0..1024 {
+                if stream.write_all(chunk.as_bytes()).is_err() {
+                    return;
+                }
+            }
+            return;
+        }
+        "/announced-huge" => {
+            let _ = write!(stream, "HTTP/1.1 200 OK\r\ncontent-type: application/yaml\r\ncontent-length: 50000000\r\n\r\nopenapi: 3.0.3\n");
+            return;
+        }
         "/truncated" => {
             // Announce the whole document, send a third of it, hang up.
             let cut = &RULES_31[..RULES_31.len() / 3];
@@ -182,6 +197,13 @@ fn a_30_json_document_reports_breaking_changes_and_a_rerun_changes_nothing() {
     assert!(stdout(&again).contains("already up to date"), "{}", stdout(&again));
     assert!(stdout(&again).contains("No operation changed."));
     assert_eq!(repo.spec(), first);
+}
+
+#[test]
+fn an_endless_or_oversized_download_is_refused_at_the_limit() {
+    let base = fixture_server();
+    fails_cleanly(&format!("{base}/endless"), "is larger than 4 MiB");
+    fails_cleanly(&format!("{base}/announced-huge"), "is larger than 4 MiB");
 }
 
 #[test]
