@@ -173,6 +173,7 @@ pub fn generate(spec: &openapiv3::OpenAPI) -> Result<Generated, GenerateError> {
         ))
     })?;
     tolerant::open_enums(&mut file).map_err(GenerateError::Progenitor)?;
+    tolerant::lenient_newtypes(&mut file);
     let twice = clashes::duplicates(&file);
     if !twice.is_empty() {
         return Err(GenerateError::Progenitor(format!(

@@ -14,12 +14,49 @@
 
 use syn::{Item, ItemEnum, parse_quote};
 
-/// Opens every closed string enum of `mod types`; returns how many.
-pub fn open_enums(file: &mut syn::File) -> Result<usize, String> {
-    let Some(types) = file.items.iter_mut().find_map(|item| match item {
+/// Constrained strings (a `pattern`, `minLength`…) become newtypes whose `Deserialize` checks
+/// the constraint. The crate's policy is to check what it sends, never what it receives (a
+/// server answering an id the pattern does not allow must not fail the whole answer), so their
+/// `Deserialize` keeps the string as sent; `FromStr`/`TryFrom` still check. Returns how many.
+pub fn lenient_newtypes(file: &mut syn::File) -> usize {
+    let Some(types) = types_module(file) else { return 0 };
+    let newtypes: Vec<syn::Ident> = types
+        .iter()
+        .filter_map(|item| match item {
+            Item::Struct(s) if matches!(&s.fields, syn::Fields::Unnamed(f) if f.unnamed.len() == 1 && quote::ToTokens::to_token_stream(&f.unnamed[0].ty).to_string().ends_with("String")) => {
+                Some(s.ident.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    let mut count = 0;
+    for item in types.iter_mut() {
+        let Item::Impl(imp) = item else { continue };
+        let is_deserialize = imp.trait_.as_ref().is_some_and(|(path, _)| path.segments.last().is_some_and(|s| s.ident == "Deserialize"));
+        let syn::Type::Path(ty) = &*imp.self_ty else { continue };
+        if !is_deserialize || !ty.path.get_ident().is_some_and(|i| newtypes.contains(i)) {
+            continue;
+        }
+        for impl_item in &mut imp.items {
+            if let syn::ImplItem::Fn(f) = impl_item {
+                f.block = parse_quote!({ Ok(Self(<::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?)) });
+                count += 1;
+            }
+        }
+    }
+    count
+}
+
+fn types_module(file: &mut syn::File) -> Option<&mut Vec<Item>> {
+    file.items.iter_mut().find_map(|item| match item {
         Item::Mod(m) if m.ident == "types" => m.content.as_mut().map(|(_, items)| items),
         _ => None,
-    }) else {
+    })
+}
+
+/// Opens every closed string enum of `mod types`; returns how many.
+pub fn open_enums(file: &mut syn::File) -> Result<usize, String> {
+    let Some(types) = types_module(file) else {
         return Err("generated code has no `types` module".into());
     };
     // Each closed enum with the name of its catch-all variant.

@@ -44,3 +44,14 @@ fn what_we_send_is_still_checked() {
     assert!(PatientStatus::try_from("archived").is_ok());
     assert!(hero_health::Id::new("string").is_err(), "ids we send must be numeric");
 }
+
+/// Constrained strings (length, pattern) are checked on what is sent, never on what is
+/// received: an answer carrying a value outside the constraint still decodes.
+#[test]
+fn constrained_strings_are_checked_when_sent_not_when_received() {
+    use hero_health::types::PatientRegistrationNhsNumber;
+    let received: PatientRegistrationNhsNumber = serde_json::from_str(r#""""#).unwrap();
+    assert_eq!(received.as_str(), "");
+    assert!("".parse::<PatientRegistrationNhsNumber>().is_err(), "sending an empty value is still refused");
+    assert!("9434765919".parse::<PatientRegistrationNhsNumber>().is_ok());
+}

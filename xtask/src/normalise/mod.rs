@@ -64,11 +64,13 @@ pub enum Rule {
     ErrorShape,
     /// `additionalProperties: false` is dropped from schemas a response uses.
     ClosedResponse,
+    /// An inline numeric-id string (`pattern: ^\d+$`) becomes a `$ref` to the `Id` component.
+    IdPattern,
 }
 
 impl Rule {
     /// Every rule, in the order the README documents them.
-    pub const ALL: [Rule; 20] = [
+    pub const ALL: [Rule; 21] = [
         Rule::OpenapiVersion,
         Rule::TypeArray,
         Rule::NullType,
@@ -89,6 +91,7 @@ impl Rule {
         Rule::SuccessShape,
         Rule::ErrorShape,
         Rule::ClosedResponse,
+        Rule::IdPattern,
     ];
 
     /// The short name warnings print (`warning: [type-array] …`).
@@ -114,6 +117,7 @@ impl Rule {
             Rule::SuccessShape => "success-shape",
             Rule::ErrorShape => "error-shape",
             Rule::ClosedResponse => "closed-response",
+            Rule::IdPattern => "id-pattern",
         }
     }
 }
@@ -167,6 +171,9 @@ pub fn normalise(mut document: Value) -> Result<Normalised, NormaliseError> {
     document::check_version(&document)?;
     document::normalise(&mut document, &mut changes);
     operations::normalise(&mut document, &mut changes);
+    if changes.0.iter().any(|c| c.rule == Rule::IdPattern) {
+        schema::ensure_id_component(&mut document, &mut changes);
+    }
     Ok(Normalised { document, changes: changes.0 })
 }
 

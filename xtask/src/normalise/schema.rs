@@ -64,6 +64,52 @@ pub(super) fn normalise(value: &mut Value, at: &str, changes: &mut Changes) {
         exclusive_bound(map, exclusive, inclusive, at, changes);
     }
     children(map, at, changes);
+    id_pattern(value, at, changes);
+}
+
+/// The pattern of Hero's numeric-string ids, and the component the crate maps to `crate::Id`.
+const ID_PATTERN: &str = "^\\d+$";
+const ID_COMPONENT: &str = "#/components/schemas/Id";
+
+/// `{type: string, pattern: '^\d+$'}` → `$ref: '#/components/schemas/Id'` (nullable: under
+/// `allOf`). Published bundles write the pattern inline on every id; the crate maps the one
+/// component to its hand-written `Id`, which is checked on what is sent and not on what is
+/// received, and needs no regex engine.
+fn id_pattern(value: &mut Value, at: &str, changes: &mut Changes) {
+    let Value::Mapping(map) = value else { return };
+    let is_id = map.get("type").and_then(Value::as_str) == Some("string")
+        && map.get("pattern").and_then(Value::as_str) == Some(ID_PATTERN)
+        && map.keys().all(|k| matches!(k.as_str(), Some("type" | "pattern" | "description" | "example" | "nullable" | "minLength")));
+    if !is_id || at == ID_COMPONENT {
+        return;
+    }
+    let nullable = map.get("nullable").and_then(Value::as_bool) == Some(true);
+    let mut replacement = one("$ref", ID_COMPONENT.into());
+    if nullable {
+        replacement = one("allOf", Value::Sequence(vec![Value::Mapping(replacement)]));
+        replacement.insert("nullable".into(), true.into());
+    }
+    if let Some(description) = map.get("description") {
+        replacement.insert("description".into(), description.clone());
+    }
+    changes.add(Rule::IdPattern, at, format!("inline id pattern → $ref Id{}", if nullable { " (nullable, under allOf)" } else { "" }));
+    *value = Value::Mapping(replacement);
+}
+
+/// Adds the `Id` component if an `id-pattern` change points at it and the document lacks it.
+pub(super) fn ensure_id_component(document: &mut Value, changes: &mut Changes) {
+    let Some(doc) = document.as_mapping_mut() else { return };
+    let components = doc.entry("components".into()).or_insert_with(|| Value::Mapping(Mapping::new()));
+    let Some(components) = components.as_mapping_mut() else { return };
+    let schemas = components.entry("schemas".into()).or_insert_with(|| Value::Mapping(Mapping::new()));
+    let Some(schemas) = schemas.as_mapping_mut() else { return };
+    if !schemas.contains_key("Id") {
+        let mut id = one("type", "string".into());
+        id.insert("pattern".into(), ID_PATTERN.into());
+        id.insert("description".into(), "A Hero identifier: a numeric string.".into());
+        schemas.insert("Id".into(), Value::Mapping(id));
+        changes.add(Rule::IdPattern, ID_COMPONENT, "added the Id component the inline id patterns now refer to");
+    }
 }
 
 fn one(key: &str, value: Value) -> Mapping {
