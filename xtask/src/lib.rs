@@ -21,6 +21,8 @@ pub mod commands;
 pub mod drift;
 pub mod error;
 pub mod normalise;
+pub mod overlay;
+pub mod pins;
 pub mod report;
 pub mod source;
 

@@ -197,7 +197,7 @@ impl Changes {
 }
 
 /// `key` with JSON-pointer escaping (`~` and `/`), for locations.
-pub(crate) fn pointer_segment(key: &str) -> String {
+pub fn pointer_segment(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 

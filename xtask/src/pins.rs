@@ -1,0 +1,322 @@
+//! Schema pins (`x-hero-schema-pins` in `openapi/overlay.yaml`): the Rust type names users and
+//! the hand-written layer rely on, fixed by where the schema sits in an operation, never by
+//! what the published bundle calls it.
+//!
+//! A bundle may name the slot list's item `SlotDto`, or leave it inline (progenitor would then
+//! call it `ListSlotsResponseDataItem`). The pin `Slot` at `GET /v1/slots -> 200 -> data -> []`
+//! renames the component, or makes the inline schema a component, so the type stays `Slot`.
+//!
+//! A location is an operation (`METHOD /path`) and then steps separated by `->`: `request`
+//! (the JSON request body), a status (`200`, the JSON answer), a property name, or `[]` (array
+//! items). `$ref`s and single-member `allOf`s are followed at each step.
+//!
+//! Pins run twice: before the overlay's actions (leniently: a location the bundle does not
+//! describe yet is skipped, since an inference may supply it) and after them (strictly: every
+//! pin must then name a component of its name).
+
+use yaml_serde::{Mapping, Value};
+
+use crate::overlay::SchemaPin;
+
+const SCHEMAS: &str = "#/components/schemas/";
+
+/// Which of the two runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// Before the overlay: skip what cannot be resolved.
+    Lenient,
+    /// After the overlay: everything must resolve.
+    Strict,
+}
+
+/// A pin that cannot be kept.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("schema pin {name} (at `{at}`) {problem}; fix the pin in openapi/overlay.yaml, or supply the schema with an inference")]
+pub struct PinError {
+    /// The pinned name.
+    pub name: String,
+    /// Its location.
+    pub at: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// Where a pin's location leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Found {
+    /// A component schema.
+    Component(String),
+    /// An inline schema at this path from the root.
+    Inline(Vec<Seg>),
+    /// A free-form schema: nothing described there.
+    Silent(String),
+    /// The operation, status or property is not there.
+    Missing(String),
+}
+
+/// A path from the document's root, key by key.
+type Seg = String;
+
+/// Applies every pin; returns what it renamed or named (for the report).
+pub fn apply(document: &mut Value, pins: &[SchemaPin], pass: Pass) -> Result<Vec<String>, PinError> {
+    let mut done = Vec::new();
+    for pin in pins {
+        let error = |problem: String| PinError { name: pin.name.clone(), at: pin.at.clone(), problem };
+        match resolve(document, &pin.at).map_err(error)? {
+            Found::Component(name) if name == pin.name => {}
+            Found::Component(name) => {
+                if schemas(document).is_some_and(|s| s.contains_key(pin.name.as_str())) {
+                    return Err(error(format!("leads to the schema {name}, and another schema is already called {}", pin.name)));
+                }
+                rename(document, &name, &pin.name);
+                done.push(format!("{name} → {} (schema pin at `{}`)", pin.name, pin.at));
+            }
+            Found::Inline(path) => {
+                if schemas(document).is_some_and(|s| s.contains_key(pin.name.as_str())) {
+                    return Err(error(format!("leads to an inline schema, and another schema is already called {}", pin.name)));
+                }
+                hoist(document, &path, &pin.name);
+                done.push(format!("inline schema → {} (schema pin at `{}`)", pin.name, pin.at));
+            }
+            Found::Silent(_) | Found::Missing(_) if pass == Pass::Lenient => {}
+            Found::Silent(where_) => return Err(error(format!("leads to a free-form schema ({where_}) that no inference describes"))),
+            Found::Missing(what) => return Err(error(format!("cannot be followed: {what}"))),
+        }
+    }
+    Ok(done)
+}
+
+/// Follows `at` through the document.
+fn resolve(document: &Value, at: &str) -> Result<Found, String> {
+    let mut steps = at.split("->").map(str::trim);
+    let operation = steps.next().unwrap_or_default();
+    let (method, path) = operation.split_once(' ').ok_or_else(|| format!("`{operation}` is not `METHOD /path`"))?;
+    let method = method.to_ascii_lowercase();
+    let mut location = vec!["paths".into(), path.to_owned(), method.clone()];
+    if get(document, &location).is_none() {
+        return Ok(Found::Missing(format!("the document has no {} {path}", method.to_uppercase())));
+    }
+    let mut first = true;
+    for step in steps {
+        if first {
+            first = false;
+            let holder = if step == "request" { vec!["requestBody".into()] } else { vec!["responses".into(), step.to_owned()] };
+            location.extend(holder);
+            let Some(holder_value) = get(document, &location) else { return Ok(Found::Missing(format!("{operation} has no {step}"))) };
+            if let Some(reference) = holder_value.get("$ref").and_then(Value::as_str) {
+                let section = if step == "request" { "requestBodies" } else { "responses" };
+                let name = reference.strip_prefix(&format!("#/components/{section}/")).ok_or_else(|| format!("{reference} is not a local {section} reference"))?;
+                location = vec!["components".into(), section.into(), name.to_owned()];
+            }
+            let Some(Value::Mapping(content)) = get(document, &location).and_then(|v| v.get("content")) else {
+                return Ok(Found::Missing(format!("{operation} {step} has no body")));
+            };
+            let Some(media) = content.keys().filter_map(Value::as_str).find(|m| m.contains("json")) else {
+                return Ok(Found::Missing(format!("{operation} {step} has no JSON body")));
+            };
+            location.extend(["content".into(), media.to_owned(), "schema".into()]);
+            if get(document, &location).is_none() {
+                return Ok(Found::Missing(format!("{operation} {step} has no schema")));
+            }
+            continue;
+        }
+        location = follow(document, location)?;
+        let here = get(document, &location).unwrap_or(&Value::Null);
+        if silent(here) {
+            return Ok(Found::Silent(describe(&location)));
+        }
+        location.extend(if step == "[]" { vec!["items".into()] } else { vec!["properties".into(), step.to_owned()] });
+        if get(document, &location).is_none() {
+            return Ok(Found::Missing(format!("no `{step}` in {}", describe(&location[..location.len() - 1]))));
+        }
+    }
+    if first {
+        return Err("names an operation but no `-> request` or `-> <status>` step".into());
+    }
+    let here = get(document, &location).unwrap_or(&Value::Null);
+    if let Some(name) = reference_of(here) {
+        return Ok(Found::Component(name));
+    }
+    Ok(if silent(here) { Found::Silent(describe(&location)) } else { Found::Inline(location) })
+}
+
+/// Where a `$ref` (or a single-member `allOf` holding one) leads, repeatedly.
+fn follow(document: &Value, mut location: Vec<Seg>) -> Result<Vec<Seg>, String> {
+    for _ in 0..64 {
+        let here = get(document, &location).unwrap_or(&Value::Null);
+        if let Some(name) = reference_of(here) {
+            location = vec!["components".into(), "schemas".into(), name];
+        } else {
+            return Ok(location);
+        }
+    }
+    Err("follows more than 64 references (a cycle?)".into())
+}
+
+/// `X` for `{$ref: '#/components/schemas/X'}` or `{allOf: [{$ref: …X}], …}`.
+fn reference_of(schema: &Value) -> Option<String> {
+    let direct = |s: &Value| s.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix(SCHEMAS)).map(str::to_owned);
+    direct(schema).or_else(|| match schema.get("allOf").and_then(Value::as_sequence) {
+        Some(members) if members.len() == 1 => direct(&members[0]),
+        _ => None,
+    })
+}
+
+/// Free-form: no properties, items, composition or reference.
+fn silent(schema: &Value) -> bool {
+    match schema {
+        Value::Mapping(map) => !["properties", "items", "allOf", "anyOf", "oneOf", "$ref", "enum", "additionalProperties"].iter().any(|k| map.contains_key(*k))
+            && map.get("type").and_then(Value::as_str).is_none_or(|t| t == "object"),
+        _ => true,
+    }
+}
+
+fn get<'a>(document: &'a Value, location: &[Seg]) -> Option<&'a Value> {
+    let mut node = document;
+    for seg in location {
+        node = node.as_mapping()?.iter().find(|(k, _)| key_is(k, seg)).map(|(_, v)| v)?;
+    }
+    Some(node)
+}
+
+fn get_mut<'a>(document: &'a mut Value, location: &[Seg]) -> Option<&'a mut Value> {
+    let mut node = document;
+    for seg in location {
+        node = node.as_mapping_mut()?.iter_mut().find(|(k, _)| key_is(k, seg)).map(|(_, v)| v)?;
+    }
+    Some(node)
+}
+
+fn key_is(key: &Value, name: &str) -> bool {
+    match key {
+        Value::String(s) => s == name,
+        Value::Number(n) => n.to_string() == name,
+        _ => false,
+    }
+}
+
+fn describe(location: &[Seg]) -> String {
+    let text: String = location.iter().map(|seg| format!("/{}", crate::normalise::pointer_segment(seg))).collect();
+    format!("#{text}")
+}
+
+fn schemas(document: &Value) -> Option<&Mapping> {
+    document.get("components")?.get("schemas")?.as_mapping()
+}
+
+fn schemas_mut(document: &mut Value) -> Option<&mut Mapping> {
+    let doc = document.as_mapping_mut()?;
+    let components = doc.entry("components".into()).or_insert_with(|| Value::Mapping(Mapping::new())).as_mapping_mut()?;
+    components.entry("schemas".into()).or_insert_with(|| Value::Mapping(Mapping::new())).as_mapping_mut()
+}
+
+/// Renames component `from` to `to` in place (same position) and rewrites every reference.
+fn rename(document: &mut Value, from: &str, to: &str) {
+    if let Some(schemas) = schemas_mut(document) {
+        let renamed: Mapping = std::mem::take(schemas).into_iter().map(|(k, v)| if k.as_str() == Some(from) { (Value::from(to), v) } else { (k, v) }).collect();
+        *schemas = renamed;
+    }
+    let (old, new) = (format!("{SCHEMAS}{from}"), format!("{SCHEMAS}{to}"));
+    rewrite_refs(document, &old, &new);
+}
+
+fn rewrite_refs(value: &mut Value, old: &str, new: &str) {
+    let mut pending = vec![value];
+    while let Some(node) = pending.pop() {
+        match node {
+            Value::Mapping(map) => {
+                for (key, child) in map.iter_mut() {
+                    if key.as_str() == Some("$ref") && child.as_str() == Some(old) {
+                        *child = Value::from(new);
+                    } else {
+                        pending.push(child);
+                    }
+                }
+            }
+            Value::Sequence(items) => pending.extend(items.iter_mut()),
+            _ => {}
+        }
+    }
+}
+
+/// Moves the inline schema at `location` into `components/schemas/<name>` and refers to it.
+fn hoist(document: &mut Value, location: &[Seg], name: &str) {
+    let Some(node) = get_mut(document, location) else { return };
+    let mut schema = std::mem::take(node);
+    let nullable = schema.as_mapping_mut().and_then(|m| m.shift_remove("nullable")).and_then(|v| v.as_bool()) == Some(true);
+    let mut reference = Mapping::new();
+    reference.insert("$ref".into(), format!("{SCHEMAS}{name}").into());
+    *node = if nullable {
+        let mut wrapper = Mapping::new();
+        wrapper.insert("allOf".into(), Value::Sequence(vec![Value::Mapping(reference)]));
+        wrapper.insert("nullable".into(), true.into());
+        Value::Mapping(wrapper)
+    } else {
+        Value::Mapping(reference)
+    };
+    if let Some(schemas) = schemas_mut(document) {
+        schemas.insert(name.into(), std::mem::take(&mut schema));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pin(name: &str, at: &str) -> SchemaPin {
+        SchemaPin { name: name.into(), at: at.into(), description: "test".into() }
+    }
+
+    const DOC: &str = "
+paths:
+  /v1/slots:
+    get:
+      responses:
+        '200':
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  data: {type: array, items: {$ref: '#/components/schemas/SlotDto'}}
+                  count: {type: integer}
+  /v1/appointments:
+    post:
+      requestBody: {content: {application/json: {schema: {type: object, properties: {a: {type: string}}}}}}
+      responses:
+        '200': {content: {application/json: {schema: {}}}}
+components:
+  schemas:
+    SlotDto:
+      type: object
+      properties:
+        owner: {allOf: [{$ref: '#/components/schemas/SlotDto'}], nullable: true}
+";
+
+    #[test]
+    fn a_component_is_renamed_and_an_inline_schema_named() {
+        let mut doc: Value = yaml_serde::from_str(DOC).unwrap();
+        let pins = [pin("Slot", "GET /v1/slots -> 200 -> data -> []"), pin("SlotList", "GET /v1/slots -> 200"), pin("AppointmentCreate", "POST /v1/appointments -> request")];
+        let done = apply(&mut doc, &pins, Pass::Strict).unwrap();
+        assert_eq!(done.len(), 3, "{done:?}");
+        let schemas = schemas(&doc).unwrap();
+        let names: Vec<&str> = schemas.keys().filter_map(Value::as_str).collect();
+        assert_eq!(names, ["Slot", "SlotList", "AppointmentCreate"]);
+        assert_eq!(doc["components"]["schemas"]["Slot"]["properties"]["owner"]["allOf"][0]["$ref"].as_str(), Some("#/components/schemas/Slot"));
+        assert_eq!(doc["components"]["schemas"]["SlotList"]["properties"]["data"]["items"]["$ref"].as_str(), Some("#/components/schemas/Slot"));
+        // Applying again changes nothing.
+        assert!(apply(&mut doc, &pins, Pass::Strict).unwrap().is_empty());
+    }
+
+    #[test]
+    fn free_form_and_missing_locations_wait_in_the_lenient_pass_and_fail_in_the_strict_one() {
+        let mut doc: Value = yaml_serde::from_str(DOC).unwrap();
+        for at in ["POST /v1/appointments -> 200", "PATCH /v1/appointments/{id}/book -> 200", "GET /v1/slots -> 200 -> nope"] {
+            assert_eq!(apply(&mut doc, &[pin("X", at)], Pass::Lenient), Ok(vec![]), "{at}");
+            let error = apply(&mut doc, &[pin("X", at)], Pass::Strict).unwrap_err();
+            assert!(error.to_string().starts_with(&format!("schema pin X (at `{at}`)")), "{error}");
+        }
+        let clash = apply(&mut doc, &[pin("SlotDto", "POST /v1/appointments -> request")], Pass::Strict).unwrap_err();
+        assert!(clash.problem.contains("already called SlotDto"), "{clash}");
+    }
+}
