@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use crate::codegen::{self, Generated};
 use crate::drift;
+use crate::effective::{self, OVERLAY_PATH, UPSTREAM_PATH};
+use crate::overlay::{self, Overlay};
 use crate::error::XtaskError;
 use crate::normalise::{self, Normalised};
 use crate::report::{self, ReportInput};
@@ -40,6 +42,15 @@ impl Repo {
         let path = self.root.join(relative);
         std::fs::read_to_string(&path).map_err(|e| XtaskError::io("read", &path, e))
     }
+
+    /// `openapi/overlay.yaml`, or an empty overlay where a repository has none.
+    fn overlay(&self) -> Result<Overlay, XtaskError> {
+        match std::fs::read_to_string(self.root.join(OVERLAY_PATH)) {
+            Ok(text) => Ok(overlay::parse(&text)?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Overlay::default()),
+            Err(e) => Err(XtaskError::io("read", &self.root.join(OVERLAY_PATH), e)),
+        }
+    }
 }
 
 /// Options of `update-spec`.
@@ -68,16 +79,18 @@ fn generate(text: &str) -> Result<(openapiv3::OpenAPI, Generated), codegen::Gene
     Ok((spec, generated))
 }
 
-/// `cargo xtask update-spec`: fetch, normalise, check, report, then replace the document.
+/// `cargo xtask update-spec`: fetch, build the effective document (upstream + overlay), check,
+/// report, then replace `openapi/upstream.yaml` and the effective document.
 pub fn update_spec(repo: &Repo, options: &UpdateOptions) -> Result<(), XtaskError> {
     let started = Instant::now();
     let source_name = options.from.to_string();
     let text = source::fetch(&options.from, options.timeout)?;
-    let normalised = load(&text, &source_name)?;
-    for change in &normalised.changes {
+    let overlay = repo.overlay()?;
+    let effective = effective::build(&text, &overlay, &source_name)?;
+    for change in &effective.changes {
         eprintln!("warning: {change}");
     }
-    let rendered = normalise::render(&normalised.document);
+    let rendered = normalise::render(&effective.document);
     let (new_spec, _) = generate(&rendered).map_err(|e| XtaskError::Rejected { source_name: source_name.clone(), reason: e.to_string() })?;
     if new_spec.operations().next().is_none() {
         return Err(XtaskError::NoOperations { source_name });
@@ -96,29 +109,56 @@ pub fn update_spec(repo: &Repo, options: &UpdateOptions) -> Result<(), XtaskErro
         .as_ref()
         .map(|(spec, generated)| report::used_by_src(&repo.root.join("src"), &generated.surface, &drift::outlines(spec)))
         .unwrap_or_default();
-    let text = report::render(&ReportInput {
+    let text_report = report::render(&ReportInput {
         versions: (if baseline.is_some() { &old_spec.info.version } else { "(no previous document)" }, &new_spec.info.version),
         source: &source_name,
         drift: &drift,
         used: &used,
-        changes: &normalised.changes,
+        changes: &effective.changes,
+        overlay: &effective::report(&effective, &overlay),
     });
-    println!("{text}");
+    println!("{text_report}");
 
     if let Some(path) = &options.report {
-        write_atomically(path, &text)?;
+        write_atomically(path, &text_report)?;
         println!("Report written to {}.", path.display());
     }
-    if committed.as_deref() == Some(rendered.as_str()) {
-        println!("{} is already up to date: nothing to do.", codegen::SPEC_PATH);
+    let upstream_path = repo.root.join(UPSTREAM_PATH);
+    let upstream_same = std::fs::read_to_string(&upstream_path).ok().as_deref() == Some(text.as_str());
+    if committed.as_deref() == Some(rendered.as_str()) && upstream_same {
+        println!("{UPSTREAM_PATH} and {} are already up to date: nothing to do.", codegen::SPEC_PATH);
     } else {
+        // Upstream first: if the second write failed, `check` would show the effective
+        // document as stale, never a document that matches no upstream.
+        write_atomically(&upstream_path, &text)?;
         write_atomically(&repo.spec(), &rendered)?;
         println!(
-            "Updated {}. Next: `cargo insta review` (or `INSTA_UPDATE=always cargo test --workspace` and `git diff tests/snapshots`), then `cargo xtask check`.",
+            "Updated {UPSTREAM_PATH} (verbatim) and {}. Next: `cargo insta review` (or `INSTA_UPDATE=always cargo test --workspace` and `git diff tests/snapshots`), then `cargo xtask check`.",
             codegen::SPEC_PATH
         );
     }
     eprintln!("update-spec took {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// `cargo xtask apply`: rebuilds the effective document from the committed upstream and
+/// overlay, after an edit to the overlay; prints the overlay report.
+pub fn apply(repo: &Repo) -> Result<(), XtaskError> {
+    let upstream = repo.read(UPSTREAM_PATH)?;
+    let overlay = repo.overlay()?;
+    let effective = effective::build(&upstream, &overlay, UPSTREAM_PATH)?;
+    for change in &effective.changes {
+        eprintln!("warning: {change}");
+    }
+    let rendered = normalise::render(&effective.document);
+    generate(&rendered).map_err(|e| XtaskError::Rejected { source_name: UPSTREAM_PATH.to_owned(), reason: e.to_string() })?;
+    print!("{}", effective::report(&effective, &overlay));
+    if std::fs::read_to_string(repo.spec()).ok().as_deref() == Some(rendered.as_str()) {
+        println!("{} is already what {UPSTREAM_PATH} + {OVERLAY_PATH} give.", codegen::SPEC_PATH);
+    } else {
+        write_atomically(&repo.spec(), &rendered)?;
+        println!("Updated {}. Next: `cargo insta review`, then `cargo xtask check`.", codegen::SPEC_PATH);
+    }
     Ok(())
 }
 
@@ -168,6 +208,25 @@ pub fn check(repo: &Repo) -> Result<(), XtaskError> {
         }
         print!("{}", diff(&text, &rendered, "committed", "normalised"));
         println!("  fix: cargo xtask update-spec --from {}", codegen::SPEC_PATH);
+    }
+
+    match std::fs::read_to_string(repo.root.join(UPSTREAM_PATH)) {
+        Ok(upstream) => match effective::build(&upstream, &repo.overlay()?, UPSTREAM_PATH) {
+            Ok(effective) if normalise::render(&effective.document) == text => {
+                println!("ok: {} is what {UPSTREAM_PATH} + {OVERLAY_PATH} give", codegen::SPEC_PATH);
+            }
+            Ok(effective) => {
+                failures += 1;
+                println!("FAILED: {} is not what {UPSTREAM_PATH} + {OVERLAY_PATH} give:", codegen::SPEC_PATH);
+                print!("{}", diff(&text, &normalise::render(&effective.document), "committed", "upstream + overlay"));
+                println!("  fix: cargo xtask apply");
+            }
+            Err(e) => {
+                failures += 1;
+                println!("FAILED: {UPSTREAM_PATH} + {OVERLAY_PATH} do not build: {e}");
+            }
+        },
+        Err(_) => println!("note: no {UPSTREAM_PATH}: the document is not kept as upstream + overlay"),
     }
 
     match generate(&text) {

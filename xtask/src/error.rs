@@ -48,6 +48,12 @@ pub enum XtaskError {
         /// The preflight's or progenitor's message (names the operation).
         reason: String,
     },
+    /// The overlay is malformed, or a pin's target vanished.
+    #[error("{0}; nothing was written")]
+    Overlay(#[from] crate::overlay::OverlayError),
+    /// A schema pin cannot be kept.
+    #[error("{0}; nothing was written")]
+    Pin(#[from] crate::pins::PinError),
     /// A file could not be read or written.
     #[error("cannot {action} {path}: {reason}")]
     Io {

@@ -19,6 +19,7 @@ pub mod bench_report;
 pub mod codegen;
 pub mod commands;
 pub mod drift;
+pub mod effective;
 pub mod error;
 pub mod normalise;
 pub mod overlay;

@@ -36,8 +36,12 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         timeout: u64,
     },
-    /// Check that the committed document is normalised, generates, and matches the snapshots.
+    /// Check that the committed document is upstream + overlay, normalised, generates, and
+    /// matches the snapshots.
     Check,
+    /// Rebuild openapi/hero-public-api.yaml from openapi/upstream.yaml and openapi/overlay.yaml
+    /// (after editing the overlay).
+    Apply,
     /// Print the generated surface (one line per operation), as the snapshot holds it.
     Surface,
     /// Print the ratios of the last `cargo bench --bench sdk` run against their targets.
@@ -56,6 +60,7 @@ fn main() -> ExitCode {
             commands::update_spec(&repo, &UpdateOptions { from: Source::parse(&from), report, timeout: Duration::from_secs(timeout.max(1)) })
         }
         Command::Check => commands::check(&repo),
+        Command::Apply => commands::apply(&repo),
         Command::Surface => commands::surface(&repo).map(|s| print!("{s}")),
         Command::BenchReport { dir } => xtask::bench_report::render(&dir).map(|s| print!("{s}")),
     };

@@ -63,11 +63,13 @@ pub struct ReportInput<'a> {
     pub used: &'a BTreeMap<String, String>,
     /// What the normaliser changed in the new document.
     pub changes: &'a [Change],
+    /// The overlay section ([`crate::effective::report`]); empty without an overlay.
+    pub overlay: &'a str,
 }
 
 /// Renders the Markdown report.
 pub fn render(input: &ReportInput<'_>) -> String {
-    let ReportInput { versions, source, drift, used, changes } = input;
+    let ReportInput { versions, source, drift, used, changes, overlay } = input;
     let mut out = String::new();
     let _ = writeln!(out, "# Hero Health API update: {} → {}\n", versions.0, versions.1);
     let _ = writeln!(out, "Source: {source}\n");
@@ -110,6 +112,7 @@ pub fn render(input: &ReportInput<'_>) -> String {
             "Removed operations and changed types are also breaking for users of the generated client: bump the crate's minor version (0.x).\n"
         );
     }
+    out.push_str(overlay);
     let _ = writeln!(out, "## Normalisation ({} change(s))\n", changes.len());
     if changes.is_empty() {
         let _ = writeln!(out, "The document needed no change to suit the generator.\n");

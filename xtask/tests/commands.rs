@@ -177,7 +177,9 @@ fn a_31_document_is_normalised_checked_and_written() {
     assert!(report.starts_with("# Hero Health API update: 1.0.0 → 2.0.0"), "{report}");
     assert!(report.contains("## Normalisation (42 change(s))"), "{report}");
     assert!(report.contains("- **removed** `getAppointment`") || report.contains("- **changed** `getAppointment`"), "{report}");
-    assert_eq!(repo.openapi_dir(), ["hero-public-api.yaml"]);
+    assert_eq!(repo.openapi_dir(), ["hero-public-api.yaml", "upstream.yaml"]);
+    let upstream = std::fs::read_to_string(repo.path().join("openapi/upstream.yaml")).unwrap();
+    assert_eq!(upstream, RULES_31, "upstream.yaml is the download, verbatim");
 }
 
 #[test]

@@ -30,7 +30,7 @@ fn golden_report_between_two_versions() {
     let src = hand_written_layer();
     let used = used_by_src(src.path(), &surface, &outlines(&old));
     let drift = compare(&old, &new);
-    let text = report::render(&ReportInput { versions: ("1.0.0", "2.0.0"), source: "fixtures/api-v2.yaml", drift: &drift, used: &used, changes: &[] });
+    let text = report::render(&ReportInput { versions: ("1.0.0", "2.0.0"), source: "fixtures/api-v2.yaml", drift: &drift, used: &used, changes: &[], overlay: "" });
     insta::assert_snapshot!("report_v1_to_v2", text);
 }
 
