@@ -43,7 +43,7 @@ async fn every_other_documented_operation_gets_a_success_answer() {
         assert!(response.status().is_success(), "{line}: {}", response.status());
         checked += 1;
     }
-    assert_eq!(checked, 65 - MODELLED.len());
+    assert_eq!(checked, SURFACE.lines().count() - MODELLED.len());
     // A literal segment wins over a path parameter: `/v1/slots/count` is not a slot id.
     let count = hero.requests().into_iter().find(|r| r.path == "/v1/slots/count").unwrap();
     assert_eq!(count.operation.as_deref(), Some("countSlots"));
