@@ -34,6 +34,11 @@ impl Repo {
         Repo { root }
     }
 
+    /// The repository's root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     fn spec(&self) -> PathBuf {
         self.root.join(codegen::SPEC_PATH)
     }

@@ -67,10 +67,11 @@ pub fn report(effective: &Effective, overlay: &Overlay) -> String {
             Outcome::Inferred { number, supplied: s, covered } if s.is_empty() => covered_all.push((*number, covered.clone())),
             Outcome::Inferred { number, covered, .. } => partly.push((*number, covered.clone())),
             Outcome::TargetGone { number } => gone.push(*number),
-            Outcome::Removed { .. } => {}
+            Outcome::Removed { .. } | Outcome::Noted { .. } => {}
         }
     }
     let inferences = overlay.actions.iter().filter(|a| a.kind == Kind::Inference).count();
+    let notes = overlay.actions.iter().filter(|a| a.kind == Kind::Note).count();
     let _ = writeln!(out, "## Overlay ({OVERLAY_PATH})\n");
     let _ = writeln!(
         out,
@@ -79,7 +80,18 @@ pub fn report(effective: &Effective, overlay: &Overlay) -> String {
         overlay.schema_pins.len(),
         effective.renamed.len()
     );
-    let _ = writeln!(out, "- **Inferences**: {inferences} action(s); {supplied} still wholly supplied, {} partly and {} wholly covered by upstream now, {} whose target is gone.\n", partly.len(), covered_all.len(), gone.len());
+    let _ = writeln!(
+        out,
+        "- **Inferences**: {inferences} action(s); {supplied} still wholly supplied, {} partly and {} wholly covered by upstream now, {} whose target is gone.",
+        partly.len(),
+        covered_all.len(),
+        gone.iter().filter(|n| action(**n).kind == Kind::Inference).count()
+    );
+    let _ = writeln!(
+        out,
+        "- **Notes** on how published parts were read: {notes}, {} of them on parts upstream no longer has.\n",
+        gone.iter().filter(|n| action(**n).kind == Kind::Note).count()
+    );
     if !covered_all.is_empty() || !partly.is_empty() {
         let _ = writeln!(out, "### Upstream now describes what these inferences supplied\n");
         let _ = writeln!(out, "Upstream wins. Compare, then drop the action (wholly covered) or trim it to what upstream still lacks.\n");
@@ -90,7 +102,7 @@ pub fn report(effective: &Effective, overlay: &Overlay) -> String {
         out.push('\n');
     }
     if !gone.is_empty() {
-        let _ = writeln!(out, "### Inferences whose target is gone (not applied)\n");
+        let _ = writeln!(out, "### Inferences and notes whose target is gone (not applied)\n");
         for number in &gone {
             let a = action(*number);
             let _ = writeln!(out, "- action {number} ({}): `{}` matches nothing; fix its target or drop it", a.description, a.target);

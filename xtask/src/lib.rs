@@ -15,12 +15,14 @@
 #![warn(missing_docs)]
 
 pub mod bench_report;
+pub mod bundle_loop;
 #[path = "../../codegen/mod.rs"]
 pub mod codegen;
 pub mod commands;
 pub mod drift;
 pub mod effective;
 pub mod error;
+pub mod fixtures;
 pub mod normalise;
 pub mod overlay;
 pub mod pins;

@@ -44,6 +44,10 @@ enum Command {
     Apply,
     /// Print the generated surface (one line per operation), as the snapshot holds it.
     Surface,
+    /// Swap in bundles spelled the way published ones are (Redocly 3.1, NestJS) on copies of the
+    /// repository: update-spec, then the crate, its tests and examples must build and the
+    /// booking example must book.
+    BundleLoop,
     /// Print the ratios of the last `cargo bench --bench sdk` run against their targets.
     BenchReport {
         /// Criterion's output directory.
@@ -60,6 +64,7 @@ fn main() -> ExitCode {
             commands::update_spec(&repo, &UpdateOptions { from: Source::parse(&from), report, timeout: Duration::from_secs(timeout.max(1)) })
         }
         Command::Check => commands::check(&repo),
+        Command::BundleLoop => xtask::bundle_loop::run(repo.root()),
         Command::Apply => commands::apply(&repo),
         Command::Surface => commands::surface(&repo).map(|s| print!("{s}")),
         Command::BenchReport { dir } => xtask::bench_report::render(&dir).map(|s| print!("{s}")),

@@ -27,6 +27,8 @@ pub enum Kind {
     Pin,
     /// Fills gaps; upstream wins.
     Inference,
+    /// Only annotates a published part (`x-hero-inferred`: how the reconstruction read it).
+    Note,
 }
 
 /// One action of the overlay.
@@ -85,7 +87,12 @@ pub enum Outcome {
         /// Locations upstream now describes itself (the inference gave way).
         covered: Vec<String>,
     },
-    /// An inference whose target upstream no longer has.
+    /// A note applied.
+    Noted {
+        /// The action.
+        number: usize,
+    },
+    /// An inference or note whose target upstream no longer has.
     TargetGone {
         /// The action.
         number: usize,
@@ -139,7 +146,8 @@ pub fn parse(text: &str) -> Result<Overlay, OverlayError> {
         let kind = match field("x-hero-kind").as_deref() {
             None | Some("inference") => Kind::Inference,
             Some("pin") => Kind::Pin,
-            Some(other) => return Err(invalid(format!("action {number}: x-hero-kind {other} is neither pin nor inference"))),
+            Some("note") => Kind::Note,
+            Some(other) => return Err(invalid(format!("action {number}: x-hero-kind {other} is not pin, inference or note"))),
         };
         let description = field("description").filter(|d| !d.trim().is_empty()).ok_or_else(|| invalid(format!("action {number} ({target}) has no description: say why it exists")))?;
         let update = action.get("update").cloned();
@@ -172,8 +180,8 @@ fn apply_one(document: &mut Value, action: &Action) -> Result<Outcome, OverlayEr
     if locations.is_empty() {
         return match action.kind {
             Kind::Pin => Err(OverlayError::PinVanished { number: action.number, description: action.description.clone(), target: action.target.clone() }),
-            Kind::Inference if action.remove => Ok(Outcome::Removed { number: action.number, count: 0 }),
-            Kind::Inference => Ok(Outcome::TargetGone { number: action.number }),
+            Kind::Inference | Kind::Note if action.remove => Ok(Outcome::Removed { number: action.number, count: 0 }),
+            Kind::Inference | Kind::Note => Ok(Outcome::TargetGone { number: action.number }),
         };
     }
     if action.remove {
@@ -189,12 +197,13 @@ fn apply_one(document: &mut Value, action: &Action) -> Result<Outcome, OverlayEr
         let Some(node) = node_at(document, location) else { continue };
         let at = pointer(location);
         match action.kind {
-            Kind::Pin => overwrite(node, update, &at, &mut supplied),
+            Kind::Pin | Kind::Note => overwrite(node, update, &at, &mut supplied),
             Kind::Inference => fill(node, update, &at, &mut supplied, &mut covered),
         }
     }
     Ok(match action.kind {
         Kind::Pin => Outcome::Pinned { number: action.number, changed: supplied },
+        Kind::Note => Outcome::Noted { number: action.number },
         Kind::Inference => Outcome::Inferred { number: action.number, supplied, covered },
     })
 }
@@ -316,6 +325,10 @@ fn fill(node: &mut Value, update: &Value, at: &str, supplied: &mut Vec<String>, 
         (Value::Mapping(target), Value::Mapping(update)) => {
             for (key, value) in update {
                 let name = key_text(key);
+                if name == "x-hero-inferred" {
+                    // Upstream describes this part itself: the note on our guess no longer applies.
+                    continue;
+                }
                 let here = format!("{at}/{}", crate::normalise::pointer_segment(&name));
                 match target.iter_mut().find(|(k, _)| key_is(k, &name)) {
                     Some((_, existing)) => fill(existing, value, &here, supplied, covered),
@@ -380,6 +393,7 @@ impl fmt::Display for Kind {
         f.write_str(match self {
             Kind::Pin => "pin",
             Kind::Inference => "inference",
+            Kind::Note => "note",
         })
     }
 }
@@ -438,7 +452,7 @@ mod tests {
             ("overlay: 1.0.0\nactions:\n- {target: '$.a', description: d}\n", "exactly one of"),
             ("overlay: 1.0.0\nactions:\n- {target: 'a.b', description: d, update: {}}\n", "no `target` JSONPath"),
             ("overlay: 1.0.0\nactions:\n- {target: '$[', description: d, update: {}}\n", "not JSONPath"),
-            ("overlay: 1.0.0\nactions:\n- {target: '$.a', description: d, update: {}, x-hero-kind: maybe}\n", "neither pin nor inference"),
+            ("overlay: 1.0.0\nactions:\n- {target: '$.a', description: d, update: {}, x-hero-kind: maybe}\n", "is not pin, inference or note"),
         ] {
             let error = parse(text).unwrap_err().to_string();
             assert!(error.contains(needle), "{needle}: {error}");

@@ -6,9 +6,10 @@
 //! call it `ListSlotsResponseDataItem`). The pin `Slot` at `GET /v1/slots -> 200 -> data -> []`
 //! renames the component, or makes the inline schema a component, so the type stays `Slot`.
 //!
-//! A location is an operation (`METHOD /path`) and then steps separated by `->`: `request`
-//! (the JSON request body), a status (`200`, the JSON answer), a property name, or `[]` (array
-//! items). `$ref`s and single-member `allOf`s are followed at each step.
+//! A location is an operation (`METHOD /path`) and then steps separated by `->`: first
+//! `request` (the JSON request body), a status (`200`, the JSON answer) or `param <name>` (a
+//! parameter's schema); then property names, or `[]` (array items). `$ref`s and
+//! single-member `allOf`s are followed at each step.
 //!
 //! Pins run twice: before the overlay's actions (leniently: a location the bundle does not
 //! describe yet is skipped, since an inference may supply it) and after them (strictly: every
@@ -48,8 +49,11 @@ enum Found {
     Component(String),
     /// An inline schema at this path from the root.
     Inline(Vec<Seg>),
-    /// A free-form schema: nothing described there.
+    /// A free-form schema on the way: nothing described there to follow.
     Silent(String),
+    /// The pinned schema itself is free-form (inline, at this path): an inference may still
+    /// describe it; if none does, it is named as it is.
+    FreeForm(Vec<Seg>),
     /// The operation, status or property is not there.
     Missing(String),
 }
@@ -63,7 +67,12 @@ pub fn apply(document: &mut Value, pins: &[SchemaPin], pass: Pass) -> Result<Vec
     for pin in pins {
         let error = |problem: String| PinError { name: pin.name.clone(), at: pin.at.clone(), problem };
         match resolve(document, &pin.at).map_err(error)? {
-            Found::Component(name) if name == pin.name => {}
+            Found::Component(name) if name == pin.name && schemas(document).is_some_and(|s| s.contains_key(name.as_str())) => {}
+            Found::Component(name) if name == pin.name => {
+                if pass == Pass::Strict {
+                    return Err(error(format!("refers to #/components/schemas/{name}, which no schema (published or inferred) defines")));
+                }
+            }
             Found::Component(name) => {
                 if schemas(document).is_some_and(|s| s.contains_key(pin.name.as_str())) {
                     return Err(error(format!("leads to the schema {name}, and another schema is already called {}", pin.name)));
@@ -71,7 +80,8 @@ pub fn apply(document: &mut Value, pins: &[SchemaPin], pass: Pass) -> Result<Vec
                 rename(document, &name, &pin.name);
                 done.push(format!("{name} → {} (schema pin at `{}`)", pin.name, pin.at));
             }
-            Found::Inline(path) => {
+            Found::FreeForm(_) if pass == Pass::Lenient => {}
+            Found::Inline(path) | Found::FreeForm(path) => {
                 if schemas(document).is_some_and(|s| s.contains_key(pin.name.as_str())) {
                     return Err(error(format!("leads to an inline schema, and another schema is already called {}", pin.name)));
                 }
@@ -100,6 +110,20 @@ fn resolve(document: &Value, at: &str) -> Result<Found, String> {
     for step in steps {
         if first {
             first = false;
+            if let Some(name) = step.strip_prefix("param ") {
+                // A parameter's schema: `GET /v1/webhooks/{id} -> param id`.
+                let Some(Value::Sequence(params)) = get(document, &location).and_then(|op| op.get("parameters")) else {
+                    return Ok(Found::Missing(format!("{operation} has no parameters")));
+                };
+                let Some(index) = params.iter().position(|p| p.get("name").and_then(Value::as_str) == Some(name)) else {
+                    return Ok(Found::Missing(format!("{operation} has no parameter `{name}`")));
+                };
+                location.extend(["parameters".into(), index.to_string(), "schema".into()]);
+                if get(document, &location).is_none() {
+                    return Ok(Found::Missing(format!("{operation} parameter `{name}` has no schema")));
+                }
+                continue;
+            }
             let holder = if step == "request" { vec!["requestBody".into()] } else { vec!["responses".into(), step.to_owned()] };
             location.extend(holder);
             let Some(holder_value) = get(document, &location) else { return Ok(Found::Missing(format!("{operation} has no {step}"))) };
@@ -137,7 +161,7 @@ fn resolve(document: &Value, at: &str) -> Result<Found, String> {
     if let Some(name) = reference_of(here) {
         return Ok(Found::Component(name));
     }
-    Ok(if silent(here) { Found::Silent(describe(&location)) } else { Found::Inline(location) })
+    Ok(if silent(here) { Found::FreeForm(location) } else { Found::Inline(location) })
 }
 
 /// Where a `$ref` (or a single-member `allOf` holding one) leads, repeatedly.
@@ -174,7 +198,10 @@ fn silent(schema: &Value) -> bool {
 fn get<'a>(document: &'a Value, location: &[Seg]) -> Option<&'a Value> {
     let mut node = document;
     for seg in location {
-        node = node.as_mapping()?.iter().find(|(k, _)| key_is(k, seg)).map(|(_, v)| v)?;
+        node = match node {
+            Value::Sequence(items) => items.get(seg.parse::<usize>().ok()?)?,
+            node => node.as_mapping()?.iter().find(|(k, _)| key_is(k, seg)).map(|(_, v)| v)?,
+        };
     }
     Some(node)
 }
@@ -182,7 +209,10 @@ fn get<'a>(document: &'a Value, location: &[Seg]) -> Option<&'a Value> {
 fn get_mut<'a>(document: &'a mut Value, location: &[Seg]) -> Option<&'a mut Value> {
     let mut node = document;
     for seg in location {
-        node = node.as_mapping_mut()?.iter_mut().find(|(k, _)| key_is(k, seg)).map(|(_, v)| v)?;
+        node = match node {
+            Value::Sequence(items) => items.get_mut(seg.parse::<usize>().ok()?)?,
+            node => node.as_mapping_mut()?.iter_mut().find(|(k, _)| key_is(k, seg)).map(|(_, v)| v)?,
+        };
     }
     Some(node)
 }
@@ -271,6 +301,9 @@ mod tests {
 paths:
   /v1/slots:
     get:
+      parameters:
+      - {name: page_index, in: query, schema: {type: integer}}
+      - {name: page_size, in: query, schema: {$ref: '#/components/schemas/PageSizeDto'}}
       responses:
         '200':
           content:
@@ -287,6 +320,7 @@ paths:
         '200': {content: {application/json: {schema: {}}}}
 components:
   schemas:
+    PageSizeDto: {type: integer, minimum: 1}
     SlotDto:
       type: object
       properties:
@@ -296,12 +330,17 @@ components:
     #[test]
     fn a_component_is_renamed_and_an_inline_schema_named() {
         let mut doc: Value = yaml_serde::from_str(DOC).unwrap();
-        let pins = [pin("Slot", "GET /v1/slots -> 200 -> data -> []"), pin("SlotList", "GET /v1/slots -> 200"), pin("AppointmentCreate", "POST /v1/appointments -> request")];
+        let pins = [
+            pin("Slot", "GET /v1/slots -> 200 -> data -> []"),
+            pin("SlotList", "GET /v1/slots -> 200"),
+            pin("AppointmentCreate", "POST /v1/appointments -> request"),
+            pin("PageSize", "GET /v1/slots -> param page_size"),
+        ];
         let done = apply(&mut doc, &pins, Pass::Strict).unwrap();
-        assert_eq!(done.len(), 3, "{done:?}");
+        assert_eq!(done.len(), 4, "{done:?}");
         let schemas = schemas(&doc).unwrap();
         let names: Vec<&str> = schemas.keys().filter_map(Value::as_str).collect();
-        assert_eq!(names, ["Slot", "SlotList", "AppointmentCreate"]);
+        assert_eq!(names, ["PageSize", "Slot", "SlotList", "AppointmentCreate"]);
         assert_eq!(doc["components"]["schemas"]["Slot"]["properties"]["owner"]["allOf"][0]["$ref"].as_str(), Some("#/components/schemas/Slot"));
         assert_eq!(doc["components"]["schemas"]["SlotList"]["properties"]["data"]["items"]["$ref"].as_str(), Some("#/components/schemas/Slot"));
         // Applying again changes nothing.
@@ -309,13 +348,18 @@ components:
     }
 
     #[test]
-    fn free_form_and_missing_locations_wait_in_the_lenient_pass_and_fail_in_the_strict_one() {
+    fn missing_locations_wait_in_the_lenient_pass_and_fail_in_the_strict_one() {
         let mut doc: Value = yaml_serde::from_str(DOC).unwrap();
-        for at in ["POST /v1/appointments -> 200", "PATCH /v1/appointments/{id}/book -> 200", "GET /v1/slots -> 200 -> nope"] {
+        for at in ["POST /v1/appointments -> 200 -> data", "PATCH /v1/appointments/{id}/book -> 200", "GET /v1/slots -> 200 -> nope"] {
             assert_eq!(apply(&mut doc, &[pin("X", at)], Pass::Lenient), Ok(vec![]), "{at}");
             let error = apply(&mut doc, &[pin("X", at)], Pass::Strict).unwrap_err();
             assert!(error.to_string().starts_with(&format!("schema pin X (at `{at}`)")), "{error}");
         }
+        // A free-form answer waits for an inference, and is named as it is if none describes it.
+        let free = [pin("Reserved", "POST /v1/appointments -> 200")];
+        assert_eq!(apply(&mut doc, &free, Pass::Lenient), Ok(vec![]));
+        assert_eq!(apply(&mut doc, &free, Pass::Strict).unwrap().len(), 1);
+        assert!(schemas(&doc).unwrap().contains_key("Reserved"));
         let clash = apply(&mut doc, &[pin("SlotDto", "POST /v1/appointments -> request")], Pass::Strict).unwrap_err();
         assert!(clash.problem.contains("already called SlotDto"), "{clash}");
     }

@@ -80,7 +80,10 @@ fn id_pattern(value: &mut Value, at: &str, changes: &mut Changes) {
     let is_id = map.get("type").and_then(Value::as_str) == Some("string")
         && map.get("pattern").and_then(Value::as_str) == Some(ID_PATTERN)
         && map.keys().all(|k| matches!(k.as_str(), Some("type" | "pattern" | "description" | "example" | "nullable" | "minLength")));
-    if !is_id || at == ID_COMPONENT {
+    // A component that is itself the id pattern (`Id`, a bundle's `IdDto`) stays: references to
+    // it are the ids, and a schema pin can give it the crate's name.
+    let is_component = at.strip_prefix("#/components/schemas/").is_some_and(|name| !name.contains('/'));
+    if !is_id || is_component {
         return;
     }
     let nullable = map.get("nullable").and_then(Value::as_bool) == Some(true);

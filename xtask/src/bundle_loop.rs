@@ -1,0 +1,125 @@
+//! `cargo xtask bundle-loop`: the promise that the day Hero's bundle can be fetched,
+//! `update-spec` swaps it in and the crate still builds. The loop is run the way a user would
+//! run it, on bundles spelled the way published ones are ([`crate::fixtures`]).
+//!
+//! For each fixture, on a copy of the repository (its tracked and new files):
+//! 1. `update-spec --from <fixture>`, whose report shows the pins applied, the inferences still
+//!    supplied and those upstream now covers;
+//! 2. every method of the committed surface is still generated, under the same name;
+//! 3. `cargo build -p hero-health --tests --examples`, in one target directory the fixtures share;
+//! 4. `cargo run --example book_appointment`, which books against the mock.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use yaml_serde::Value;
+
+use crate::XtaskError;
+use crate::commands::{self, Repo, UpdateOptions};
+use crate::effective::UPSTREAM_PATH;
+use crate::fixtures;
+use crate::source::Source;
+
+/// A fixture: its name and how it is made from upstream.
+type Fixture = (&'static str, fn(&Value) -> Value);
+
+const FIXTURES: [Fixture; 2] = [("redocly-3.1", fixtures::redocly_31), ("nestjs", fixtures::nestjs)];
+
+/// Runs the loop for every fixture; stops at the first failure.
+pub fn run(root: &Path) -> Result<(), XtaskError> {
+    let upstream: Value = yaml_serde::from_str(&std::fs::read_to_string(root.join(UPSTREAM_PATH)).map_err(|e| XtaskError::io("read", &root.join(UPSTREAM_PATH), e))?)
+        .map_err(|e| failed("upstream", format!("{UPSTREAM_PATH} is not YAML: {e}")))?;
+    let committed_methods = methods(&commands::surface(&Repo::new(Some(root.to_owned())))?);
+    // A target directory of its own, shared by the fixtures. Not the repository's: cargo hashes a
+    // path package by its place in the workspace, so a copy's build would overwrite the
+    // repository's own build-script output (its generated code).
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from).join("bundle-loop");
+    let mut timings = Vec::new();
+    for (name, make) in FIXTURES {
+        let started = Instant::now();
+        println!("\n=== bundle-loop: {name} ===");
+        let copy = tempfile::tempdir().map_err(|e| failed(name, format!("cannot make a temporary directory: {e}")))?;
+        copy_repository(root, copy.path()).map_err(|e| failed(name, e))?;
+        let fixture = copy.path().join(format!("fixture-{name}.yaml"));
+        let text = yaml_serde::to_string(&make(&upstream)).map_err(|e| failed(name, e.to_string()))?;
+        std::fs::write(&fixture, text).map_err(|e| XtaskError::io("write", &fixture, e))?;
+
+        let repo = Repo::new(Some(copy.path().to_owned()));
+        let options = UpdateOptions { from: Source::File(fixture), report: Some(copy.path().join("report.md")), timeout: Duration::from_secs(60) };
+        commands::update_spec(&repo, &options).map_err(|e| failed(name, format!("update-spec failed: {e}")))?;
+
+        let now = methods(&commands::surface(&repo)?);
+        let lost: Vec<&String> = committed_methods.iter().filter(|m| !now.contains(m)).collect();
+        if !lost.is_empty() {
+            return Err(failed(name, format!("these methods are no longer generated: {lost:?}; pin them in openapi/overlay.yaml")));
+        }
+        println!("ok: all {} methods of the committed surface are generated under the same names", committed_methods.len());
+
+        cargo(copy.path(), &target, &["build", "-p", "hero-health", "--tests", "--examples"]).map_err(|e| failed(name, e))?;
+        println!("ok: the crate builds with its tests and examples");
+        let output = cargo(copy.path(), &target, &["run", "-q", "-p", "hero-health", "--example", "book_appointment"]).map_err(|e| failed(name, e))?;
+        if !output.contains("booked") {
+            return Err(failed(name, format!("the example ran but did not say it booked:\n{output}")));
+        }
+        println!("ok: the booking example books against the mock");
+        timings.push((name, started.elapsed()));
+    }
+    println!();
+    for (name, took) in timings {
+        println!("bundle-loop {name}: passed in {:.0} s", took.as_secs_f64());
+    }
+    Ok(())
+}
+
+fn failed(fixture: &str, reason: impl std::fmt::Display) -> XtaskError {
+    XtaskError::Rejected { source_name: format!("bundle-loop ({fixture})"), reason: reason.to_string() }
+}
+
+/// The method names of a surface listing (`METHOD /path -> method -> …`).
+fn methods(surface: &str) -> Vec<String> {
+    surface.lines().filter_map(|line| line.split(" -> ").nth(1).map(str::to_owned)).collect()
+}
+
+/// Copies the files git knows of (tracked, and new ones not ignored) from `root` to `to`.
+fn copy_repository(root: &Path, to: &Path) -> Result<(), String> {
+    let listing = Command::new("git")
+        .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+        .current_dir(root)
+        .output()
+        .map_err(|e| format!("cannot run git ls-files: {e}"))?;
+    if !listing.status.success() {
+        return Err(format!("git ls-files failed: {}", String::from_utf8_lossy(&listing.stderr)));
+    }
+    for name in listing.stdout.split(|b| *b == 0).filter(|n| !n.is_empty()) {
+        let relative = Path::new(std::str::from_utf8(name).map_err(|_| "a file name is not UTF-8".to_owned())?);
+        let (from, dest) = (root.join(relative), to.join(relative));
+        if !from.is_file() {
+            continue; // deleted in the working tree
+        }
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        std::fs::copy(&from, &dest).map_err(|e| format!("cannot copy {}: {e}", relative.display()))?;
+    }
+    Ok(())
+}
+
+/// Runs cargo in `dir` with the shared target directory; its stdout on success.
+fn cargo(dir: &Path, target: &Path, args: &[&str]) -> Result<String, String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target)
+        // The example must use its embedded mock, never credentials from the environment.
+        .env_remove("HERO_API_KEY")
+        .env_remove("HERO_PRACTICE_GROUP_ID")
+        .env_remove("HERO_ENV")
+        .env_remove("HERO_BASE_URL")
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo {}: {e}", args.join(" ")))?;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    if output.status.success() { Ok(stdout) } else { Err(format!("`cargo {}` failed ({}):\n{stdout}", args.join(" "), output.status)) }
+}
