@@ -1,10 +1,15 @@
 //! `cargo xtask`: keeps `openapi/hero-public-api.yaml` current and reviewable.
 //!
-//! - `update-spec` fetches Hero's published bundle (or a file), normalises it for progenitor
-//!   ([`normalise`]), runs build.rs's own preflight and generator on it, prints a drift report
-//!   ([`drift`], [`report`]) and only then replaces the committed document, atomically.
-//! - `check` (CI) verifies the committed document is normalised, generates, and matches the
-//!   surface and code snapshots.
+//! - `update-spec` fetches Hero's published bundle (or a file), builds the effective document
+//!   from it and `openapi/overlay.yaml` ([`effective`]: [`normalise`], [`pins`], [`overlay`]),
+//!   runs build.rs's own preflight and generator on it, prints a drift report ([`drift`],
+//!   [`report`]) and only then writes `openapi/upstream.yaml` (verbatim) and the effective
+//!   document, atomically.
+//! - `apply` rebuilds the effective document after an overlay edit.
+//! - `check` (CI) verifies the committed document is upstream + overlay, normalised, generates,
+//!   and matches the surface and code snapshots.
+//! - `bundle-loop` (CI) swaps in bundles spelled the way published ones are ([`fixtures`]) on
+//!   copies of the repository and builds and runs them ([`bundle_loop`]).
 //! - `surface` prints the surface listing.
 //! - `bench-report` prints the benchmark ratios against their targets ([`bench_report`]).
 //!

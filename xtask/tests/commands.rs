@@ -326,3 +326,43 @@ fn the_committed_repository_passes_check_and_surface_matches_its_snapshot() {
     assert_eq!(stdout(&surface).lines().count(), 68);
     assert!(stdout(&output).contains("ok: openapi/hero-public-api.yaml is what openapi/upstream.yaml + openapi/overlay.yaml give"), "{}", stdout(&output));
 }
+
+/// With an overlay: a pin whose operation upstream moved is an error naming the pin, and
+/// nothing on disk changes; `check` and `apply` keep the effective document in step.
+#[test]
+fn a_vanished_pin_stops_update_spec_and_apply_rebuilds_after_an_overlay_edit() {
+    let repo = Repo::new();
+    let overlay = "overlay: 1.0.0
+info: {title: t, version: '1'}
+actions:
+- target: $.paths['/v1/appointments/{id}'].get
+  description: 'pin: get_appointment()'
+  x-hero-kind: pin
+  update: {operationId: getAppointment}
+";
+    std::fs::write(repo.path().join("openapi/overlay.yaml"), overlay).unwrap();
+    let moved = repo.path().join("moved.yaml");
+    std::fs::write(&moved, V1.replace("/v1/appointments/{id}:", "/v2/appointments/{id}:")).unwrap();
+    let output = repo.xtask(&["update-spec", "--from", moved.to_str().unwrap()]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("pin 1 (pin: get_appointment()) targets $.paths['/v1/appointments/{id}'].get"), "{err}");
+    assert!(err.contains("nothing was written"), "{err}");
+    assert_eq!(repo.spec(), V1);
+    assert_eq!(repo.openapi_dir(), ["hero-public-api.yaml", "overlay.yaml"]);
+
+    // The published document as upstream: the pin holds, check agrees, and an overlay edit
+    // makes check fail until `apply` rebuilds the effective document.
+    let same = repo.path().join("v1.yaml");
+    std::fs::write(&same, V1).unwrap();
+    assert!(repo.xtask(&["update-spec", "--from", same.to_str().unwrap()]).status.success());
+    let renamed = overlay.replace("operationId: getAppointment", "operationId: fetchAppointment");
+    std::fs::write(repo.path().join("openapi/overlay.yaml"), renamed).unwrap();
+    let check = repo.xtask(&["check"]);
+    assert!(stdout(&check).contains("FAILED: openapi/hero-public-api.yaml is not what openapi/upstream.yaml + openapi/overlay.yaml give"), "{}", stdout(&check));
+    assert!(stdout(&check).contains("fix: cargo xtask apply"));
+    let apply = repo.xtask(&["apply"]);
+    assert!(apply.status.success(), "{}", stderr(&apply));
+    assert!(repo.spec().contains("operationId: fetchAppointment"));
+    assert!(stdout(&repo.xtask(&["check"])).contains("ok: openapi/hero-public-api.yaml is what openapi/upstream.yaml + openapi/overlay.yaml give"));
+}
