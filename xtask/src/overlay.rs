@@ -246,7 +246,7 @@ fn pointer(location: &[Step]) -> String {
 }
 
 /// Whether a YAML key is `name` (a bundle may write `200:` as a number).
-fn key_is(key: &Value, name: &str) -> bool {
+pub(crate) fn key_is(key: &Value, name: &str) -> bool {
     match key {
         Value::String(s) => s == name,
         Value::Number(n) => n.to_string() == name,

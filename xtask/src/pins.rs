@@ -17,7 +17,7 @@
 
 use yaml_serde::{Mapping, Value};
 
-use crate::overlay::SchemaPin;
+use crate::overlay::{SchemaPin, key_is};
 
 const SCHEMAS: &str = "#/components/schemas/";
 
@@ -215,14 +215,6 @@ fn get_mut<'a>(document: &'a mut Value, location: &[Seg]) -> Option<&'a mut Valu
         };
     }
     Some(node)
-}
-
-fn key_is(key: &Value, name: &str) -> bool {
-    match key {
-        Value::String(s) => s == name,
-        Value::Number(n) => n.to_string() == name,
-        _ => false,
-    }
 }
 
 fn describe(location: &[Seg]) -> String {
