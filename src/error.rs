@@ -1,10 +1,9 @@
 //! One error type for every call: [`Error`], classified by what to do about it.
 //!
-//! The generated methods return progenitor's error ([`crate::GeneratedError`]); `?` converts it
-//! into [`Error`] in any function returning `hero_health::Error`:
+//! Every generated request builder's `send()` returns it:
 //!
 //! ```no_run
-//! # async fn demo(client: hero_health::Client) -> Result<(), hero_health::Error> {
+//! # async fn demo(client: hero_health::Client) -> Result<(), Box<dyn std::error::Error>> {
 //! let appointment = client.get_appointment().id("4567").send().await?;
 //! # Ok(()) }
 //! ```
@@ -148,7 +147,7 @@ pub enum Error {
         limit: usize,
     },
     /// The answer could not be decoded into the expected type.
-    #[error("Hero's answer could not be decoded{context}: {reason}; the API may have changed: run `cargo xtask update-spec`, or report it")]
+    #[error("Hero's answer could not be decoded{context}: {reason}; the API may have changed: update hero-health (a newer release may know the change), or report it with the request id")]
     Decode {
         /// Status, operation, request id, headers when known.
         context: ErrorContext,
@@ -214,6 +213,37 @@ impl Error {
     /// The answer's headers (empty when there was no answer).
     pub fn headers(&self) -> Option<&HeaderMap> {
         self.context().map(|c| &c.headers)
+    }
+
+    /// Names the operation where the error itself could not (a decoding failure, a connection
+    /// that broke before any answer): `method` is the generated method's name.
+    pub(crate) fn in_operation(mut self, method: &str) -> Self {
+        if let Some(context) = self.context_mut()
+            && context.operation.is_none()
+        {
+            let (operation_id, _) = crate::hooks::operation(method);
+            context.operation = Some(operation_id.to_owned());
+        }
+        self
+    }
+
+    fn context_mut(&mut self) -> Option<&mut ErrorContext> {
+        match self {
+            Error::BadRequest { context, .. }
+            | Error::Unauthorized { context }
+            | Error::Forbidden { context }
+            | Error::NotFound { context }
+            | Error::Conflict { context }
+            | Error::RateLimited { context, .. }
+            | Error::Server { context }
+            | Error::Timeout { context }
+            | Error::Transport { context, .. }
+            | Error::Redirected { context }
+            | Error::ResponseTooLarge { context, .. }
+            | Error::Decode { context, .. }
+            | Error::UnexpectedStatus { context } => Some(context),
+            Error::InvalidRequest { .. } => None,
+        }
     }
 
     /// Hero's validation issues, for a 400 that carried them.

@@ -50,7 +50,8 @@ pub use client::ClientBuilder;
 pub use config_error::ConfigError;
 pub use environment::Environment;
 pub use error::{Error, ErrorContext};
-/// progenitor's error type, which the generated methods return; `?` converts it into [`Error`].
+/// progenitor's error type. Generated calls return [`Error`] instead; this converts into it
+/// (`Error::from`) for code that builds requests with progenitor's own helpers.
 pub use generated::Error as GeneratedError;
 pub use generated::{ByteStream, Client, ClientInfo, ResponseValue, builder, types};
 pub use id::{Id, InvalidId};

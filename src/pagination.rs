@@ -27,8 +27,7 @@ use std::num::NonZeroU64;
 use futures_core::Stream;
 use futures_util::{TryStreamExt, stream};
 
-use crate::error::ErrorBody;
-use crate::{Error, GeneratedError, ResponseValue};
+use crate::{Error, ResponseValue};
 
 /// Pages fetched at most, whatever `count` says.
 pub const MAX_PAGES: u64 = 10_000;
@@ -43,20 +42,20 @@ pub trait Page {
 
 include!(concat!(env!("OUT_DIR"), "/pages.rs"));
 
-/// The pages of a list, fetched with `fetch(page_index, page_size)` (zero-based index).
-#[allow(private_bounds)]
+/// The pages of a list, fetched with `fetch(page_index, page_size)` (zero-based index): a
+/// request builder's `send()`.
 pub fn pages<P, E, F, Fut>(page_size: NonZeroU64, mut fetch: F) -> impl Stream<Item = Result<Vec<P::Item>, Error>>
 where
     P: Page,
-    E: ErrorBody,
+    E: Into<Error>,
     F: FnMut(u64, NonZeroU64) -> Fut,
-    Fut: Future<Output = Result<ResponseValue<P>, GeneratedError<E>>>,
+    Fut: Future<Output = Result<ResponseValue<P>, E>>,
 {
     stream::try_unfold(Some((0u64, 0u64)), move |state| {
         let request = state.map(|(index, _)| fetch(index, page_size));
         async move {
             let (Some((index, seen)), Some(request)) = (state, request) else { return Ok(None) };
-            let (data, count) = request.await.map_err(Error::from)?.into_inner().into_parts();
+            let (data, count) = request.await.map_err(Into::into)?.into_inner().into_parts();
             let seen = seen + data.len() as u64;
             let more = !data.is_empty() && data.len() as u64 == page_size.get() && (seen as f64) < count && index + 1 < MAX_PAGES;
             Ok(Some((data, more.then_some((index + 1, seen)))))
@@ -65,13 +64,12 @@ where
 }
 
 /// The items of a list, across pages; see [`pages`].
-#[allow(private_bounds)]
 pub fn items<P, E, F, Fut>(page_size: NonZeroU64, fetch: F) -> impl Stream<Item = Result<P::Item, Error>>
 where
     P: Page,
-    E: ErrorBody,
+    E: Into<Error>,
     F: FnMut(u64, NonZeroU64) -> Fut,
-    Fut: Future<Output = Result<ResponseValue<P>, GeneratedError<E>>>,
+    Fut: Future<Output = Result<ResponseValue<P>, E>>,
 {
     pages(page_size, fetch).map_ok(|page| stream::iter(page.into_iter().map(Ok))).try_flatten()
 }

@@ -26,7 +26,7 @@ fn client(server: &MockServer) -> Client {
 async fn get_with(answer: ResponseTemplate) -> Error {
     let server = MockServer::start().await;
     Mock::given(method("GET")).and(path("/v1/appointments/4567")).respond_with(answer).mount(&server).await;
-    let result: Result<_, Error> = client(&server).get_appointment().id("4567").send().await.map_err(Error::from);
+    let result: Result<_, Error> = client(&server).get_appointment().id("4567").send().await;
     result.expect_err("the answer is not a valid appointment")
 }
 
@@ -81,7 +81,7 @@ async fn a_400_carries_hero_validation_issues_but_no_body_text() {
         .respond_with(ResponseTemplate::new(400).set_body_raw(body_with_patient(), "application/json"))
         .mount(&server)
         .await;
-    let error = Error::from(client(&server).book_appointment().id("4567").send().await.unwrap_err());
+    let error = client(&server).book_appointment().id("4567").send().await.unwrap_err();
     assert!(matches!(error, Error::BadRequest { .. }), "{error:?}");
     assert_eq!(error.validation().unwrap().message[0].code, "invalid");
     assert!(error.to_string().contains("dob: invalid (expected a date)"), "{error}");
@@ -116,7 +116,7 @@ async fn a_corpus_of_bad_answers_gives_decode_errors_without_panics_or_leaks() {
 async fn transport_failures_are_typed() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let client = builder(&format!("http://127.0.0.1:{port}")).build().unwrap();
-    let error = Error::from(client.get_appointment().id("4567").send().await.unwrap_err());
+    let error = client.get_appointment().id("4567").send().await.unwrap_err();
     assert!(matches!(error, Error::Transport { .. }), "{error:?}");
     assert!(error.is_retryable());
     assert!(!error.to_string().contains(&port.to_string()), "no URL in the message: {error}");
@@ -124,14 +124,14 @@ async fn transport_failures_are_typed() {
     let server = MockServer::start().await;
     Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(2))).mount(&server).await;
     let slow = builder(&server.uri()).with_timeout(Duration::from_millis(200)).build().unwrap();
-    let error = Error::from(slow.get_appointment().id("4567").send().await.unwrap_err());
+    let error = slow.get_appointment().id("4567").send().await.unwrap_err();
     assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
 }
 
 #[tokio::test]
 async fn invalid_input_is_refused_before_sending() {
     let server = MockServer::start().await;
-    let error = Error::from(client(&server).get_appointment().id("45a7").send().await.unwrap_err());
+    let error = client(&server).get_appointment().id("45a7").send().await.unwrap_err();
     assert!(matches!(error, Error::InvalidRequest { .. }), "{error:?}");
     assert!(!error.to_string().contains("45a7"), "{error}");
     assert!(server.received_requests().await.unwrap().is_empty());
@@ -162,7 +162,7 @@ async fn a_decode_error_names_the_field_by_path_without_its_value() {
     bad["restricted"] = serde_json::Value::String(PATIENT.into());
     let patients = serde_json::json!({"count": 2, "data": [good.clone(), bad]}).to_string();
     Mock::given(method("GET")).and(path("/v1/patients")).respond_with(ResponseTemplate::new(200).set_body_raw(patients, "application/json")).mount(&server).await;
-    let error = Error::from(client(&server).list_patients().send().await.unwrap_err());
+    let error = client(&server).list_patients().send().await.unwrap_err();
     assert!(matches!(error, Error::Decode { .. }), "{error:?}");
     assert!(error.to_string().contains("(in `data[1].restricted`)"), "{error}");
     assert_safe(&error);
@@ -173,6 +173,47 @@ async fn a_missing_field_names_its_object() {
     let server = MockServer::start().await;
     let body = r#"{"count":1,"data":[{"id":"1"}]}"#;
     Mock::given(method("GET")).and(path("/v1/patients")).respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json")).mount(&server).await;
-    let error = Error::from(client(&server).list_patients().send().await.unwrap_err());
+    let error = client(&server).list_patients().send().await.unwrap_err();
     assert!(error.to_string().contains("missing field `") && error.to_string().contains("(in `data[0]`)"), "{error}");
+}
+
+/// The trial's case: an answer that does not decode carries an NHS number. Written the way users
+/// write it (the README's `?` into `Box<dyn Error>`, and anyhow with its alternate and debug
+/// forms), no message shows the number, the body or the API key.
+#[tokio::test]
+async fn an_undecodable_answer_with_patient_data_never_reaches_a_message_through_question_mark() {
+    const NHS: &str = "9434765919";
+    let server = MockServer::start().await;
+    let body = format!(r#"{{"id": 77, "nhs_number": "{NHS}", "first_name": "{PATIENT}"}}"#);
+    Mock::given(method("GET"))
+        .and(path("/v1/appointments/4567"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+        .mount(&server)
+        .await;
+    let client = client(&server);
+
+    async fn boxed(client: &Client) -> Result<(), Box<dyn std::error::Error>> {
+        client.get_appointment().id("4567").send().await?;
+        Ok(())
+    }
+    async fn with_anyhow(client: &Client) -> anyhow::Result<()> {
+        client.get_appointment().id("4567").send().await?;
+        Ok(())
+    }
+    let boxed = boxed(&client).await.unwrap_err();
+    let anyhow = with_anyhow(&client).await.unwrap_err();
+    let mut chain = String::new();
+    let mut source: Option<&dyn std::error::Error> = Some(boxed.as_ref());
+    while let Some(error) = source {
+        chain.push_str(&format!("{error} | {error:?} | "));
+        source = error.source();
+    }
+    for text in [chain, format!("{anyhow} {anyhow:#} {anyhow:?}")] {
+        for secret in [NHS, PATIENT, KEY, server.uri().as_str()] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+        assert!(text.contains("could not be decoded") && text.contains("getAppointment"), "{text}");
+    }
+    let error = boxed.downcast::<Error>().expect("a hero_health::Error");
+    assert!(matches!(*error, Error::Decode { .. }), "{error:?}");
 }

@@ -159,7 +159,7 @@ async fn a_redirect_to_another_origin_is_not_followed_on_a_get_or_a_post() {
         let hero = Loopback::start("127.0.0.1", vec![Reply::Raw(head(status, &location))]).await;
         let client = hero.client().build().unwrap();
 
-        let error = client.get_appointment().id("4567").send().await.map_err(Error::from).unwrap_err();
+        let error = client.get_appointment().id("4567").send().await.unwrap_err();
         assert!(matches!(error, Error::Redirected { .. }), "{status}: {error:?}");
         assert_eq!(error.status().map(|s| s.as_u16()), status[..3].parse().ok());
         assert!(!error.to_string().contains("127.0.0.2"), "{error}");
@@ -180,12 +180,12 @@ async fn a_custom_client_that_follows_redirects_leaks_but_its_answer_is_refused(
     // reqwest's default policy follows it: the documented reason to build from
     // `http_client_builder()`. The answer from elsewhere is still not taken as Hero's.
     let following = hero.client().with_http_client(reqwest::Client::new()).build().unwrap();
-    let error = following.get_appointment().id("4567").send().await.map_err(Error::from).unwrap_err();
+    let error = following.get_appointment().id("4567").send().await.unwrap_err();
     assert!(matches!(error, Error::Redirected { .. }), "{error:?}");
     assert_eq!(elsewhere.requests().len(), 1);
 
     let safe = hero.client().with_http_client(hero_health::client::http_client_builder().build().unwrap()).build().unwrap();
-    let error = safe.get_appointment().id("4567").send().await.map_err(Error::from).unwrap_err();
+    let error = safe.get_appointment().id("4567").send().await.unwrap_err();
     assert!(matches!(error, Error::Redirected { .. }), "{error:?}");
     assert_eq!(elsewhere.requests().len(), 1, "the crate's builder follows nothing");
 }
@@ -224,7 +224,7 @@ async fn a_get_with_broken_chunking_after_a_200_is_retried() {
 async fn a_post_whose_body_is_cut_after_a_200_is_not_resent() {
     let cut = Reply::Cut { head: head("200 OK", &format!("content-length: {}\r\n", RESERVATION.len())), body: RESERVATION.into(), bytes: 5 };
     let hero = Loopback::start("127.0.0.1", vec![cut, Reply::Raw(ok_json(RESERVATION))]).await;
-    let error = hero.client().build().unwrap().create_appointment().body(reservation_body()).send().await.map_err(Error::from).unwrap_err();
+    let error = hero.client().build().unwrap().create_appointment().body(reservation_body()).send().await.unwrap_err();
     assert!(matches!(error, Error::Transport { .. }), "{error:?}");
     assert!(error.to_string().contains("cut off"), "{error}");
     assert_eq!(hero.requests().len(), 1);
@@ -238,7 +238,7 @@ async fn an_endless_body_is_refused_at_the_limit() {
     let hero = Loopback::start("127.0.0.1", vec![endless]).await;
     let limit = 1 << 20;
     let client = hero.client().with_max_response_bytes(limit).build().unwrap();
-    let error = client.get_appointment().id("4567").send().await.map_err(Error::from).unwrap_err();
+    let error = client.get_appointment().id("4567").send().await.unwrap_err();
     assert!(matches!(error, Error::ResponseTooLarge { limit: l, .. } if l == limit), "{error:?}");
     assert!(error.to_string().contains("with_max_response_bytes"), "{error}");
     assert!(!error.is_retryable());
@@ -252,14 +252,14 @@ async fn an_endless_body_is_refused_at_the_limit() {
 async fn an_announced_oversized_body_is_refused_unread_and_the_default_limit_is_16_mib() {
     let announced = Reply::Raw(head("200 OK", "content-length: 50000000\r\n"));
     let hero = Loopback::start("127.0.0.1", vec![announced]).await;
-    let error = hero.client().build().unwrap().get_appointment().id("4567").send().await.map_err(Error::from).unwrap_err();
+    let error = hero.client().build().unwrap().get_appointment().id("4567").send().await.unwrap_err();
     assert!(matches!(error, Error::ResponseTooLarge { limit: 16_777_216, .. }), "{error:?}");
 
     // A per-call copy can raise it for one legitimately large answer.
     let big = format!("{{\"padding\":\"{}\",{}", "x".repeat(20 << 20), &APPOINTMENT[1..]);
     let hero = Loopback::start("127.0.0.1", vec![Reply::Raw(ok_json(&big))]).await;
     let client = hero.client().build().unwrap();
-    assert!(matches!(client.get_appointment().id("4567").send().await.map_err(Error::from), Err(Error::ResponseTooLarge { .. })));
+    assert!(matches!(client.get_appointment().id("4567").send().await, Err(Error::ResponseTooLarge { .. })));
     let appointment = client.with_max_response_bytes(32 << 20).get_appointment().id("4567").send().await.unwrap();
     assert_eq!(appointment.id.as_str(), "4567");
 }
@@ -271,7 +271,7 @@ async fn dot_segment_and_empty_path_ids_are_refused_before_sending() {
     let hero = Loopback::start("127.0.0.1", vec![Reply::Raw(head("200 OK", "content-length: 0\r\n"))]).await;
     let client = hero.client().build().unwrap();
     for id in [".", "..", "", "%2e", "%2E%2E"] {
-        let error = client.delete_webhook().id(id).send().await.map_err(Error::from);
+        let error = client.delete_webhook().id(id).send().await;
         if id.starts_with('%') {
             // Percent signs are themselves encoded: a literal id, not a dot segment.
             assert!(error.is_ok(), "{id:?}: {error:?}");
@@ -281,7 +281,7 @@ async fn dot_segment_and_empty_path_ids_are_refused_before_sending() {
         assert!(matches!(error, Error::InvalidRequest { .. }), "{id:?}: {error:?}");
         // (An empty id is refused even earlier, by the id type.)
         assert!(id.is_empty() || error.to_string().contains("deleteWebhook"), "{error}");
-        let error = client.get_hca_consultant().gmc_number(id).send().await.map_err(Error::from).unwrap_err();
+        let error = client.get_hca_consultant().gmc_number(id).send().await.unwrap_err();
         assert!(matches!(error, Error::InvalidRequest { .. }), "{id:?}: {error:?}");
     }
     let paths: Vec<String> = hero.requests().iter().map(|r| r.lines().next().unwrap_or_default().to_owned()).collect();
@@ -294,7 +294,7 @@ async fn dot_segment_and_empty_path_ids_are_refused_before_sending() {
 async fn an_errors_debug_output_hides_echoed_secrets_but_keeps_the_request_id() {
     let echo = format!("x-api-key: {KEY}\r\nset-cookie: session=patient-9434765919\r\nlocation: https://elsewhere.example/9434765919\r\nx-request-id: req-77\r\ncontent-length: 0\r\n");
     let hero = Loopback::start("127.0.0.1", vec![Reply::Raw(head("404 Not Found", &echo))]).await;
-    let error = hero.client().build().unwrap().get_appointment().id("4567").send().await.map_err(Error::from).unwrap_err();
+    let error = hero.client().build().unwrap().get_appointment().id("4567").send().await.unwrap_err();
     let debug = format!("{error:?} {error}");
     for secret in [KEY, "9434765919", "elsewhere.example"] {
         assert!(!debug.contains(secret), "{secret} in {debug}");

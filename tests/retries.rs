@@ -181,7 +181,7 @@ async fn a_per_request_timeout_overrides_the_clients() {
     let client = client(&server, RetryPolicy::none()); // 30 s timeout by default
     assert!(client.get_appointment().id("4567").send().await.is_ok());
     let hurried = client.with_request_timeout(Duration::from_millis(200));
-    let error = hero_health::Error::from(hurried.get_appointment().id("4567").send().await.unwrap_err());
+    let error = hurried.get_appointment().id("4567").send().await.unwrap_err();
     assert!(matches!(error, hero_health::Error::Timeout { .. }), "{error:?}");
     assert!(client.get_appointment().id("4567").send().await.is_ok(), "the original client is unchanged");
 }

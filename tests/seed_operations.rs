@@ -188,11 +188,12 @@ async fn create_an_appointment_validation_error_is_typed() {
         .await
         .unwrap_err();
 
-    let hero_health::GeneratedError::ErrorResponse(response) = error else { panic!("expected a typed 400, got {error:?}") };
-    assert_eq!(response.status(), 400);
-    assert!(response.error);
-    assert_eq!(response.message[0].code, "invalid_type");
-    assert_eq!(response.message[0].path, vec![json!("start_time")]);
+    assert!(matches!(error, hero_health::Error::BadRequest { .. }), "expected a typed 400, got {error:?}");
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(400));
+    let validation = error.validation().expect("the validation body is kept");
+    assert!(validation.error);
+    assert_eq!(validation.message[0].code, "invalid_type");
+    assert_eq!(validation.message[0].path, vec![json!("start_time")]);
 }
 
 #[tokio::test]
@@ -252,6 +253,6 @@ async fn create_a_video_link() {
 async fn an_invalid_id_is_rejected_before_sending() {
     let (server, client) = setup().await;
     let error = client.get_appointment().id("45a7").send().await.unwrap_err();
-    assert!(matches!(error, hero_health::GeneratedError::InvalidRequest(ref m) if m.contains("for id failed")), "{error:?}");
+    assert!(matches!(error, hero_health::Error::InvalidRequest { ref reason } if reason.contains("for id failed")), "{error:?}");
     assert!(server.received_requests().await.unwrap().is_empty(), "nothing was sent");
 }

@@ -77,17 +77,17 @@ impl Booking {
 
     /// Every appointment type of the practice group.
     pub async fn appointment_types(&self) -> Result<Vec<AppointmentType>, BookingError> {
-        Ok(self.client.list_appointment_types().send().await.map_err(reading)?.into_inner().data)
+        Ok(self.client.list_appointment_types().send().await.map_err(BookingError::from)?.into_inner().data)
     }
 
     /// Every location of the practice group.
     pub async fn locations(&self) -> Result<Vec<Location>, BookingError> {
-        Ok(self.client.list_locations().send().await.map_err(reading)?.into_inner().data)
+        Ok(self.client.list_locations().send().await.map_err(BookingError::from)?.into_inner().data)
     }
 
     /// Every practitioner of the practice group.
     pub async fn practitioners(&self) -> Result<Vec<Practitioner>, BookingError> {
-        Ok(self.client.list_practitioners().send().await.map_err(reading)?.into_inner().data)
+        Ok(self.client.list_practitioners().send().await.map_err(BookingError::from)?.into_inner().data)
     }
 
     /// Every free slot matching `query`, all pages fetched (see [`Booking::slot_pages`] to
@@ -117,13 +117,13 @@ impl Booking {
 
     /// One appointment.
     pub async fn appointment(&self, id: &str) -> Result<Appointment, BookingError> {
-        Ok(self.client.get_appointment().id(id).send().await.map_err(reading)?.into_inner())
+        Ok(self.client.get_appointment().id(id).send().await.map_err(BookingError::from)?.into_inner())
     }
 
     /// Changes a reservation before it is confirmed (Hero refuses edits to confirmed
     /// appointments: that is a [`BookingError::Rejected`]).
     pub async fn edit_appointment(&self, id: &str, edit: AppointmentEdit) -> Result<Appointment, BookingError> {
-        match self.client.edit_appointment().id(id).body(edit).send().await {
+        match self.client.edit_appointment().id(id).body(edit).send_generated().await {
             Ok(appointment) => Ok(appointment.into_inner()),
             Err(e) => Err(reservation::classify_write(e, "edit", Some(id))),
         }
@@ -131,7 +131,7 @@ impl Booking {
 
     /// Creates a video consultation link.
     pub async fn create_video_link(&self, request: VideoLinkCreate) -> Result<VideoLink, BookingError> {
-        match self.client.create_video_link().body(request).send().await {
+        match self.client.create_video_link().body(request).send_generated().await {
             Ok(link) => Ok(link.into_inner()),
             Err(e) => Err(reservation::classify_write(e, "create video link", None)),
         }
@@ -144,7 +144,7 @@ impl Booking {
             LinkRef::Url(url) => request.url(url.as_str()),
             LinkRef::Id(id) => request.id(id.as_str()),
         };
-        Ok(request.send().await.map_err(reading)?.into_inner())
+        Ok(request.send().await.map_err(BookingError::from)?.into_inner())
     }
 }
 
@@ -171,9 +171,3 @@ fn reservation_request(slot: &Slot, patient_id: Option<&str>) -> Result<Appointm
     })
 }
 
-/// Errors of calls that only read: they change nothing, so every failure but a refusal is safe
-/// to retry (the classification of [`crate::Error`]).
-#[allow(private_bounds)]
-fn reading<E: crate::error::ErrorBody>(error: progenitor_client::Error<E>) -> BookingError {
-    BookingError::from(crate::Error::from(error))
-}

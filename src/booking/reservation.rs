@@ -20,7 +20,7 @@ pub struct Reservation {
 }
 
 pub(super) async fn reserve(booking: Booking, request: AppointmentCreate) -> Result<Reservation, BookingError> {
-    match booking.client.create_appointment().body(request.clone()).send().await {
+    match booking.client.create_appointment().body(request.clone()).send_generated().await {
         Ok(answer) => {
             let answer = answer.into_inner();
             Ok(Reservation { booking, id: answer.id, reserved_until: answer.reserved_until, request })
@@ -70,7 +70,7 @@ impl Reservation {
                 return Err(self.expired());
             }
         }
-        match self.booking.client.book_appointment().id(self.id.as_str()).send().await {
+        match self.booking.client.book_appointment().id(self.id.as_str()).send_generated().await {
             Ok(appointment) => Ok(appointment.into_inner()),
             Err(error) => match classify_write(error, "confirm", Some(&self.id)) {
                 BookingError::OutcomeUnknown { reason, .. } => self.settle(reason).await,
@@ -103,7 +103,7 @@ impl Reservation {
             ReadBack::Failed(why) => return Err(self.unknown(format!("{reason}; reading it back failed too: {why}"))),
             ReadBack::Reserved => {}
         }
-        let again = match self.booking.client.book_appointment().id(self.id.as_str()).send().await {
+        let again = match self.booking.client.book_appointment().id(self.id.as_str()).send_generated().await {
             Ok(appointment) => return Ok(appointment.into_inner()),
             Err(error) => classify_write(error, "confirm", Some(&self.id)),
         };
@@ -126,12 +126,13 @@ impl Reservation {
 
     /// The appointment's state as Hero reports it now.
     async fn read_back(&self) -> ReadBack {
+        // A read: the crate's error is enough (404 means released).
         match self.booking.client.get_appointment().id(self.id.as_str()).send().await {
             Ok(appointment) if appointment.booking_confirmed_at.is_some() => ReadBack::Confirmed(Box::new(appointment.into_inner())),
             Ok(appointment) if appointment.reserved_until.is_some_and(|until| until <= Utc::now()) => ReadBack::Gone,
             Ok(_) => ReadBack::Reserved,
             Err(error) if error.status().is_some_and(|s| s.as_u16() == 404) => ReadBack::Gone,
-            Err(error) => ReadBack::Failed(describe(&error)),
+            Err(error) => ReadBack::Failed(error.to_string()),
         }
     }
 }

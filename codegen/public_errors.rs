@@ -1,0 +1,101 @@
+//! Generated calls return `hero_health::Error`, not progenitor's error.
+//!
+//! progenitor's error keeps the body of an answer that did not decode and prints it in
+//! `Display`. With `?` into `Box<dyn Error>`, that body (patient data) could reach a log.
+//! Every request builder's `send` therefore becomes:
+//!
+//! ```ignore
+//! pub async fn send(self) -> Result<ResponseValue<T>, crate::Error> {
+//!     self.send_generated().await.map_err(|error| crate::Error::from(error).in_operation("get_appointment"))
+//! }
+//! ```
+//!
+//! progenitor's own `send` is kept as `send_generated`, visible inside the crate only. The
+//! booking layer needs the raw outcome to tell "never sent" from "may have taken effect".
+//! Every error body type gets the crate's `ErrorBody` (validation issues, when the body is
+//! Hero's `ValidationError`).
+
+use std::collections::BTreeSet;
+
+use quote::ToTokens as _;
+use syn::{GenericArgument, ImplItem, Item, PathArguments, ReturnType, Type, parse_quote};
+
+/// Rewrites every builder's `send`; returns how many. Errors name what did not look like
+/// progenitor's output.
+pub fn rewrite(file: &mut syn::File) -> Result<usize, String> {
+    let builder = file
+        .items
+        .iter_mut()
+        .find_map(|item| match item {
+            Item::Mod(m) if m.ident == "builder" => m.content.as_mut().map(|(_, items)| items),
+            _ => None,
+        })
+        .ok_or("generated code has no `builder` module")?;
+    let mut error_bodies: BTreeSet<String> = BTreeSet::new();
+    let mut count = 0;
+    for item in builder.iter_mut() {
+        let Item::Impl(imp) = item else { continue };
+        let Some(position) = imp.items.iter().position(|i| matches!(i, ImplItem::Fn(f) if f.sig.ident == "send")) else { continue };
+        let ImplItem::Fn(original) = &mut imp.items[position] else { continue };
+        let (success, error_body) = split_return(&original.sig.output).ok_or_else(|| format!("`send` of {} does not return Result<ResponseValue<_>, Error<_>>", imp.self_ty.to_token_stream()))?;
+        let docs: Vec<syn::Attribute> = original.attrs.iter().filter(|a| a.path().is_ident("doc")).cloned().collect();
+        // progenitor names the operation by its method in `OperationInfo { operation_id: "…" }`.
+        let body = original.block.to_token_stream().to_string();
+        let method = body
+            .split("operation_id :")
+            .nth(1)
+            .and_then(|rest| rest.split('"').nth(1))
+            .map(str::to_owned)
+            .ok_or_else(|| format!("`send` of {} names no operation", imp.self_ty.to_token_stream()))?;
+        original.sig.ident = parse_quote!(send_generated);
+        original.vis = parse_quote!(pub(crate));
+        original.attrs.retain(|a| !a.path().is_ident("doc"));
+        original.attrs.push(parse_quote!(#[doc = " progenitor's `send`, for the crate's own layer: the raw outcome, before it becomes `crate::Error`."]));
+        let wrapper: ImplItem = parse_quote! {
+            #(#docs)*
+            ///
+            /// # Errors
+            ///
+            /// [`crate::Error`], classified by what to do next (refused, rate limited, server
+            /// error, timeout…). Its messages never hold a body, the API key or a URL.
+            pub async fn send(self) -> Result<ResponseValue<#success>, crate::Error> {
+                self.send_generated().await.map_err(|error| crate::Error::from(error).in_operation(#method))
+            }
+        };
+        imp.items.insert(position, wrapper);
+        let body = error_body.to_token_stream().to_string().replace(' ', "");
+        if body != "()" {
+            error_bodies.insert(body);
+        }
+        count += 1;
+    }
+    // `()` and Hero's `ValidationError` have their impls in src/error.rs; any other error body
+    // (a bundle's own problem type) carries no validation issues the crate can read.
+    for body in error_bodies.iter().filter(|b| !b.ends_with("::ValidationError")) {
+        let ty: Type = syn::parse_str(body).map_err(|e| format!("error body type {body}: {e}"))?;
+        builder.push(parse_quote! {
+            impl crate::error::ErrorBody for #ty {
+                fn validation(&self) -> Option<&crate::types::ValidationError> {
+                    None
+                }
+            }
+        });
+    }
+    Ok(count)
+}
+
+/// `(T, E)` of `Result<ResponseValue<T>, Error<E>>`.
+fn split_return(output: &ReturnType) -> Option<(Type, Type)> {
+    let ReturnType::Type(_, ty) = output else { return None };
+    let [ok, err] = generic_args(ty, "Result")?.try_into().ok()?;
+    let [success] = generic_args(&ok, "ResponseValue")?.try_into().ok()?;
+    let [body] = generic_args(&err, "Error")?.try_into().ok()?;
+    Some((success, body))
+}
+
+fn generic_args(ty: &Type, name: &str) -> Option<Vec<Type>> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last().filter(|s| s.ident == name)?;
+    let PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    Some(args.args.iter().filter_map(|a| if let GenericArgument::Type(t) = a { Some(t.clone()) } else { None }).collect())
+}
