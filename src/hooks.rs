@@ -48,6 +48,24 @@ fn path_fits(template: &str, base_path: &str, path: &str) -> bool {
         && expected.zip(actual).all(|(want, got)| if want.starts_with('{') { !matches!(got, "" | "." | "..") } else { want == got })
 }
 
+/// The operationId for `name`, which may be an operationId (`bookAppointment`) or a generated
+/// method's name (`book_appointment`); otherwise the closest operationId (at most three edits
+/// away), as a suggestion.
+#[cfg(feature = "mock")]
+pub(crate) fn resolve_operation(name: &str) -> Result<&'static str, Option<&'static str>> {
+    if let Some((_, id, ..)) = table::OPERATIONS.iter().find(|(method, id, ..)| *id == name || *method == name) {
+        return Ok(id);
+    }
+    let key = |s: &str| s.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect::<String>();
+    let wanted = key(name);
+    Err(table::OPERATIONS
+        .iter()
+        .map(|(_, id, ..)| (strsim::levenshtein(&key(id), &wanted), *id))
+        .filter(|(distance, _)| *distance <= 3)
+        .min()
+        .map(|(_, id)| id))
+}
+
 impl ClientHooks<RequestContext> for Client {
     async fn pre<E>(&self, request: &mut reqwest::Request, info: &OperationInfo) -> Result<(), Error<E>> {
         let (operation_id, template) = operation(info.operation_id);

@@ -97,7 +97,7 @@ async fn a_confirmation_that_commits_then_times_out_is_settled_by_reading_back()
     let slot = first_slot(&hero).await;
     let client = hero.client_builder().with_timeout(Duration::from_millis(300)).build().unwrap();
     let reservation = client.booking().reserve(&slot, None).await.unwrap();
-    hero.inject(Fault::on("bookAppointment", FaultKind::CommitThenTimeout(Duration::from_secs(2))));
+    hero.inject(Fault::on("bookAppointment", FaultKind::CommitThenTimeout(Duration::from_secs(2)))).unwrap();
     hero.clear_requests();
 
     let appointment = reservation.confirm().await.unwrap();
@@ -115,7 +115,7 @@ async fn a_dropped_connection_on_confirm_is_settled_by_reading_back() {
     let hero = MockHero::start().await.unwrap();
     let slot = first_slot(&hero).await;
     let reservation = hero.client().booking().reserve(&slot, None).await.unwrap();
-    hero.inject(Fault::on("bookAppointment", FaultKind::DropConnection));
+    hero.inject(Fault::on("bookAppointment", FaultKind::DropConnection)).unwrap();
 
     let appointment = reservation.confirm().await.unwrap();
 
@@ -127,7 +127,7 @@ async fn a_5xx_on_confirm_that_did_nothing_is_confirmed_again_once_and_books() {
     let hero = MockHero::start().await.unwrap();
     let slot = first_slot(&hero).await;
     let reservation = hero.client().booking().reserve(&slot, None).await.unwrap();
-    hero.inject(Fault::on("bookAppointment", FaultKind::ServerError(503)));
+    hero.inject(Fault::on("bookAppointment", FaultKind::ServerError(503))).unwrap();
     hero.clear_requests();
 
     let appointment = reservation.confirm().await.unwrap();
@@ -145,7 +145,7 @@ async fn a_confirmation_that_commits_after_the_client_hung_up_is_never_reported_
     let client = hero.client_builder().with_timeout(Duration::from_millis(300)).build().unwrap();
     let reservation = client.booking().reserve(&slot, Some("1234")).await.unwrap();
     // Both the confirmation and its one re-send commit 1.5 s later, after the client gave up.
-    hero.inject(Fault::on("bookAppointment", FaultKind::Latency(Duration::from_millis(1500))).times(2));
+    hero.inject(Fault::on("bookAppointment", FaultKind::Latency(Duration::from_millis(1500))).times(2)).unwrap();
     hero.clear_requests();
 
     let error = reservation.confirm().await.unwrap_err();
@@ -173,7 +173,7 @@ async fn a_confirmation_whose_answer_is_late_once_is_settled_as_booked() {
     let slot = first_slot(&hero).await;
     let client = hero.client_builder().with_timeout(Duration::from_millis(300)).build().unwrap();
     let reservation = client.booking().reserve(&slot, None).await.unwrap();
-    hero.inject(Fault::on("bookAppointment", FaultKind::Latency(Duration::from_millis(1500))));
+    hero.inject(Fault::on("bookAppointment", FaultKind::Latency(Duration::from_millis(1500)))).unwrap();
 
     let appointment = reservation.confirm().await.unwrap();
 
@@ -189,9 +189,9 @@ async fn when_reading_back_fails_too_the_outcome_is_unknown() {
     let hero = MockHero::start().await.unwrap();
     let slot = first_slot(&hero).await;
     let reservation = hero.client().booking().reserve(&slot, None).await.unwrap();
-    hero.inject(Fault::on("bookAppointment", FaultKind::ServerError(502)));
+    hero.inject(Fault::on("bookAppointment", FaultKind::ServerError(502))).unwrap();
     // The read-back is a GET: the client retries it (2 retries by default), so all 3 fail.
-    hero.inject(Fault::on("getAppointment", FaultKind::ServerError(502)).times(3));
+    hero.inject(Fault::on("getAppointment", FaultKind::ServerError(502)).times(3)).unwrap();
 
     let error = reservation.confirm().await.unwrap_err();
 
@@ -211,7 +211,7 @@ async fn a_reserve_that_times_out_is_not_resent_and_says_a_hold_may_exist() {
     let slot = first_slot(&hero).await;
     let client = hero.client_builder().with_timeout(Duration::from_millis(300)).build().unwrap();
     // Hero creates the hold, but the answer comes too late for the client.
-    hero.inject(Fault::on("createAppointment", FaultKind::CommitThenTimeout(Duration::from_secs(1))));
+    hero.inject(Fault::on("createAppointment", FaultKind::CommitThenTimeout(Duration::from_secs(1)))).unwrap();
     hero.clear_requests();
 
     let error = client.booking().reserve(&slot, None).await.unwrap_err();
@@ -228,11 +228,58 @@ async fn a_reserve_that_times_out_is_not_resent_and_says_a_hold_may_exist() {
 async fn rate_limiting_on_reserve_is_safe_to_retry_later() {
     let hero = MockHero::start().await.unwrap();
     let slot = first_slot(&hero).await;
-    hero.inject(Fault::on("createAppointment", FaultKind::RateLimited { retry_after_secs: 3 }));
+    hero.inject(Fault::on("createAppointment", FaultKind::RateLimited { retry_after_secs: 3 })).unwrap();
     let error = hero.client().booking().reserve(&slot, None).await.unwrap_err();
-    assert!(matches!(error, BookingError::Transport { .. }), "{error:?}");
-    assert!(error.to_string().contains("rate limited"), "{error}");
+    assert!(matches!(error, BookingError::RateLimited { retry_after: Some(wait), .. } if wait == Duration::from_secs(3)), "{error:?}");
+    assert!(error.is_retryable());
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(3)));
+    assert!(error.request_id().is_some_and(|id| id.starts_with("mock-")), "{error:?}");
+    assert!(error.to_string().contains("wait 3 s"), "{error}");
     assert!(hero.free_slots().contains(&slot), "nothing was reserved");
+}
+
+/// A patient id that is not a Hero id is refused before anything is sent, and a request that
+/// bypasses the check is refused by the mock as Hero would (400 with the validation body),
+/// never stored with the id dropped.
+#[tokio::test]
+async fn a_malformed_patient_id_is_refused_before_sending_and_by_the_mock() {
+    let hero = MockHero::start().await.unwrap();
+    let slot = first_slot(&hero).await;
+    hero.clear_requests();
+    let error = hero.client().booking().reserve(&slot, Some("12a")).await.unwrap_err();
+    assert!(matches!(&error, BookingError::InvalidInput { reason } if reason.starts_with("patient_id:")), "{error:?}");
+    assert!(!error.to_string().contains("12a"), "the value is not echoed: {error}");
+    assert!(hero.requests().is_empty(), "nothing was sent");
+
+    // The generated call does not check a plain-string field: the mock does, like Hero.
+    let mut request = hero.client().booking().reserve(&slot, Some("1234")).await.unwrap().request().clone();
+    request.patient_id = Some("12a".into());
+    let answer = hero.client().create_appointment().body(request).send().await.unwrap_err();
+    assert_eq!(answer.status().map(|s| s.as_u16()), Some(400), "{answer:?}");
+    let issue = &answer.validation().expect("Hero's validation body").message[0];
+    assert_eq!((issue.code.as_str(), issue.path.clone()), ("invalid_string", vec![serde_json::json!("patient_id")]));
+}
+
+/// Fields Hero does not know are refused like Hero refuses them, not silently dropped.
+#[tokio::test]
+async fn the_mock_refuses_unknown_fields_with_the_validation_body() {
+    let hero = MockHero::start().await.unwrap();
+    let slot = first_slot(&hero).await;
+    let http = reqwest::Client::new();
+    let mut body = serde_json::to_value(hero.client().booking().reserve(&slot, None).await.unwrap().request()).unwrap();
+    body["patinet_id"] = serde_json::json!("1234");
+    let answer = http
+        .post(format!("{}/v1/appointments", hero.url()))
+        .header("x-api-key", hero.api_key())
+        .header("x-practice-group-id", "1")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["message"][0]["code"], "unrecognized_keys", "{body}");
+    assert_eq!(body["message"][0]["path"], serde_json::json!(["patinet_id"]), "{body}");
 }
 
 #[tokio::test]
@@ -294,7 +341,7 @@ async fn a_reservation_can_be_edited_before_confirmation_only() {
 
     reservation.confirm().await.unwrap();
     let error = booking.edit_appointment(reservation.id(), edit).await.unwrap_err();
-    assert!(matches!(&error, BookingError::Rejected { status: 400, issues } if issues == &["id: appointment_confirmed (expected an appointment that is not confirmed yet)"]), "{error:?}");
+    assert!(matches!(&error, BookingError::Rejected { status: 400, issues, .. } if issues == &["id: appointment_confirmed (expected an appointment that is not confirmed yet)"]), "{error:?}");
 }
 
 #[tokio::test]
@@ -346,4 +393,18 @@ async fn unusable_mock_settings_are_a_typed_error_not_a_panic() {
 async fn the_mock_never_shows_its_api_key_in_debug() {
     let hero = MockHero::builder().with_api_key("a-real-looking-key").start().await.unwrap();
     assert!(!format!("{hero:?}").contains("a-real-looking-key"));
+}
+
+/// A fault on a name that is no operation would never fire: it is refused, with a suggestion;
+/// the generated method's name is accepted as well as the operationId.
+#[tokio::test]
+async fn a_fault_on_an_unknown_operation_is_refused_and_method_names_work() {
+    let hero = MockHero::start().await.unwrap();
+    let error = hero.inject(Fault::on("sendMesage", FaultKind::ServerError(500))).unwrap_err();
+    assert!(error.to_string().contains("did you mean sendMessage?"), "{error}");
+    assert!(hero.inject(Fault::on("nothing_like_it", FaultKind::ServerError(500))).is_err());
+
+    hero.inject(Fault::on("list_appointment_types", FaultKind::ServerError(503)).times(3)).unwrap();
+    let error = hero.client().booking().appointment_types().await.unwrap_err();
+    assert!(error.to_string().contains("503"), "the method name reached its operation: {error}");
 }

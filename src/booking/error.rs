@@ -1,5 +1,7 @@
 //! What can go wrong while booking, classified by what the caller should do next.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 
 use crate::types::ValidationError;
@@ -42,6 +44,8 @@ pub enum BookingError {
         appointment_id: Option<String>,
         /// What went wrong, without any body.
         reason: String,
+        /// The answer's `x-request-id`, when there was an answer (for Hero support).
+        request_id: Option<String>,
     },
     /// Hero refused the request. Fix the request before sending it again.
     #[error("Hero rejected the request (HTTP {status}){}; fix the request (it will fail the same way if re-sent unchanged)", issues_suffix(.issues))]
@@ -50,6 +54,17 @@ pub enum BookingError {
         status: u16,
         /// Hero's validation issues, as `path: code (expected …)`; empty if there was no body.
         issues: Vec<String>,
+        /// The answer's `x-request-id` (for Hero support).
+        request_id: Option<String>,
+    },
+    /// Over the agreed rate limit: Hero refused before doing anything, so sending the same
+    /// request again after the wait is safe.
+    #[error("rate limited by Hero (HTTP 429); nothing was done: wait {} and try again", .retry_after.map(|d| format!("{} s", d.as_secs())).unwrap_or_else(|| "a moment".into()))]
+    RateLimited {
+        /// How long Hero asked to wait (`Retry-After`), if it said.
+        retry_after: Option<Duration>,
+        /// The answer's `x-request-id`.
+        request_id: Option<String>,
     },
     /// The slot lacks a field a reservation needs.
     #[error("the slot has no {field}; pass a slot returned by `slots()` (or fill in {field})")]
@@ -110,13 +125,45 @@ pub(crate) fn has_code(body: &ValidationError, codes: &[&str]) -> bool {
     body.message.iter().any(|issue| codes.contains(&issue.code.as_str()))
 }
 
+impl BookingError {
+    /// The `x-request-id` of Hero's answer, when the error came with one: quote it to Hero
+    /// support.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            BookingError::Rejected { request_id, .. } | BookingError::OutcomeUnknown { request_id, .. } | BookingError::RateLimited { request_id, .. } => {
+                request_id.as_deref()
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether sending the same request again later may succeed and cannot do harm: a rate
+    /// limit, or a failure where nothing was done. Not [`BookingError::OutcomeUnknown`]: check
+    /// first whether the first attempt took effect.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, BookingError::RateLimited { .. } | BookingError::Transport { .. })
+    }
+
+    /// How long to wait before retrying, when Hero said (`Retry-After` of a 429).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            BookingError::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
 impl From<crate::Error> for BookingError {
-    /// For calls that only read: a refusal is `Rejected`, anything else is safe to retry.
+    /// For calls that only read: a refusal is `Rejected`, a rate limit `RateLimited`, anything
+    /// else is safe to retry.
     fn from(error: crate::Error) -> Self {
-        match error.status() {
-            Some(status) if status.is_client_error() && !error.is_retryable() => BookingError::Rejected {
+        let request_id = error.request_id().map(str::to_owned);
+        match (&error, error.status()) {
+            (crate::Error::RateLimited { retry_after, .. }, _) => BookingError::RateLimited { retry_after: *retry_after, request_id },
+            (_, Some(status)) if status.is_client_error() && !error.is_retryable() => BookingError::Rejected {
                 status: status.as_u16(),
                 issues: error.validation().map(describe_issues).unwrap_or_default(),
+                request_id,
             },
             _ => BookingError::Transport { reason: error.to_string() },
         }

@@ -100,13 +100,28 @@ impl Booking {
     ///
     /// One request, never re-sent: if its answer is lost, a hold may exist until the hold
     /// period ends and [`BookingError::OutcomeUnknown`] says so.
+    ///
+    /// # Errors
+    ///
+    /// [`BookingError::InvalidInput`] (nothing sent) for a patient id that is not a numeric
+    /// string, [`BookingError::IncompleteSlot`] for a slot without its ids or times,
+    /// [`BookingError::SlotUnavailable`], [`BookingError::RateLimited`],
+    /// [`BookingError::OutcomeUnknown`], [`BookingError::Rejected`] or
+    /// [`BookingError::Transport`].
     pub async fn reserve(&self, slot: &Slot, patient_id: Option<&str>) -> Result<Reservation, BookingError> {
         let request = reservation_request(slot, patient_id)?;
+        check_ids(&request)?;
         reservation::reserve(self.clone(), request).await
     }
 
     /// Reserves `slot` with your own request body (reason, billpayer, suppress_mail…).
+    ///
+    /// # Errors
+    ///
+    /// As [`Booking::reserve`]; an id field that is not a numeric string is
+    /// [`BookingError::InvalidInput`], and nothing is sent.
     pub async fn reserve_with(&self, request: AppointmentCreate) -> Result<Reservation, BookingError> {
+        check_ids(&request)?;
         reservation::reserve(self.clone(), request).await
     }
 
@@ -146,6 +161,24 @@ impl Booking {
         };
         Ok(request.send().await.map_err(BookingError::from)?.into_inner())
     }
+}
+
+/// Hero's ids are numeric strings: a request carrying anything else is refused before it is
+/// sent (Hero would answer 400; a lenient server could store a wrong patient).
+fn check_ids(request: &AppointmentCreate) -> Result<(), BookingError> {
+    let fields = [
+        ("appointment_type_id", Some(&request.appointment_type_id)),
+        ("location_id", Some(&request.location_id)),
+        ("practitioner_id", Some(&request.practitioner_id)),
+        ("patient_id", request.patient_id.as_ref()),
+        ("billpayer_id", request.billpayer_id.as_ref()),
+    ];
+    for (field, value) in fields {
+        if let Some(value) = value {
+            crate::Id::new(value.as_str()).map_err(|e| BookingError::InvalidInput { reason: format!("{field}: {e}") })?;
+        }
+    }
+    Ok(())
 }
 
 /// The reservation body for a slot: every field it needs comes from the slot.

@@ -121,7 +121,7 @@ impl Reservation {
     }
 
     fn unknown(&self, reason: String) -> BookingError {
-        BookingError::OutcomeUnknown { operation: "confirm", appointment_id: Some(self.id.clone()), reason }
+        BookingError::OutcomeUnknown { operation: "confirm", appointment_id: Some(self.id.clone()), reason, request_id: None }
     }
 
     /// The appointment's state as Hero reports it now.
@@ -151,31 +151,38 @@ enum ReadBack {
 /// Classifies the failure of a request that changes state, by whether it may have taken effect.
 pub(crate) fn classify_write<E: ErrorBody>(error: progenitor_client::Error<E>, operation: &'static str, id: Option<&str>) -> BookingError {
     use progenitor_client::Error;
-    let unknown = |reason: String| BookingError::OutcomeUnknown { operation, appointment_id: id.map(str::to_owned), reason };
+    let unknown = |reason: String, request_id: Option<String>| BookingError::OutcomeUnknown { operation, appointment_id: id.map(str::to_owned), reason, request_id };
     match error {
         Error::InvalidRequest(reason) => BookingError::InvalidInput { reason },
         Error::ErrorResponse(answer) => {
-            let status = answer.status().as_u16();
+            let (status, request_id) = (answer.status().as_u16(), request_id(answer.headers()));
             match answer.validation() {
                 Some(body) if has_code(body, SLOT_UNAVAILABLE_CODES) => BookingError::SlotUnavailable,
                 Some(body) if has_code(body, EXPIRED_CODES) => {
                     BookingError::ReservationExpired { appointment_id: id.unwrap_or_default().to_owned(), reserved_until: None }
                 }
-                Some(body) => BookingError::Rejected { status, issues: describe_issues(body) },
-                None => BookingError::Rejected { status, issues: Vec::new() },
+                Some(body) => BookingError::Rejected { status, issues: describe_issues(body), request_id },
+                None => BookingError::Rejected { status, issues: Vec::new(), request_id },
             }
         }
-        Error::UnexpectedResponse(response) => match response.status().as_u16() {
-            409 => BookingError::SlotUnavailable,
-            // Refused before doing anything: safe to send again later.
-            429 => BookingError::Transport { reason: "rate limited (HTTP 429); wait before trying again".into() },
-            status @ (408 | 500..) => unknown(format!("HTTP {status}")),
-            status => BookingError::Rejected { status, issues: Vec::new() },
-        },
+        Error::UnexpectedResponse(response) => {
+            let request_id = request_id(response.headers());
+            match response.status().as_u16() {
+                409 => BookingError::SlotUnavailable,
+                // Refused before doing anything: safe to send again after the wait.
+                429 => BookingError::RateLimited { retry_after: crate::retry::retry_after(response.headers(), Utc::now()), request_id },
+                status @ (408 | 500..) => unknown(format!("HTTP {status}"), request_id),
+                status => BookingError::Rejected { status, issues: Vec::new(), request_id },
+            }
+        }
         // Never connected: the request cannot have reached Hero.
         Error::CommunicationError(e) if e.is_connect() => BookingError::Transport { reason: describe_transport(&e) },
-        other => unknown(describe(&other)),
+        other => unknown(describe(&other), None),
     }
+}
+
+fn request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers.get(crate::hooks::REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
 /// A body-free, URL-free description of a failed call (bodies and URLs can carry patient data).

@@ -63,7 +63,8 @@ pub struct Fault {
 }
 
 impl Fault {
-    /// Applies `kind` to the next request to `operation`.
+    /// Applies `kind` to the next request to `operation`: its operationId (`bookAppointment`)
+    /// or its method's name (`book_appointment`). [`MockHero::inject`] refuses any other name.
     pub fn on(operation: &str, kind: FaultKind) -> Self {
         Fault { operation: operation.to_owned(), kind, times: 1 }
     }
@@ -101,6 +102,14 @@ pub enum MockError {
     /// The API key or practice group id it was given could not be used by a client.
     #[error("the mock's settings cannot be used by a client: {0}")]
     Settings(#[from] crate::ConfigError),
+    /// A fault names no operation of the API.
+    #[error("no operation is called {given:?}{}; name it by operationId (bookAppointment) or method (book_appointment)", .suggestion.map(|s| format!(" (did you mean {s}?)")).unwrap_or_default())]
+    UnknownOperation {
+        /// The name given to [`Fault::on`].
+        given: String,
+        /// The closest operationId, if one is close.
+        suggestion: Option<&'static str>,
+    },
 }
 
 /// Settings of a [`MockHero`]. `Debug` does not show the API key.
@@ -312,8 +321,17 @@ impl MockHero {
     }
 
     /// Queues a fault.
-    pub fn inject(&self, fault: Fault) {
+    ///
+    /// # Errors
+    ///
+    /// [`MockError::UnknownOperation`] if the fault names no operation (a typo would otherwise
+    /// never fire, and a test would pass for the wrong reason).
+    pub fn inject(&self, mut fault: Fault) -> Result<(), MockError> {
+        fault.operation = crate::hooks::resolve_operation(&fault.operation)
+            .map_err(|suggestion| MockError::UnknownOperation { given: fault.operation.clone(), suggestion })?
+            .to_owned();
         self.shared.lock().faults.push(fault);
+        Ok(())
     }
 
     /// The requests received so far, oldest first (the latest 10,000 by default, see

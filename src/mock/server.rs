@@ -101,72 +101,80 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, hea
     };
     let number = shared.lock().log(entry, shared.config.log_limit);
     let record = |status: u16| shared.lock().record(number, status);
+    let mut response = async {
 
-    // Auth first, as Hero does: both headers, and the cross-organisation rule.
-    let config = &shared.config;
-    if header("x-api-key").as_deref() != Some(config.api_key.as_str()) {
-        record(401);
-        return json_response(401, Some(json!({"statusCode": 401, "message": "Unauthorized"})));
-    }
-    match &group {
-        Some(g) if *g == config.practice_group_id || config.network.contains(g) => {}
-        Some(_) => {
-            record(403);
-            return json_response(403, Some(json!({"statusCode": 403, "message": "Forbidden: practice group is not in your network"})));
-        }
-        None => {
+        // Auth first, as Hero does: both headers, and the cross-organisation rule.
+        let config = &shared.config;
+        if header("x-api-key").as_deref() != Some(config.api_key.as_str()) {
             record(401);
-            return json_response(401, Some(json!({"statusCode": 401, "message": "Unauthorized: x-practice-group-id is missing"})));
+            return json_response(401, Some(json!({"statusCode": 401, "message": "Unauthorized"})));
         }
-    }
-    let Some((operation, param)) = matched else {
-        record(404);
-        return json_response(404, None);
-    };
+        match &group {
+            Some(g) if *g == config.practice_group_id || config.network.contains(g) => {}
+            Some(_) => {
+                record(403);
+                return json_response(403, Some(json!({"statusCode": 403, "message": "Forbidden: practice group is not in your network"})));
+            }
+            None => {
+                record(401);
+                return json_response(401, Some(json!({"statusCode": 401, "message": "Unauthorized: x-practice-group-id is missing"})));
+            }
+        }
+        let Some((operation, param)) = matched else {
+            record(404);
+            return json_response(404, None);
+        };
 
-    let fault = take_fault(&shared, operation);
-    match &fault {
-        Some(FaultKind::Latency(wait)) => {
-            // Like a real server, the work is done after the wait even if the client has hung
-            // up meanwhile: it runs in a task of its own, which a dropped connection does not
-            // cancel (a handler future would be).
-            let (shared, param, query, wait) = (shared.clone(), param.clone(), query.clone(), *wait);
-            let late = tokio::spawn(async move {
-                tokio::time::sleep(wait).await;
-                answer(&shared, operation, param.as_deref(), &query, &body)
-            });
-            let (status, body) = late.await.unwrap_or((500, None));
-            record(status);
-            return json_response(status, body);
+        let fault = take_fault(&shared, operation);
+        match &fault {
+            Some(FaultKind::Latency(wait)) => {
+                // Like a real server, the work is done after the wait even if the client has hung
+                // up meanwhile: it runs in a task of its own, which a dropped connection does not
+                // cancel (a handler future would be).
+                let (shared, param, query, wait) = (shared.clone(), param.clone(), query.clone(), *wait);
+                let late = tokio::spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    answer(&shared, operation, param.as_deref(), &query, &body)
+                });
+                let (status, body) = late.await.unwrap_or((500, None));
+                record(status);
+                return json_response(status, body);
+            }
+            Some(FaultKind::RateLimited { retry_after_secs }) => {
+                record(429);
+                let mut response = json_response(429, Some(json!({"statusCode": 429, "message": "Too Many Requests"})));
+                response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after_secs));
+                return response;
+            }
+            Some(FaultKind::ServerError(status)) => {
+                record(*status);
+                return json_response(*status, Some(json!({"statusCode": status, "message": "Internal Server Error"})));
+            }
+            _ => {}
         }
-        Some(FaultKind::RateLimited { retry_after_secs }) => {
-            record(429);
-            let mut response = json_response(429, Some(json!({"statusCode": 429, "message": "Too Many Requests"})));
-            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after_secs));
-            return response;
-        }
-        Some(FaultKind::ServerError(status)) => {
-            record(*status);
-            return json_response(*status, Some(json!({"statusCode": status, "message": "Internal Server Error"})));
-        }
-        _ => {}
-    }
 
-    let (status, body) = answer(&shared, operation, param.as_deref(), &query, &body);
-    match fault {
-        Some(FaultKind::CommitThenTimeout(wait)) => tokio::time::sleep(wait).await,
-        Some(FaultKind::DropConnection) => {
-            // Headers go out, then the body fails: hyper aborts the connection.
-            record(0);
-            let broken = futures_util::stream::once(async { Err::<Bytes, std::io::Error>(std::io::Error::other("mock: connection dropped")) });
-            let mut response = Response::new(Body::from_stream(broken));
-            response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
-            return response;
+        let (status, body) = answer(&shared, operation, param.as_deref(), &query, &body);
+        match fault {
+            Some(FaultKind::CommitThenTimeout(wait)) => tokio::time::sleep(wait).await,
+            Some(FaultKind::DropConnection) => {
+                // Headers go out, then the body fails: hyper aborts the connection.
+                record(0);
+                let broken = futures_util::stream::once(async { Err::<Bytes, std::io::Error>(std::io::Error::other("mock: connection dropped")) });
+                let mut response = Response::new(Body::from_stream(broken));
+                response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+                return response;
+            }
+            _ => {}
         }
-        _ => {}
+        record(status);
+        json_response(status, body)
     }
-    record(status);
-    json_response(status, body)
+    .await;
+    // Every answer carries a request id, as Hero's gateway does, for errors to quote.
+    if let Ok(value) = header::HeaderValue::from_str(&format!("mock-{number}")) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
 }
 
 fn take_fault(shared: &Shared, operation: &str) -> Option<FaultKind> {

@@ -60,6 +60,26 @@ fn list<T: serde::Serialize>(items: &[T], query: &BTreeMap<String, String>) -> A
     (200, Some(json!({"data": page, "count": items.len()})))
 }
 
+/// Reads a request body the way Hero validates it: every problem in one 400 with the validation
+/// body. A field the type does not have (or that decoding would drop) is `unrecognized_keys`; an
+/// id that is not a numeric string is `invalid_string`. The mock never stores less than it was
+/// sent.
+fn read_body<T: serde::de::DeserializeOwned + serde::Serialize>(body: &[u8], expected: &str) -> Result<T, Answer> {
+    let parsed: T = serde_json::from_slice(body).map_err(|e| body_error(&e, expected))?;
+    let (Ok(Value::Object(sent)), Ok(Value::Object(kept))) = (serde_json::from_slice::<Value>(body), serde_json::to_value(&parsed)) else {
+        return Ok(parsed);
+    };
+    let mut issues = Vec::new();
+    for (key, value) in &sent {
+        if !value.is_null() && !kept.contains_key(key) {
+            issues.push(json!({"code": "unrecognized_keys", "expected": "only the documented fields", "path": [key]}));
+        } else if (key == "id" || key.ends_with("_id")) && value.as_str().is_some_and(|v| crate::Id::new(v).is_err()) {
+            issues.push(json!({"code": "invalid_string", "expected": "a numeric string", "path": [key]}));
+        }
+    }
+    if issues.is_empty() { Ok(parsed) } else { Err((400, Some(json!({"error": true, "statusCode": 400, "message": issues})))) }
+}
+
 /// `serde_json`'s message names a missing or mistyped field; the value is never repeated.
 fn body_error(error: &serde_json::Error, expected: &str) -> Answer {
     let text = error.to_string();
@@ -229,9 +249,9 @@ impl State {
 
     /// Reserve: the slot matching the body, held for the hold period.
     pub(crate) fn create_appointment(&mut self, body: &[u8], now: DateTime<Utc>) -> Answer {
-        let request: AppointmentCreate = match serde_json::from_slice(body) {
+        let request: AppointmentCreate = match read_body(body, "an AppointmentCreate body") {
             Ok(request) => request,
-            Err(e) => return body_error(&e, "an AppointmentCreate body"),
+            Err(answer) => return answer,
         };
         let slot = self.slots.iter().find(|s| {
             s.practitioner_id.as_deref() == Some(request.practitioner_id.as_str())
@@ -279,9 +299,9 @@ impl State {
         if booked.confirmed_at.is_some() {
             return invalid("appointment_confirmed", "an appointment that is not confirmed yet", &["id"]);
         }
-        let edit: AppointmentEdit = match serde_json::from_slice(body) {
+        let edit: AppointmentEdit = match read_body(body, "an AppointmentEdit body") {
             Ok(edit) => edit,
-            Err(e) => return body_error(&e, "an AppointmentEdit body"),
+            Err(answer) => return answer,
         };
         let current = booked.slot.clone();
         let target = self.slots.iter().find(|s| s.practitioner_id.as_deref() == Some(edit.practitioner_id.as_str()) && s.start_time.is_some() && s.start_time == edit.start_time).cloned();
@@ -297,8 +317,8 @@ impl State {
     }
 
     pub(crate) fn create_video_link(&mut self, body: &[u8]) -> Answer {
-        if let Err(e) = serde_json::from_slice::<VideoLinkCreate>(body) {
-            return body_error(&e, "a VideoLinkCreate body");
+        if let Err(answer) = read_body::<VideoLinkCreate>(body, "a VideoLinkCreate body") {
+            return answer;
         }
         let id = format!("{}", 9001 + self.links.len());
         self.links.push(id.clone());
