@@ -56,6 +56,15 @@ impl fmt::Debug for RequestContext {
 /// assert_eq!(client.practice_group_id(), "123");
 /// # Ok(()) }
 /// ```
+///
+/// The builder is the only way to make a [`Client`]: progenitor's constructors, which would
+/// pair any URL with a client's credentials and skip these checks, are not public.
+///
+/// ```compile_fail
+/// # let client = hero_health::Client::builder().with_api_key("k").with_practice_group_id("1").build().unwrap();
+/// use hero_health::ClientInfo;
+/// let elsewhere = hero_health::Client::new_with_client("http://elsewhere.example", reqwest::Client::new(), client.inner().clone());
+/// ```
 #[derive(Default)]
 pub struct ClientBuilder {
     api_key: Option<SecretString>,
