@@ -192,5 +192,6 @@ pub fn generate(spec: &openapiv3::OpenAPI) -> Result<Generated, GenerateError> {
         prettyplease::unparse(&file)
     );
     let operations = operations::table(spec, &surface);
-    Ok(Generated { code, surface, mock_examples: examples::listing(spec), operations, pages: pages::impls(spec) })
+    let pages = pages::impls(spec, &surface);
+    Ok(Generated { code, surface, mock_examples: examples::listing(spec), operations, pages })
 }

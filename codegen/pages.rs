@@ -4,10 +4,19 @@
 
 use openapiv3::{OpenAPI, ReferenceOr, SchemaKind, Type};
 
-/// Rust source of the `Page` impls.
-pub fn impls(spec: &OpenAPI) -> String {
+/// Rust source of the `Page` impls, and of `pages()`/`items()` on every list builder (see
+/// [`list_streams`]); `surface` is the surface listing, which knows the method names.
+pub fn impls(spec: &OpenAPI, surface: &str) -> String {
+    let (mut out, pageable) = page_impls(spec);
+    out.push_str(&list_streams(spec, surface, &pageable));
+    out
+}
+
+/// The `Page` impls, and the names of the schemas that got one.
+fn page_impls(spec: &OpenAPI) -> (String, Vec<String>) {
+    let mut pageable = Vec::new();
     let mut out = String::from("// `Page` for each `{data: [Item], count}` schema, generated from the OpenAPI document.\n");
-    let Some(components) = &spec.components else { return out };
+    let Some(components) = &spec.components else { return (out, pageable) };
     for (name, schema) in &components.schemas {
         let Some(schema) = schema.as_item() else { continue };
         let SchemaKind::Type(Type::Object(object)) = &schema.schema_kind else { continue };
@@ -33,7 +42,55 @@ pub fn impls(spec: &OpenAPI) -> String {
             out.push_str(&format!(
                 "impl crate::pagination::Page for crate::types::{name} {{\n    type Item = crate::types::{item};\n    fn into_parts(self) -> (Vec<Self::Item>, f64) {{\n        (self.data, {count_expr})\n    }}\n}}\n"
             ));
+            pageable.push(name.clone());
         }
+    }
+    (out, pageable)
+}
+
+/// `pages(size)` and `items(size)` on the builder of every operation that takes `page_index`
+/// and `page_size` and answers a page: a `Stream` that sets both itself. Hero types the two
+/// differently per operation (string, integer, number), so the conversion is written per
+/// operation here rather than asked of the caller.
+fn list_streams(spec: &OpenAPI, surface: &str, pageable: &[String]) -> String {
+    let mut out = String::from("// `pages()` / `items()` on every list builder, generated from the OpenAPI document.\n");
+    for (path, method, op) in spec.operations() {
+        let route = format!("{} {path} -> ", method.to_uppercase());
+        let Some(rest) = surface.lines().find_map(|l| l.strip_prefix(&route)) else { continue };
+        let mut parts = rest.split(" -> ");
+        let (Some(name), Some(answer)) = (parts.next(), parts.next()) else { continue };
+        let answer = answer.split(" ! ").next().unwrap_or_default().trim_start_matches("hero_health::types::");
+        if !pageable.iter().any(|p| p == answer) {
+            continue;
+        }
+        let conversion = |param: &str, value: &str| {
+            op.parameters.iter().filter_map(|p| p.as_item()).find(|p| p.parameter_data_ref().name == param).map(|p| match &p.parameter_data_ref().format {
+                openapiv3::ParameterSchemaOrContent::Schema(ReferenceOr::Item(schema)) => match &schema.schema_kind {
+                    SchemaKind::Type(Type::String(_)) => format!("{value}.to_string()"),
+                    SchemaKind::Type(Type::Number(_)) => format!("{value} as f64"),
+                    _ => value.to_owned(),
+                },
+                _ => value.to_owned(),
+            })
+        };
+        let (Some(index), Some(size)) = (conversion("page_index", "index"), conversion("page_size", "size.get()")) else { continue };
+        let builder: String = name.split('_').map(|w| w[..1].to_ascii_uppercase() + &w[1..]).collect();
+        out.push_str(&format!(
+            r#"impl<'a> crate::builder::{builder}<'a> {{
+    /// The list's pages as a `Stream`, each fetched when polled: this request with
+    /// `page_index` 0, 1, … and `page_size`, until the page that reaches `count` (see
+    /// [`crate::pagination::pages`]). Any other field set on the builder applies to every page.
+    pub fn pages(self, page_size: ::std::num::NonZeroU64) -> impl futures_core::Stream<Item = Result<Vec<<crate::types::{answer} as crate::pagination::Page>::Item>, crate::Error>> + 'a {{
+        crate::pagination::pages(page_size, move |index, size| self.clone().page_index({index}).page_size({size}).send())
+    }}
+
+    /// The list's items one by one, across pages: see [`Self::pages`].
+    pub fn items(self, page_size: ::std::num::NonZeroU64) -> impl futures_core::Stream<Item = Result<<crate::types::{answer} as crate::pagination::Page>::Item, crate::Error>> + 'a {{
+        crate::pagination::items(page_size, move |index, size| self.clone().page_index({index}).page_size({size}).send())
+    }}
+}}
+"#
+        ));
     }
     out
 }

@@ -110,3 +110,29 @@ async fn an_error_on_a_later_page_ends_the_stream_with_that_error() {
     assert!(results[0].is_ok());
     assert!(matches!(results[1], Err(Error::Forbidden { .. })), "{:?}", results[1]);
 }
+
+/// Every list builder streams itself: `pages(size)` / `items(size)` set the page fields (a
+/// string on listAdmins, an integer on listEpisodes) and keep the other fields on every page.
+#[tokio::test]
+async fn list_builders_stream_their_own_pages_keeping_their_filters() {
+    let server = MockServer::start().await;
+    for (index, ids) in [(0, 10..12), (1, 12..13)] {
+        Mock::given(method("GET"))
+            .and(path("/v1/admins"))
+            .and(query_param("page_index", index.to_string()))
+            .and(query_param("page_size", "2"))
+            .and(query_param("order_by", "first_name"))
+            .respond_with(page("listAdmins", ids, 3))
+            .mount(&server)
+            .await;
+    }
+    for (index, ids) in [(0, 0..2), (1, 2..3)] {
+        Mock::given(method("GET")).and(path("/v1/episodes")).and(query_param("page_index", index.to_string())).respond_with(page("listEpisodes", ids, 3)).mount(&server).await;
+    }
+    let client = client(&server);
+    let admins: Vec<_> = client.list_admins().order_by("first_name").items(two()).try_collect().await.unwrap();
+    assert_eq!(admins.len(), 3);
+    let pages: Vec<_> = client.list_episodes().pages(two()).try_collect().await.unwrap();
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1]);
+    assert_eq!(server.received_requests().await.unwrap().len(), 4);
+}
