@@ -5,7 +5,7 @@
 use openapiv3::{OpenAPI, ReferenceOr, SchemaKind, Type};
 
 /// Rust source of the `Page` impls, and of `pages()`/`items()` on every list builder (see
-/// [`list_streams`]); `surface` is the surface listing, which knows the method names.
+/// `list_streams`); `surface` is the surface listing, which knows the method names.
 pub fn impls(spec: &OpenAPI, surface: &str) -> String {
     let (mut out, pageable) = page_impls(spec);
     out.push_str(&list_streams(spec, surface, &pageable));
