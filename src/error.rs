@@ -175,9 +175,11 @@ fn issues(validation: &Option<ValidationError>) -> String {
     }
 }
 
-impl Error {
-    fn context(&self) -> Option<&ErrorContext> {
-        match self {
+/// The context of every variant that has one, by reference or by mutable reference (match
+/// ergonomics give `context` the reference kind of `$error`).
+macro_rules! context_of {
+    ($error:expr) => {
+        match $error {
             Error::BadRequest { context, .. }
             | Error::Unauthorized { context }
             | Error::Forbidden { context }
@@ -193,6 +195,16 @@ impl Error {
             | Error::UnexpectedStatus { context } => Some(context),
             Error::InvalidRequest { .. } => None,
         }
+    };
+}
+
+impl Error {
+    fn context(&self) -> Option<&ErrorContext> {
+        context_of!(self)
+    }
+
+    fn context_mut(&mut self) -> Option<&mut ErrorContext> {
+        context_of!(self)
     }
 
     /// The HTTP status, if there was an answer.
@@ -225,25 +237,6 @@ impl Error {
             context.operation = Some(operation_id.to_owned());
         }
         self
-    }
-
-    fn context_mut(&mut self) -> Option<&mut ErrorContext> {
-        match self {
-            Error::BadRequest { context, .. }
-            | Error::Unauthorized { context }
-            | Error::Forbidden { context }
-            | Error::NotFound { context }
-            | Error::Conflict { context }
-            | Error::RateLimited { context, .. }
-            | Error::Server { context }
-            | Error::Timeout { context }
-            | Error::Transport { context, .. }
-            | Error::Redirected { context }
-            | Error::ResponseTooLarge { context, .. }
-            | Error::Decode { context, .. }
-            | Error::UnexpectedStatus { context } => Some(context),
-            Error::InvalidRequest { .. } => None,
-        }
     }
 
     /// Hero's validation issues, for a 400 that carried them.
