@@ -95,8 +95,8 @@ pub fn report(effective: &Effective, overlay: &Overlay) -> String {
     if !covered_all.is_empty() || !partly.is_empty() {
         let _ = writeln!(out, "### Upstream now describes what these inferences supplied\n");
         let _ = writeln!(out, "Upstream wins. Compare, then drop the action (wholly covered) or trim it to what upstream still lacks.\n");
-        for (number, covered) in covered_all.iter().map(|(n, c)| (n, ("drop", c))).chain(partly.iter().map(|(n, c)| (n, ("review", c)))) {
-            let (verdict, covered) = covered;
+        let verdicts = covered_all.iter().map(|(n, c)| ("drop", n, c)).chain(partly.iter().map(|(n, c)| ("review", n, c)));
+        for (verdict, number, covered) in verdicts {
             let _ = writeln!(out, "- **{verdict}** action {number} ({}): upstream has {}", action(*number).description, covered.join(", "));
         }
         out.push('\n');

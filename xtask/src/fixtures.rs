@@ -166,10 +166,8 @@ fn rewrite_refs(value: &mut Value, new: &dyn Fn(&str) -> Option<String>) {
 fn walk_schemas_mut(doc: &mut Value, f: &mut dyn FnMut(&mut Value)) {
     fn schema(value: &mut Value, f: &mut dyn FnMut(&mut Value)) {
         if let Value::Mapping(map) = value {
-            for key in ["properties"] {
-                if let Some(Value::Mapping(props)) = map.get_mut(key) {
-                    props.values_mut().for_each(|p| schema(p, f));
-                }
+            if let Some(Value::Mapping(props)) = map.get_mut("properties") {
+                props.values_mut().for_each(|p| schema(p, f));
             }
             for key in ["items", "additionalProperties", "not"] {
                 if let Some(child @ Value::Mapping(_)) = map.get_mut(key) {
