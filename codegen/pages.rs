@@ -23,7 +23,12 @@ fn page_impls(spec: &OpenAPI) -> (String, Vec<String>) {
         let (Some(data), Some(count)) = (object.properties.get("data"), object.properties.get("count")) else { continue };
         let item = match data.as_item().map(|d| &d.schema_kind) {
             Some(SchemaKind::Type(Type::Array(array))) => match &array.items {
-                Some(ReferenceOr::Reference { reference }) => reference.rsplit('/').next().map(str::to_owned),
+                Some(ReferenceOr::Reference { reference }) => reference.rsplit('/').next().map(|name| format!("crate::types::{name}")),
+                // Items the reference does not describe (`{type: object}`): progenitor makes them
+                // JSON maps, and they page all the same.
+                Some(ReferenceOr::Item(item)) if matches!(&item.schema_kind, SchemaKind::Type(Type::Object(o)) if o.properties.is_empty()) => {
+                    Some("::serde_json::Map<::std::string::String, ::serde_json::Value>".to_owned())
+                }
                 _ => None,
             },
             _ => None,
@@ -40,7 +45,7 @@ fn page_impls(spec: &OpenAPI) -> (String, Vec<String>) {
         };
         if let (Some(item), Some(count_expr), true) = (item, count_expr, required("data")) {
             out.push_str(&format!(
-                "impl crate::pagination::Page for crate::types::{name} {{\n    type Item = crate::types::{item};\n    fn into_parts(self) -> (Vec<Self::Item>, f64) {{\n        (self.data, {count_expr})\n    }}\n}}\n"
+                "impl crate::pagination::Page for crate::types::{name} {{\n    type Item = {item};\n    fn into_parts(self) -> (Vec<Self::Item>, f64) {{\n        (self.data, {count_expr})\n    }}\n}}\n"
             ));
             pageable.push(name.clone());
         }

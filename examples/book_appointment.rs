@@ -30,19 +30,20 @@ async fn main() -> Result<(), Box<dyn Error>> {
         _mock = Some(mock);
         client
     };
-    let patient = std::env::var("HERO_PATIENT_ID").ok();
+    // A Hero patient id is a numeric string: a wrong value stops here, before anything is sent.
+    let patient: Option<hero_health::Id> = std::env::var("HERO_PATIENT_ID").ok().map(|id| id.parse()).transpose()?;
     let booking = client.booking();
 
     let types = booking.appointment_types().await?;
     let kind = types.first().ok_or("the practice group has no appointment types")?;
     println!("1. {} appointment types; booking a \"{}\" ({} min)", types.len(), kind.name, kind.duration);
 
-    let slots = booking.slots(&SlotQuery::new().with_appointment_type(kind.id.as_str())).await?;
+    let slots = booking.slots(&SlotQuery::new().with_appointment_type(kind.id.clone())).await?;
     let slot = slots.first().ok_or("no free slot for that appointment type")?;
     let start = slot.start_time.map(|t| t.format("%a %d %b %H:%M UTC").to_string()).unwrap_or_default();
     println!("2. {} free slots; taking the first: {start}", slots.len());
 
-    let reservation = booking.reserve(slot, patient.as_deref()).await?;
+    let reservation = booking.reserve(slot, patient.as_ref()).await?;
     let left = reservation.time_left().map(|d| format!(" ({} s left)", d.as_secs())).unwrap_or_default();
     println!("3. reserved appointment {}, held{left}", reservation.id());
 

@@ -1,8 +1,8 @@
 //! Every Hero list operation with `page_index` / `page_size` answers a `{data, count}` envelope:
 //! [`pages`] and [`items`] turn any of them into a `Stream`, with one implementation.
 //!
-//! The generated setters take different types per operation (Hero's reference types
-//! `page_index` as a string on some), so the caller says how to ask for a page:
+//! Every list builder with page parameters has `pages(size)` and `items(size)` of its own (see
+//! the generated client); these two are what they are built on, for a request you shape yourself:
 //!
 //! ```no_run
 //! # async fn demo(client: hero_health::Client) -> Result<(), hero_health::Error> {
@@ -11,7 +11,7 @@
 //!
 //! let size = NonZeroU64::new(100).unwrap();
 //! let admins: Vec<_> = hero_health::pagination::items(size, |index, size| {
-//!     client.list_admins().page_index(index.to_string()).page_size(size.to_string()).send()
+//!     client.list_admins().page_index(index).page_size(size).order_descending(true).send()
 //! })
 //! .try_collect()
 //! .await?;

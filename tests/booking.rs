@@ -9,6 +9,7 @@ use futures_util::StreamExt;
 use hero_health::booking::{BookingError, LinkRef, SlotQuery};
 use hero_health::mock::{Fault, FaultKind, MockHero};
 use hero_health::types::{AppointmentEdit, Slot, VideoLinkCreate};
+use hero_health::Id;
 
 fn operations(hero: &MockHero) -> Vec<String> {
     hero.requests().into_iter().map(|r| r.operation.unwrap_or(r.path)).collect()
@@ -24,7 +25,7 @@ async fn booking_takes_exactly_two_requests_and_confirms() {
     let slot = first_slot(&hero).await;
     hero.clear_requests();
 
-    let appointment = hero.client().booking().book(&slot, Some("1234")).await.unwrap();
+    let appointment = hero.client().booking().book(&slot, Some(&"1234".parse().unwrap())).await.unwrap();
 
     assert_eq!(operations(&hero), ["createAppointment", "bookAppointment"]);
     assert!(appointment.booking_confirmed_at.is_some());
@@ -42,7 +43,7 @@ async fn a_reservation_carries_its_hold_and_request() {
     let left = reservation.time_left().unwrap();
     assert!(left > Duration::from_secs(590) && left <= Duration::from_secs(600), "{left:?}");
     assert_eq!(reservation.request().start_time, slot.start_time);
-    assert_eq!(reservation.request().duration, 10.0);
+    assert_eq!(reservation.request().duration, 10);
     let until = reservation.reserved_until().expect("the mock says how long it holds");
     assert!((until - hero.now()).num_seconds() > 590);
     assert_eq!(reservation.release(), Some(until), "release says when Hero frees the slot");
@@ -143,7 +144,7 @@ async fn a_confirmation_that_commits_after_the_client_hung_up_is_never_reported_
     let hero = MockHero::start().await.unwrap();
     let slot = first_slot(&hero).await;
     let client = hero.client_builder().with_timeout(Duration::from_millis(300)).build().unwrap();
-    let reservation = client.booking().reserve(&slot, Some("1234")).await.unwrap();
+    let reservation = client.booking().reserve(&slot, Some(&"1234".parse().unwrap())).await.unwrap();
     // Both the confirmation and its one re-send commit 1.5 s later, after the client gave up.
     hero.inject(Fault::on("bookAppointment", FaultKind::Latency(Duration::from_millis(1500))).times(2)).unwrap();
     hero.clear_requests();
@@ -246,14 +247,21 @@ async fn a_malformed_patient_id_is_refused_before_sending_and_by_the_mock() {
     let hero = MockHero::start().await.unwrap();
     let slot = first_slot(&hero).await;
     hero.clear_requests();
-    let error = hero.client().booking().reserve(&slot, Some("12a")).await.unwrap_err();
+    // `reserve` takes an `Id`: "12a" cannot become one.
+    let refused = "12a".parse::<Id>().unwrap_err();
+    assert!(!refused.to_string().contains("12a"), "the value is not echoed: {refused}");
+
+    // An `Id` read from JSON is taken as received (answers must not fail on it), so a body
+    // deserialized from elsewhere is checked again before anything is sent.
+    let mut request = hero.client().booking().reserve(&slot, Some(&"1234".parse().unwrap())).await.unwrap().request().clone();
+    hero.clear_requests();
+    request.patient_id = Some(serde_json::from_str("\"12a\"").unwrap());
+    let error = hero.client().booking().reserve_with(request.clone()).await.unwrap_err();
     assert!(matches!(&error, BookingError::InvalidInput { reason } if reason.starts_with("patient_id:")), "{error:?}");
     assert!(!error.to_string().contains("12a"), "the value is not echoed: {error}");
     assert!(hero.requests().is_empty(), "nothing was sent");
 
-    // The generated call does not check a plain-string field: the mock does, like Hero.
-    let mut request = hero.client().booking().reserve(&slot, Some("1234")).await.unwrap().request().clone();
-    request.patient_id = Some("12a".into());
+    // The generated call sends what it is given: the mock checks it, like Hero.
     let answer = hero.client().create_appointment().body(request).send().await.unwrap_err();
     assert_eq!(answer.status().map(|s| s.as_u16()), Some(400), "{answer:?}");
     let issue = &answer.validation().expect("Hero's validation body").message[0];
@@ -303,8 +311,8 @@ async fn both_auth_headers_and_the_network_rule_are_checked() {
 async fn slots_are_filtered_and_paged_as_a_stream() {
     let hero = MockHero::start().await.unwrap();
     let booking = hero.client().booking();
-    let query = SlotQuery::new().with_practitioner("12").with_page_size(NonZeroU64::new(5).unwrap());
-    let expected: Vec<Slot> = hero.free_slots().into_iter().filter(|s| s.practitioner_id.as_deref() == Some("12")).collect();
+    let query = SlotQuery::new().with_practitioner(12).with_page_size(NonZeroU64::new(5).unwrap());
+    let expected: Vec<Slot> = hero.free_slots().into_iter().filter(|s| s.practitioner_id.as_ref().map(Id::as_str) == Some("12")).collect();
     assert!(expected.len() > 10, "the seed gives several pages");
     hero.clear_requests();
 
@@ -326,11 +334,11 @@ async fn slots_are_filtered_and_paged_as_a_stream() {
 async fn a_reservation_can_be_edited_before_confirmation_only() {
     let hero = MockHero::start().await.unwrap();
     let booking = hero.client().booking();
-    let slots = booking.slots(&SlotQuery::new().with_practitioner("11")).await.unwrap();
+    let slots = booking.slots(&SlotQuery::new().with_practitioner(11)).await.unwrap();
     let reservation = booking.reserve(&slots[0], None).await.unwrap();
     let edit = AppointmentEdit {
         start_time: slots[1].start_time,
-        duration: 10.0,
+        duration: 10,
         practitioner_id: "11".parse().unwrap(),
         suppress_availability_check: None,
         suppress_mail: None,
@@ -349,7 +357,7 @@ async fn video_links_and_their_status() {
     let hero = MockHero::start().await.unwrap();
     let booking = hero.client().booking();
     let link = booking
-        .create_video_link(VideoLinkCreate { link_name: Some("Follow-up".into()), patient_id: Some("1234".into()), expiry_date: None })
+        .create_video_link(VideoLinkCreate { link_name: Some("Follow-up".into()), patient_id: Some("1234".parse().unwrap()), expiry_date: None })
         .await
         .unwrap();
     let id = link.short_link_id.clone().unwrap();

@@ -111,19 +111,14 @@ async fn the_booking_flow_conforms_to_the_document_in_both_directions() {
         booking.locations().await?;
         booking.practitioners().await?;
         let query = SlotQuery::new()
-            .with_appointment_type(types[0].id.as_str())
+            .with_appointment_type(types[0].id.clone())
             .with_page_size(std::num::NonZeroU64::new(10).unwrap());
         let slots = booking.slots(&query).await?;
-        let reservation = booking.reserve(&slots[0], Some("1234")).await?;
+        let reservation = booking.reserve(&slots[0], Some(&hero_health::Id::from(1234))).await?;
         let edit = AppointmentEdit {
             start_time: slots[1].start_time,
-            duration: 10.0,
-            practitioner_id: slots[1]
-                .practitioner_id
-                .clone()
-                .unwrap_or_default()
-                .parse()
-                .expect("numeric id"),
+            duration: 10,
+            practitioner_id: slots[1].practitioner_id.clone().expect("a slot's practitioner"),
             suppress_availability_check: None,
             suppress_mail: Some(true),
         };
@@ -133,7 +128,7 @@ async fn the_booking_flow_conforms_to_the_document_in_both_directions() {
         let link = booking
             .create_video_link(VideoLinkCreate {
                 link_name: Some("Review".into()),
-                patient_id: Some("1234".into()),
+                patient_id: Some(hero_health::Id::from(1234)),
                 expiry_date: None,
             })
             .await?;

@@ -143,7 +143,7 @@ async fn read_request(stream: &mut TcpStream) -> Option<String> {
 
 fn reservation_body() -> hero_health::types::AppointmentCreate {
     serde_json::from_value(serde_json::json!({
-        "appointment_type_id": "1", "location_id": "1", "practitioner_id": "1", "duration": 10.0,
+        "appointment_type_id": "1", "location_id": "1", "practitioner_id": "1", "duration": 10,
         "start_time": "2026-12-01T09:00:00Z", "patient_id": "1234"
     }))
     .unwrap()

@@ -60,7 +60,7 @@ async fn synthesised_answers_decode_into_the_generated_types() {
     client.get_practitioner().id("1").send().await.unwrap();
     client.create_access_token().send().await.unwrap();
     let webhooks = client.list_webhooks().send().await.unwrap();
-    assert_eq!(webhooks.count, 1.0);
+    assert_eq!(webhooks.count, 1);
 }
 
 #[tokio::test]

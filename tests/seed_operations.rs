@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use hero_health::types::{self, Title};
-use hero_health::{Client, Environment};
+use hero_health::{Client, Environment, Id};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -50,21 +50,12 @@ async fn single_request(server: &MockServer, verb: &str, at: &str) -> wiremock::
     request
 }
 
-/// JSON equality as JSON defines it: `15` and `15.0` are the same number (the API types these
-/// fields `number`, which the generated code holds as f64).
-fn same_json(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_json(x, y)),
-        (Value::Object(x), Value::Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w))),
-        _ => a == b,
-    }
-}
-
 fn assert_body(request: &wiremock::Request, expected: Value) {
     assert_eq!(request.headers.get("content-type").unwrap(), "application/json");
+    // Exact JSON equality: `15` and `15.0` differ here. Since the `whole-numbers` convention the
+    // body carries the seed's own `"duration": 15`, as Hero's example writes it.
     let sent: Value = serde_json::from_slice(&request.body).unwrap();
-    assert!(same_json(&sent, &expected), "sent {sent}\nexpected {expected}");
+    assert_eq!(sent, expected, "the body sent is the seed's example");
 }
 
 fn seed_time() -> DateTime<Utc> {
@@ -74,12 +65,12 @@ fn seed_time() -> DateTime<Utc> {
 fn assert_seed_appointment(a: &types::Appointment) {
     assert_eq!(a.id.as_str(), "string", "the docs mock's placeholder id still decodes");
     assert_eq!(a.patient_id.as_ref().map(|i| i.as_str()), Some("string"));
-    assert_eq!(a.duration, Some(1.0));
+    assert_eq!(a.duration, Some(1));
     assert_eq!(a.start_time, Some(seed_time()));
     assert_eq!(a.reserved_until, Some(seed_time()));
     assert_eq!(a.booking_confirmed_at, Some(seed_time()));
     assert_eq!(a.cancelled_at, Some(seed_time()));
-    assert_eq!(a.cancellation_policy_hours, Some(0.0));
+    assert_eq!(a.cancellation_policy_hours, Some(0));
     assert!(!a.video && !a.in_person && !a.telephone && !a.can_be_cancelled && !a.suppress_mail);
     assert_eq!(a.video_url.as_deref(), Some("string"));
     assert_eq!(a.reason.as_deref(), Some("string"));
@@ -115,7 +106,7 @@ async fn edit_an_appointment() {
         .id(4567u64)
         .body_map(|b| {
             b.practitioner_id("15")
-                .duration(15.0)
+                .duration(15)
                 .start_time(Some("2026-03-15T09:30:00Z".parse::<DateTime<Utc>>().unwrap()))
                 .suppress_mail(Some(false))
                 .suppress_availability_check(Some(false))
@@ -144,10 +135,10 @@ async fn create_an_appointment_reserves_it() {
             b.appointment_type_id("42")
                 .location_id("7")
                 .practitioner_id("15")
-                .duration(15.0)
+                .duration(15)
                 .start_time(Some("2026-03-15T09:30:00Z".parse::<DateTime<Utc>>().unwrap()))
-                .patient_id(Some("1234".to_owned()))
-                .billpayer_id(Some("5678".to_owned()))
+                .patient_id(Some("1234".parse::<Id>().unwrap()))
+                .billpayer_id(Some("5678".parse::<Id>().unwrap()))
                 .reason(Some("Annual health check".to_owned()))
                 .suppress_mail(Some(false))
                 .suppress_availability_check(Some(false))
@@ -167,7 +158,7 @@ async fn create_an_appointment_reserves_it() {
             "reason": "Annual health check", "suppress_mail": false, "suppress_availability_check": false
         }),
     );
-    assert_eq!(reservation.id, "string");
+    assert_eq!(reservation.id.as_str(), "string", "the docs mock's placeholder id still decodes");
     assert_eq!(reservation.reserved_until, Some(seed_time()));
 }
 
@@ -183,7 +174,7 @@ async fn create_an_appointment_validation_error_is_typed() {
 
     let error = client
         .create_appointment()
-        .body_map(|b| b.appointment_type_id("42").location_id("7").practitioner_id("15").duration(15.0).start_time(None))
+        .body_map(|b| b.appointment_type_id("42").location_id("7").practitioner_id("15").duration(15).start_time(None))
         .send()
         .await
         .unwrap_err();
@@ -234,7 +225,8 @@ async fn create_a_video_link() {
         .create_video_link()
         .body_map(|b| {
             b.link_name(Some("string".to_owned()))
-                .patient_id(Some("string".to_owned()))
+                // The seed's `"string"` placeholder is not a Hero id, and `Id` refuses it.
+                .patient_id(Some("1234".parse::<Id>().unwrap()))
                 .expiry_date(Some(NaiveDate::from_ymd_opt(1989, 4, 11).unwrap()))
         })
         .send()
@@ -243,7 +235,7 @@ async fn create_a_video_link() {
         .into_inner();
 
     let request = single_request(&server, "POST", "/v1/video_links").await;
-    assert_body(&request, json!({"link_name": "string", "patient_id": "string", "expiry_date": "1989-04-11"}));
+    assert_body(&request, json!({"link_name": "string", "patient_id": "1234", "expiry_date": "1989-04-11"}));
     assert_eq!(link.video_link.as_deref(), Some("string"));
     assert_eq!(link.short_link_id.as_deref(), Some("string"));
     assert_eq!(link.main_room_url.as_deref(), Some("string"));
@@ -255,4 +247,42 @@ async fn an_invalid_id_is_rejected_before_sending() {
     let error = client.get_appointment().id("45a7").send().await.unwrap_err();
     assert!(matches!(error, hero_health::Error::InvalidRequest { ref reason } if reason.contains("for id failed")), "{error:?}");
     assert!(server.received_requests().await.unwrap().is_empty(), "nothing was sent");
+}
+
+/// The SDK conventions retype parameters (`page-integers`, `hero-id`, `date-format`): the
+/// query strings are the ones the published types gave for the same values.
+#[tokio::test]
+async fn the_conventions_do_not_change_the_query_string() {
+    let (server, client) = setup().await;
+    Mock::given(wiremock::matchers::any()).respond_with(ResponseTemplate::new(200).set_body_raw(r#"{"data": [], "count": 0}"#, "application/json")).mount(&server).await;
+
+    client
+        .list_slots()
+        .start_date(NaiveDate::from_ymd_opt(2026, 3, 15).unwrap())
+        .end_date(NaiveDate::from_ymd_opt(2026, 3, 16).unwrap())
+        .location_id("7")
+        .page_index(0u64)
+        .page_size(50u64)
+        .send()
+        .await
+        .unwrap();
+    // `page_index` / `page_size` were strings on these two.
+    client.list_admins().page_index(2u64).page_size(25u64).send().await.unwrap();
+    client.list_patients_v3().page_index(0u64).page_size(10u64).send().await.unwrap();
+
+    let queries: Vec<String> = server.received_requests().await.unwrap().iter().map(|r| r.url.query().unwrap_or_default().to_owned()).collect();
+    let sorted = |q: &str| {
+        let mut pairs: Vec<String> = q.split('&').map(str::to_owned).collect();
+        pairs.sort_unstable();
+        pairs.join("&")
+    };
+    assert_eq!(sorted(&queries[0]), "end_date=2026-03-16&location_id=7&page_index=0&page_size=50&start_date=2026-03-15");
+    assert_eq!(sorted(&queries[1]), "page_index=2&page_size=25");
+    assert_eq!(sorted(&queries[2]), "page_index=0&page_size=10");
+
+    // An id parameter is checked before sending: nothing goes out.
+    let before = server.received_requests().await.unwrap().len();
+    let error = client.list_slots().location_id("7a").send().await.unwrap_err();
+    assert!(error.to_string().contains("location_id"), "{error}");
+    assert_eq!(server.received_requests().await.unwrap().len(), before);
 }

@@ -12,12 +12,12 @@
 //!   settled by reading the appointment back: booked means `Ok`, never a double booking.
 //!
 //! ```no_run
-//! # async fn demo(client: hero_health::Client) -> Result<(), hero_health::booking::BookingError> {
+//! # async fn demo(client: hero_health::Client, patient: hero_health::Id) -> Result<(), hero_health::booking::BookingError> {
 //! use hero_health::booking::SlotQuery;
 //!
 //! let booking = client.booking();
-//! let slots = booking.slots(&SlotQuery::new().with_appointment_type("12")).await?;
-//! let appointment = booking.book(&slots[0], Some("1234")).await?;
+//! let slots = booking.slots(&SlotQuery::new().with_appointment_type(12)).await?;
+//! let appointment = booking.book(&slots[0], Some(&patient)).await?;
 //! println!("booked {} at {:?}", appointment.id, appointment.start_time);
 //! # Ok(()) }
 //! ```
@@ -33,7 +33,7 @@ pub(crate) use error::describe_issues;
 pub use pages::SlotQuery;
 pub use reservation::Reservation;
 
-use crate::Client;
+use crate::{Client, Id};
 use crate::types::{Appointment, AppointmentCreate, AppointmentEdit, AppointmentType, LinkStatus, Location, Practitioner, Slot, VideoLink, VideoLinkCreate};
 
 /// How close to `reserved_until` a confirmation is still attempted. Clocks differ: a hold that
@@ -108,7 +108,7 @@ impl Booking {
     /// [`BookingError::SlotUnavailable`], [`BookingError::RateLimited`],
     /// [`BookingError::OutcomeUnknown`], [`BookingError::Rejected`] or
     /// [`BookingError::Transport`].
-    pub async fn reserve(&self, slot: &Slot, patient_id: Option<&str>) -> Result<Reservation, BookingError> {
+    pub async fn reserve(&self, slot: &Slot, patient_id: Option<&Id>) -> Result<Reservation, BookingError> {
         let request = reservation_request(slot, patient_id)?;
         check_ids(&request)?;
         reservation::reserve(self.clone(), request).await
@@ -126,7 +126,11 @@ impl Booking {
     }
 
     /// Reserve, then confirm: exactly two requests on the happy path.
-    pub async fn book(&self, slot: &Slot, patient_id: Option<&str>) -> Result<Appointment, BookingError> {
+    ///
+    /// # Errors
+    ///
+    /// As [`Booking::reserve`], then as [`Reservation::confirm`].
+    pub async fn book(&self, slot: &Slot, patient_id: Option<&Id>) -> Result<Appointment, BookingError> {
         self.reserve(slot, patient_id).await?.confirm().await
     }
 
@@ -163,8 +167,10 @@ impl Booking {
     }
 }
 
-/// Hero's ids are numeric strings: a request carrying anything else is refused before it is
-/// sent (Hero would answer 400; a lenient server could store a wrong patient).
+/// Hero's ids are numeric strings. The body's ids are [`Id`]s, which are checked when built,
+/// but an `Id` read from JSON is taken as received (answers must not fail on a new id format):
+/// a body deserialized from elsewhere is checked again here, before anything is sent (Hero
+/// would answer 400; a lenient server could store a wrong patient).
 fn check_ids(request: &AppointmentCreate) -> Result<(), BookingError> {
     let fields = [
         ("appointment_type_id", Some(&request.appointment_type_id)),
@@ -175,28 +181,29 @@ fn check_ids(request: &AppointmentCreate) -> Result<(), BookingError> {
     ];
     for (field, value) in fields {
         if let Some(value) = value {
-            crate::Id::new(value.as_str()).map_err(|e| BookingError::InvalidInput { reason: format!("{field}: {e}") })?;
+            Id::new(value.as_str()).map_err(|e| BookingError::InvalidInput { reason: format!("{field}: {e}") })?;
         }
     }
     Ok(())
 }
 
 /// The reservation body for a slot: every field it needs comes from the slot.
-fn reservation_request(slot: &Slot, patient_id: Option<&str>) -> Result<AppointmentCreate, BookingError> {
+fn reservation_request(slot: &Slot, patient_id: Option<&Id>) -> Result<AppointmentCreate, BookingError> {
     let start = slot.start_time.ok_or(BookingError::IncompleteSlot { field: "start_time" })?;
     let finish = slot.finish_time.ok_or(BookingError::IncompleteSlot { field: "finish_time" })?;
     let minutes = (finish - start).num_minutes();
     if minutes <= 0 {
         return Err(BookingError::IncompleteSlot { field: "finish_time after start_time" });
     }
-    let field = |value: &Option<String>, name| value.clone().filter(|v| !v.is_empty()).ok_or(BookingError::IncompleteSlot { field: name });
+    let field = |value: &Option<Id>, name| value.clone().filter(|v| !v.as_str().is_empty()).ok_or(BookingError::IncompleteSlot { field: name });
     Ok(AppointmentCreate {
         appointment_type_id: field(&slot.appointment_type_id, "appointment_type_id")?,
         location_id: field(&slot.location_id, "location_id")?,
         practitioner_id: field(&slot.practitioner_id, "practitioner_id")?,
-        duration: minutes as f64,
+        // Positive (checked above), so the conversion cannot fail.
+        duration: u64::try_from(minutes).unwrap_or_default(),
         start_time: Some(start),
-        patient_id: patient_id.map(str::to_owned),
+        patient_id: patient_id.cloned(),
         billpayer_id: None,
         reason: None,
         suppress_availability_check: None,

@@ -7,6 +7,7 @@ use futures_core::Stream;
 use futures_util::{TryStreamExt, stream};
 
 use super::{Booking, BookingError};
+use crate::Id;
 use crate::types::Slot;
 
 /// Page size used when the query does not set one.
@@ -15,9 +16,9 @@ const DEFAULT_PAGE_SIZE: NonZeroU64 = NonZeroU64::new(50).unwrap();
 /// Which slots to list: every filter is optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SlotQuery {
-    appointment_type_id: Option<String>,
-    location_id: Option<String>,
-    practitioner_id: Option<String>,
+    appointment_type_id: Option<Id>,
+    location_id: Option<Id>,
+    practitioner_id: Option<Id>,
     start_date: Option<NaiveDate>,
     end_date: Option<NaiveDate>,
     page_size: Option<NonZeroU64>,
@@ -29,17 +30,17 @@ impl SlotQuery {
         Self::default()
     }
     /// Only slots of this appointment type.
-    pub fn with_appointment_type(mut self, id: impl Into<String>) -> Self {
+    pub fn with_appointment_type(mut self, id: impl Into<Id>) -> Self {
         self.appointment_type_id = Some(id.into());
         self
     }
     /// Only slots at this location.
-    pub fn with_location(mut self, id: impl Into<String>) -> Self {
+    pub fn with_location(mut self, id: impl Into<Id>) -> Self {
         self.location_id = Some(id.into());
         self
     }
     /// Only slots with this practitioner.
-    pub fn with_practitioner(mut self, id: impl Into<String>) -> Self {
+    pub fn with_practitioner(mut self, id: impl Into<Id>) -> Self {
         self.practitioner_id = Some(id.into());
         self
     }
@@ -69,19 +70,19 @@ impl Booking {
             async move {
                 let mut request = client.list_slots().page_index(index).page_size(size);
                 if let Some(v) = &query.appointment_type_id {
-                    request = request.appointment_type_id(v.as_str());
+                    request = request.appointment_type_id(v.clone());
                 }
                 if let Some(v) = &query.location_id {
-                    request = request.location_id(v.as_str());
+                    request = request.location_id(v.clone());
                 }
                 if let Some(v) = &query.practitioner_id {
-                    request = request.practitioner_id(v.as_str());
+                    request = request.practitioner_id(v.clone());
                 }
                 if let Some(v) = query.start_date {
-                    request = request.start_date(v.to_string());
+                    request = request.start_date(v);
                 }
                 if let Some(v) = query.end_date {
-                    request = request.end_date(v.to_string());
+                    request = request.end_date(v);
                 }
                 request.send().await
             }

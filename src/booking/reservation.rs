@@ -23,7 +23,7 @@ pub(super) async fn reserve(booking: Booking, request: AppointmentCreate) -> Res
     match booking.client.create_appointment().body(request.clone()).send_generated().await {
         Ok(answer) => {
             let answer = answer.into_inner();
-            Ok(Reservation { booking, id: answer.id, reserved_until: answer.reserved_until, request })
+            Ok(Reservation { booking, id: answer.id.into(), reserved_until: answer.reserved_until, request })
         }
         // Never re-sent: the POST may have created a hold even if its answer was lost.
         Err(error) => Err(classify_write(error, "reserve", None)),

@@ -20,13 +20,13 @@ pub(crate) type Answer = (u16, Option<Value>);
 const DEFAULT_PAGE_SIZE: usize = 20;
 
 /// A seeded practitioner: id, title, first and last name, location, appointment types.
-type Staff = (u64, Title, &'static str, &'static str, &'static str, &'static [&'static str]);
+type Staff = (u64, Title, &'static str, &'static str, u64, &'static [u64]);
 
 #[derive(Debug, Clone)]
 struct Booked {
     slot: Slot,
     practitioner: u64,
-    patient_id: Option<String>,
+    patient_id: Option<Id>,
     reason: Option<String>,
     reserved_until: DateTime<Utc>,
     confirmed_at: Option<DateTime<Utc>>,
@@ -99,9 +99,9 @@ impl State {
         // Each type is assigned to a practitioner: a null `assignee_id` (nullable + allOf $ref)
         // is valid to progenitor but not to strict JSON Schema validators such as Prism.
         let types = [
-            ("1", "GP consultation", 10.0, AppointmentTypePractitionerType::Gp, 11),
-            ("2", "Practice nurse appointment", 15.0, AppointmentTypePractitionerType::Nurse, 12),
-            ("3", "Blood test", 10.0, AppointmentTypePractitionerType::Nurse, 12),
+            (1, "GP consultation", 10, AppointmentTypePractitionerType::Gp, 11),
+            (2, "Practice nurse appointment", 15, AppointmentTypePractitionerType::Nurse, 12),
+            (3, "Blood test", 10, AppointmentTypePractitionerType::Nurse, 12),
         ]
         .into_iter()
         .map(|(id, name, duration, practitioner_type, assignee)| AppointmentType {
@@ -110,7 +110,7 @@ impl State {
                 assignee_type: None,
                 duration,
                 form_id: None,
-                id: id.into(),
+                id: Id::from(id),
                 in_person: true,
                 name: name.into(),
                 next_available_at: None,
@@ -118,20 +118,20 @@ impl State {
                 practitioner_type,
                 price: 0.0,
                 sector: Some(AppointmentTypeSector::Nhs),
-                slot_count: 0.0,
+                slot_count: 0,
                 telephone: false,
                 use_partner_bookable_slots: false,
                 video: false,
             })
             .collect::<Vec<_>>();
-        let locations = [("1", "Riverside Surgery"), ("2", "Hillview Health Centre")]
+        let locations = [(1, "Riverside Surgery"), (2, "Hillview Health Centre")]
             .into_iter()
-            .map(|(id, name)| Location { id: Some(id.into()), name: Some(name.into()) })
+            .map(|(id, name)| Location { id: Some(Id::from(id)), name: Some(name.into()) })
             .collect();
         let staff: [Staff; 3] = [
-            (11, Title::Dr, "Amara", "Okafor", "1", &["1"]),
-            (12, Title::Ms, "Bethan", "Price", "1", &["2", "3"]),
-            (13, Title::Dr, "Rohan", "Mehta", "2", &["1"]),
+            (11, Title::Dr, "Amara", "Okafor", 1, &[1]),
+            (12, Title::Ms, "Bethan", "Price", 1, &[2, 3]),
+            (13, Title::Dr, "Rohan", "Mehta", 2, &[1]),
         ];
         let practitioners = staff
             .iter()
@@ -148,15 +148,15 @@ impl State {
                 let mut turn = 0;
                 while start < end {
                     let type_id = type_ids[turn % type_ids.len()];
-                    let minutes = types.iter().find(|t| t.id == type_id).map_or(10.0, |t| t.duration) as i64;
+                    let minutes = types.iter().find(|t| t.id == Id::from(type_id)).map_or(10, |t| i64::try_from(t.duration).unwrap_or(10));
                     let finish = start + Duration::minutes(minutes);
                     // About one slot in four is already gone when the mock starts.
                     if rng.u8(0..4) != 0 {
                         slots.push(Slot {
                             id: Some(next_slot.to_string()),
-                            practitioner_id: Some(practitioner.to_string()),
-                            appointment_type_id: Some(type_id.into()),
-                            location_id: Some((*location).into()),
+                            practitioner_id: Some(Id::from(*practitioner)),
+                            appointment_type_id: Some(Id::from(type_id)),
+                            location_id: Some(Id::from(*location)),
                             start_time: Some(start),
                             finish_time: Some(finish),
                         });
@@ -187,24 +187,25 @@ impl State {
 
     fn appointment(&self, id: u64, booked: &Booked) -> Appointment {
         let slot = &booked.slot;
-        let location = slot.location_id.clone().unwrap_or_default();
+        // Slots are the mock's own: they always carry their ids.
+        let location = slot.location_id.clone().unwrap_or_else(|| Id::from(0));
         Appointment {
             appointment_source: Some("partner_api".into()),
             appointment_template_name: None,
-            appointment_type_id: Id::new(slot.appointment_type_id.clone().unwrap_or_default()).unwrap_or_else(|_| Id::from(0)),
+            appointment_type_id: slot.appointment_type_id.clone().unwrap_or_else(|| Id::from(0)),
             booking_confirmed_at: booked.confirmed_at,
             can_be_cancelled: true,
             can_be_rescheduled: booked.confirmed_at.is_none(),
-            cancellation_policy_hours: Some(24.0),
+            cancellation_policy_hours: Some(24),
             cancelled_at: None,
-            duration: slot.start_time.zip(slot.finish_time).map(|(s, f)| (f - s).num_minutes() as f64),
+            duration: slot.start_time.zip(slot.finish_time).map(|(s, f)| u64::try_from((f - s).num_minutes()).unwrap_or_default()),
             id: Id::from(id),
             in_person: true,
             link_id: None,
-            location_id: Id::new(location.clone()).unwrap_or_else(|_| Id::from(0)),
-            location_name: self.locations.iter().find(|l| l.id.as_deref() == Some(location.as_str())).and_then(|l| l.name.clone()),
+            location_name: self.locations.iter().find(|l| l.id.as_ref() == Some(&location)).and_then(|l| l.name.clone()),
+            location_id: location,
             patient: None,
-            patient_id: booked.patient_id.as_deref().and_then(|p| Id::new(p).ok()),
+            patient_id: booked.patient_id.clone(),
             practitioner: None,
             practitioner_id: Id::from(booked.practitioner),
             reason: booked.reason.clone(),
@@ -232,7 +233,7 @@ impl State {
     pub(crate) fn list_slots(&self, query: &BTreeMap<String, String>, now: DateTime<Utc>) -> Answer {
         let date = |key: &str| query.get(key).and_then(|v| NaiveDate::parse_from_str(v.get(..10).unwrap_or(v), "%Y-%m-%d").ok());
         let (from, to) = (date("start_date"), date("end_date"));
-        let matches = |key: &str, value: &Option<String>| query.get(key).is_none_or(|want| value.as_deref() == Some(want.as_str()));
+        let matches = |key: &str, value: &Option<Id>| query.get(key).is_none_or(|want| value.as_ref().map(Id::as_str) == Some(want.as_str()));
         let slots: Vec<Slot> = self
             .free_slots(now)
             .into_iter()
@@ -254,9 +255,9 @@ impl State {
             Err(answer) => return answer,
         };
         let slot = self.slots.iter().find(|s| {
-            s.practitioner_id.as_deref() == Some(request.practitioner_id.as_str())
-                && s.location_id.as_deref() == Some(request.location_id.as_str())
-                && s.appointment_type_id.as_deref() == Some(request.appointment_type_id.as_str())
+            s.practitioner_id.as_ref() == Some(&request.practitioner_id)
+                && s.location_id.as_ref() == Some(&request.location_id)
+                && s.appointment_type_id.as_ref() == Some(&request.appointment_type_id)
                 && s.start_time.is_some()
                 && s.start_time == request.start_time
         });
@@ -267,9 +268,9 @@ impl State {
         let id = self.next_appointment;
         self.next_appointment += 1;
         let reserved_until = now + self.hold;
-        let practitioner = request.practitioner_id.parse().unwrap_or_default();
+        let practitioner = request.practitioner_id.as_str().parse().unwrap_or_default();
         self.appointments.insert(id, Booked { slot, practitioner, patient_id: request.patient_id, reason: request.reason, reserved_until, confirmed_at: None });
-        ok(AppointmentReservation { id: id.to_string(), reserved_until: Some(reserved_until) })
+        ok(AppointmentReservation { id: Id::from(id), reserved_until: Some(reserved_until) })
     }
 
     /// Confirm: sets `booking_confirmed_at`; a lapsed hold is refused, a repeat is answered again.
@@ -304,7 +305,7 @@ impl State {
             Err(answer) => return answer,
         };
         let current = booked.slot.clone();
-        let target = self.slots.iter().find(|s| s.practitioner_id.as_deref() == Some(edit.practitioner_id.as_str()) && s.start_time.is_some() && s.start_time == edit.start_time).cloned();
+        let target = self.slots.iter().find(|s| s.practitioner_id.as_ref() == Some(&edit.practitioner_id) && s.start_time.is_some() && s.start_time == edit.start_time).cloned();
         let Some(target) = target else { return invalid("slot_not_found", "the start_time of a listed slot", &["start_time"]) };
         if target.id != current.id && self.taken(&target, now) && edit.suppress_availability_check != Some(true) {
             return invalid("slot_unavailable", "a free slot", &["start_time"]);

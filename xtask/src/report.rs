@@ -113,6 +113,7 @@ pub fn render(input: &ReportInput<'_>) -> String {
         );
     }
     out.push_str(overlay);
+    conventions(&mut out, changes);
     let _ = writeln!(out, "## Normalisation ({} change(s))\n", changes.len());
     if changes.is_empty() {
         let _ = writeln!(out, "The document needed no change to suit the generator.\n");
@@ -134,6 +135,31 @@ pub fn render(input: &ReportInput<'_>) -> String {
         "Review the generated-surface diff: `cargo insta review` (or `INSTA_UPDATE=always cargo test --workspace`, then `git diff tests/snapshots`), then `cargo xtask check`."
     );
     out
+}
+
+/// The SDK conventions' changes, one list per rule, each field it touched: the types users see
+/// differ from the published ones there, on purpose.
+fn conventions(out: &mut String, changes: &[Change]) {
+    let rules = [Rule::HeroId, Rule::PageIntegers, Rule::WholeNumbers, Rule::DateFormat];
+    // Both normalisation passes report a field the upstream document already needed; list it once.
+    let mut seen = std::collections::BTreeSet::new();
+    let touched: Vec<&Change> = changes.iter().filter(|c| rules.contains(&c.rule) && seen.insert((c.rule, &c.location))).collect();
+    if touched.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## SDK conventions ({} field(s))\n", touched.len());
+    let _ = writeln!(out, "One idea, one Rust type in every operation; the JSON sent for a value is unchanged (README, \"SDK conventions\").\n");
+    for rule in rules {
+        let fields: Vec<&&Change> = touched.iter().filter(|c| c.rule == rule).collect();
+        if fields.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "### `{}` ({})\n", rule.name(), fields.len());
+        for change in fields {
+            let _ = writeln!(out, "- {}: {}", change.location, change.detail);
+        }
+        out.push('\n');
+    }
 }
 
 fn heading(outline: &Outline) -> String {

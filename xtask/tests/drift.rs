@@ -45,10 +45,10 @@ fn the_report_finds_each_kind_of_change() {
     let all: Vec<&String> = drift.changed.iter().flat_map(|c| &c.details).collect();
     for expected in [
         "moved: POST /v1/appointments/{id}/book → PUT /v1/appointments/{id}/confirm",
-        "parameter added: query `page_size` (integer, optional)",
-        "parameter changed: query `practitioner_id`: string, optional → string, required",
-        "request field added: `appointment_type_id` (string, required)",
-        "request field `patient_id`: type string → integer",
+        "parameter added: query `page_size` (integer(uint64), optional)",
+        "parameter changed: query `practitioner_id`: string (Id), optional → string (Id), required",
+        "request field added: `appointment_type_id` (string (Id), required)",
+        "request field `patient_id`: type string (Id) → integer(uint64)",
         "response field removed: `notes` (string)",
         "response field `start_time`: optional → required",
         "response field `status`: enum values added cancelled_by_patient; removed cancelled",

@@ -9,6 +9,7 @@
 //! (`openapi31to30` on crates.io, 0.0.1, covers part of the 3.1 down-conversion, but reports no
 //! changes, knows nothing of progenitor's limits and has one unmaintained release: hence this pass.)
 
+mod conventions;
 mod document;
 mod operations;
 mod schema;
@@ -66,11 +67,20 @@ pub enum Rule {
     ClosedResponse,
     /// An inline numeric-id string (`pattern: ^\d+$`) becomes a `$ref` to the `Id` component.
     IdPattern,
+    /// Convention: a plain string id the document types `Id` elsewhere (or the booking guide
+    /// calls numeric) becomes `Id`.
+    HeroId,
+    /// Convention: `page_index` / `page_size` parameters are integers (`u64`) everywhere.
+    PageIntegers,
+    /// Convention: counts, durations, hours and number-typed ids are integers (`u64`).
+    WholeNumbers,
+    /// Convention: a string field gets the `date`/`date-time` format its name has elsewhere.
+    DateFormat,
 }
 
 impl Rule {
     /// Every rule, in the order the README documents them.
-    pub const ALL: [Rule; 21] = [
+    pub const ALL: [Rule; 25] = [
         Rule::OpenapiVersion,
         Rule::TypeArray,
         Rule::NullType,
@@ -92,6 +102,10 @@ impl Rule {
         Rule::ErrorShape,
         Rule::ClosedResponse,
         Rule::IdPattern,
+        Rule::HeroId,
+        Rule::PageIntegers,
+        Rule::WholeNumbers,
+        Rule::DateFormat,
     ];
 
     /// The short name warnings print (`warning: [type-array] …`).
@@ -118,6 +132,10 @@ impl Rule {
             Rule::ErrorShape => "error-shape",
             Rule::ClosedResponse => "closed-response",
             Rule::IdPattern => "id-pattern",
+            Rule::HeroId => "hero-id",
+            Rule::PageIntegers => "page-integers",
+            Rule::WholeNumbers => "whole-numbers",
+            Rule::DateFormat => "date-format",
         }
     }
 }
@@ -171,7 +189,8 @@ pub fn normalise(mut document: Value) -> Result<Normalised, NormaliseError> {
     document::check_version(&document)?;
     document::normalise(&mut document, &mut changes);
     operations::normalise(&mut document, &mut changes);
-    if changes.0.iter().any(|c| c.rule == Rule::IdPattern) {
+    conventions::apply(&mut document, &mut changes);
+    if changes.0.iter().any(|c| matches!(c.rule, Rule::IdPattern | Rule::HeroId)) {
         schema::ensure_id_component(&mut document, &mut changes);
     }
     Ok(Normalised { document, changes: changes.0 })

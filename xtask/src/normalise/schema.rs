@@ -99,7 +99,8 @@ fn id_pattern(value: &mut Value, at: &str, changes: &mut Changes) {
     *value = Value::Mapping(replacement);
 }
 
-/// Adds the `Id` component if an `id-pattern` change points at it and the document lacks it.
+/// Adds the `Id` component if an `id-pattern` or `hero-id` change points at it and the document
+/// lacks it.
 pub(super) fn ensure_id_component(document: &mut Value, changes: &mut Changes) {
     let Some(doc) = document.as_mapping_mut() else { return };
     let components = doc.entry("components".into()).or_insert_with(|| Value::Mapping(Mapping::new()));
