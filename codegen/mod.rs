@@ -6,6 +6,7 @@
 
 pub mod clashes;
 pub mod constructors;
+pub mod docs;
 pub mod examples;
 pub mod limits;
 pub mod operations;
@@ -185,6 +186,7 @@ pub fn generate(spec: &openapiv3::OpenAPI) -> Result<Generated, GenerateError> {
     }
     // The listing names progenitor's error body types, so it is taken before `send` is rewrapped.
     let surface = surface::listing(&file).map_err(GenerateError::Progenitor)?;
+    docs::complete(&mut file, spec, &surface);
     public_errors::rewrite(&mut file).map_err(GenerateError::Progenitor)?;
     constructors::hide(&mut file);
     let code = format!(

@@ -217,3 +217,36 @@ async fn an_undecodable_answer_with_patient_data_never_reaches_a_message_through
     let error = boxed.downcast::<Error>().expect("a hero_health::Error");
     assert!(matches!(*error, Error::Decode { .. }), "{error:?}");
 }
+
+/// A request missing several required fields names every one, and sends nothing; so does a
+/// type builder; a bad setter value says what a valid one is.
+#[tokio::test]
+async fn a_builder_missing_fields_names_every_one() {
+    let server = MockServer::start().await;
+    let client = client(&server);
+
+    let error = client.create_appointment().body_map(|b| b.duration(10)).send().await.unwrap_err();
+    let text = error.to_string();
+    assert!(matches!(error, Error::InvalidRequest { .. }), "{error:?}");
+    for field in ["appointment_type_id", "location_id", "practitioner_id", "start_time"] {
+        assert!(text.contains(field), "`{field}` is named in: {text}");
+    }
+    assert!(text.contains("4 fields"), "{text}");
+
+    let error = client.edit_appointment().body_map(|b| b.duration(10)).send().await.unwrap_err().to_string();
+    assert!(error.contains("id") && error.contains("practitioner_id") && error.contains("start_time"), "the path id and the body's fields: {error}");
+
+    let error = client.get_appointment().send().await.unwrap_err().to_string();
+    assert!(error.contains("id was not initialized"), "{error}");
+
+    let built: Result<hero_health::types::AppointmentCreate, _> = hero_health::types::AppointmentCreate::builder().duration(10).try_into();
+    let text = built.unwrap_err().to_string();
+    for field in ["appointment_type_id", "location_id", "practitioner_id", "start_time"] {
+        assert!(text.contains(field), "`{field}` is named in: {text}");
+    }
+
+    let error = client.list_slots().location_id("7a").page_size(-1).send().await.unwrap_err().to_string();
+    assert!(error.contains("location_id: not a Hero id (digits only"), "{error}");
+    assert!(error.contains("page_size: the value does not convert to `u64`"), "{error}");
+    assert!(server.received_requests().await.unwrap().is_empty(), "nothing was sent");
+}

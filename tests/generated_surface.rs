@@ -35,3 +35,30 @@ fn surface_has_one_sorted_line_per_operation() {
         );
     }
 }
+
+/// Every `x-hero-inferred` reason of the document is visible in the generated docs, so users
+/// see what Hero's reference has never confirmed where they call it. (Undocumented public items
+/// are a compile error: `src/generated.rs` warns on `missing_docs` and CI denies warnings.)
+#[test]
+fn every_inference_is_visible_in_the_docs() {
+    let document: serde_json::Value = yaml_serde::from_str(include_str!("../openapi/hero-public-api.yaml")).unwrap();
+    let mut reasons = Vec::new();
+    collect_inferred(&document, &mut reasons);
+    assert!(reasons.len() > 100, "the document marks its inferences ({})", reasons.len());
+    let docs: String = CODE.lines().filter_map(|l| l.trim_start().strip_prefix("///")).collect::<Vec<_>>().join("\n");
+    let missing: Vec<&String> = reasons.iter().filter(|r| !docs.contains(&format!("never confirmed this): {}", r.lines().next().unwrap_or_default()))).collect();
+    assert!(missing.is_empty(), "{} of {} inferences have no note in the docs: {missing:#?}", missing.len(), reasons.len());
+}
+
+fn collect_inferred(value: &serde_json::Value, into: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(reason) = map.get("x-hero-inferred") {
+                into.push(reason.as_str().map_or_else(|| reason.to_string(), str::to_owned));
+            }
+            map.values().for_each(|v| collect_inferred(v, into));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_inferred(v, into)),
+        _ => {}
+    }
+}

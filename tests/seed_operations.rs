@@ -245,7 +245,7 @@ async fn create_a_video_link() {
 async fn an_invalid_id_is_rejected_before_sending() {
     let (server, client) = setup().await;
     let error = client.get_appointment().id("45a7").send().await.unwrap_err();
-    assert!(matches!(error, hero_health::Error::InvalidRequest { ref reason } if reason.contains("for id failed")), "{error:?}");
+    assert!(matches!(error, hero_health::Error::InvalidRequest { ref reason } if reason.contains("id: not a Hero id")), "{error:?}");
     assert!(server.received_requests().await.unwrap().is_empty(), "nothing was sent");
 }
 
@@ -283,6 +283,6 @@ async fn the_conventions_do_not_change_the_query_string() {
     // An id parameter is checked before sending: nothing goes out.
     let before = server.received_requests().await.unwrap().len();
     let error = client.list_slots().location_id("7a").send().await.unwrap_err();
-    assert!(error.to_string().contains("location_id"), "{error}");
+    assert!(error.to_string().contains("location_id: not a Hero id"), "{error}");
     assert_eq!(server.received_requests().await.unwrap().len(), before);
 }
