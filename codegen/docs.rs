@@ -113,7 +113,7 @@ fn client_methods(imp: &mut syn::ItemImpl, operations: &BTreeMap<String, Op<'_>>
     for item in &mut imp.items {
         let ImplItem::Fn(f) = item else { continue };
         let Some(op) = operations.get(&f.sig.ident.to_string()) else { continue };
-        let mut text = format!("Operation id `{}` (`{} {}`), the name errors and the mock's `Fault::on` use.", op.id, op.method, op.path);
+        let mut text = format!("Operation `{}` (`{} {}`). Errors name it `{}`; the mock's `Fault::on` takes either name.", op.id, op.method, op.path, op.name);
         let required = required_fields(op);
         if !required.is_empty() {
             text.push_str(&format!(" Required before `send()`: {}.", required.join(", ")));

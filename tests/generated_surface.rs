@@ -62,3 +62,18 @@ fn collect_inferred(value: &serde_json::Value, into: &mut Vec<String>) {
         _ => {}
     }
 }
+
+/// The README's list of deliberate renames is what the surface has (a rename is pinned in the
+/// overlay; this keeps the list honest).
+#[test]
+fn the_readme_rename_list_matches_the_surface() {
+    let readme = include_str!("../README.md");
+    let section = readme.split("## Method names").nth(1).and_then(|s| s.split("\n## ").next()).expect("README has a Method names section");
+    let rows: Vec<&str> = section.lines().filter(|l| l.starts_with("| `") && l.contains("()`")).collect();
+    assert!(rows.len() >= 5, "{rows:?}");
+    for row in rows {
+        let cells: Vec<&str> = row.split('|').map(|c| c.trim().trim_matches('`')).collect();
+        let (route, method) = (cells[1], cells[3].trim_end_matches("()"));
+        assert!(SURFACE.contains(&format!("{route} -> {method} -> ")), "README says `{route}` is `{method}()`; the surface says otherwise");
+    }
+}

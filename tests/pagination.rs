@@ -165,5 +165,5 @@ async fn every_paged_list_builder_streams() {
     let _ = client.list_batch_message_recipients().id("1").items(two());
     let _ = client.list_episodes().items(two());
     let _ = client.list_slots().pages(two());
-    let _ = client.list_patients_v3().items(two());
+    let _ = client.search_patients().items(two());
 }

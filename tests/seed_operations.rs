@@ -268,7 +268,7 @@ async fn the_conventions_do_not_change_the_query_string() {
         .unwrap();
     // `page_index` / `page_size` were strings on these two.
     client.list_admins().page_index(2u64).page_size(25u64).send().await.unwrap();
-    client.list_patients_v3().page_index(0u64).page_size(10u64).send().await.unwrap();
+    client.search_patients().page_index(0u64).page_size(10u64).send().await.unwrap();
 
     let queries: Vec<String> = server.received_requests().await.unwrap().iter().map(|r| r.url.query().unwrap_or_default().to_owned()).collect();
     let sorted = |q: &str| {
