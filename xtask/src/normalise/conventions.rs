@@ -49,6 +49,8 @@ struct Knowledge {
     formats: BTreeMap<String, BTreeSet<String>>,
     /// The string examples each field name has across the document.
     examples: BTreeMap<String, BTreeSet<String>>,
+    /// The document's own id component (`Id`, or a bundle's `IdDto` a schema pin renames).
+    id_ref: String,
 }
 
 /// Where a schema sits: the field (property or parameter) it types and what that field is part of.
@@ -60,7 +62,7 @@ struct Place<'a> {
 }
 
 pub(super) fn apply(document: &mut Value, changes: &mut Changes) {
-    let mut knowledge = Knowledge::default();
+    let mut knowledge = Knowledge { id_ref: id_component(document), ..Knowledge::default() };
     visit(document, &mut |schema, place, _| learn(schema, place, &mut knowledge));
     visit(document, &mut |schema, place, at| {
         hero_id(schema, place, at, &knowledge, changes);
@@ -155,12 +157,28 @@ fn walk(schema: &mut Value, place: Place<'_>, at: &str, f: &mut dyn FnMut(&mut V
     }
 }
 
+/// `#/components/schemas/Id`, unless the document has no `Id` but another component that is
+/// the numeric-id pattern (a NestJS bundle's `IdDto`): ids then refer to that one, and a
+/// schema pin gives it the crate's name.
+fn id_component(document: &Value) -> String {
+    let schemas = document.get("components").and_then(|c| c.get("schemas")).and_then(Value::as_mapping);
+    let Some(schemas) = schemas else { return ID_REF.to_owned() };
+    if schemas.contains_key("Id") {
+        return ID_REF.to_owned();
+    }
+    schemas
+        .iter()
+        .find(|(_, s)| s.get("type").and_then(Value::as_str) == Some("string") && s.get("pattern").and_then(Value::as_str) == Some(super::schema::ID_PATTERN))
+        .and_then(|(name, _)| name.as_str())
+        .map_or_else(|| ID_REF.to_owned(), |name| format!("#/components/schemas/{}", pointer_segment(name)))
+}
+
 fn learn(schema: &Value, place: Place<'_>, knowledge: &mut Knowledge) {
     let Some(name) = place.name else { return };
     if let Some(example) = schema.get("example").and_then(Value::as_str) {
         knowledge.examples.entry(name.to_owned()).or_default().insert(example.to_owned());
     }
-    if is_id_ref(schema) {
+    if is_id_ref(schema, &knowledge.id_ref) {
         // A path parameter's `id` belongs to no schema: it says nothing about other `id`s.
         if name == "id" {
             if !place.owner.is_empty() {
@@ -179,8 +197,8 @@ fn learn(schema: &Value, place: Place<'_>, knowledge: &mut Knowledge) {
 }
 
 /// `$ref: Id`, or `allOf: [$ref: Id]` (how a nullable or described id is written).
-fn is_id_ref(schema: &Value) -> bool {
-    let direct = |s: &Value| s.get("$ref").and_then(Value::as_str) == Some(ID_REF);
+fn is_id_ref(schema: &Value, id_ref: &str) -> bool {
+    let direct = |s: &Value| s.get("$ref").and_then(Value::as_str).is_some_and(|r| r == ID_REF || r == id_ref);
     direct(schema) || schema.get("allOf").and_then(Value::as_sequence).is_some_and(|m| m.len() == 1 && direct(&m[0]))
 }
 
@@ -220,7 +238,7 @@ fn hero_id(schema: &mut Value, place: Place<'_>, at: &str, knowledge: &Knowledge
     let kept: Vec<(Value, Value)> =
         map.iter().filter(|(k, _)| !matches!(k.as_str(), Some("type" | "nullable" | "minLength" | "example"))).map(|(k, v)| (k.clone(), v.clone())).collect();
     let mut reference = Mapping::new();
-    reference.insert("$ref".into(), ID_REF.into());
+    reference.insert("$ref".into(), knowledge.id_ref.as_str().into());
     if nullable || !kept.is_empty() {
         // `allOf` keeps the description (3.0 ignores siblings of `$ref`) and carries `nullable`.
         replacement.insert("allOf".into(), Value::Sequence(vec![Value::Mapping(reference)]));
@@ -397,6 +415,25 @@ components:
         assert_eq!(p("/components/schemas/Webhook/properties/amount"), serde_json::json!({"type": "number"}));
         assert_eq!(p("/components/schemas/Webhook/properties/duration"), serde_json::json!({"type": "integer", "format": "uint64"}));
         assert_eq!(changes.len(), 10, "{changes:#?}");
+    }
+
+    #[test]
+    fn ids_refer_to_the_documents_own_id_component() {
+        let doc = r#"
+openapi: 3.0.3
+paths: {}
+components:
+  schemas:
+    IdDto: {type: string, pattern: '^\d+$'}
+    Appointment:
+      properties:
+        patient_id: {$ref: '#/components/schemas/IdDto'}
+        practitioner_id: {type: string}
+"#;
+        let normalised = super::super::normalise(yaml_serde::from_str(doc).unwrap()).unwrap();
+        let json = serde_json::to_value(&normalised.document).unwrap();
+        assert_eq!(json.pointer("/components/schemas/Appointment/properties/practitioner_id/$ref").unwrap(), "#/components/schemas/IdDto");
+        assert!(json.pointer("/components/schemas/Id").is_none(), "no second id component (a schema pin renames IdDto)");
     }
 
     #[test]

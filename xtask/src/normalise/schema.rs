@@ -68,7 +68,7 @@ pub(super) fn normalise(value: &mut Value, at: &str, changes: &mut Changes) {
 }
 
 /// The pattern of Hero's numeric-string ids, and the component the crate maps to `crate::Id`.
-const ID_PATTERN: &str = "^\\d+$";
+pub(super) const ID_PATTERN: &str = "^\\d+$";
 const ID_COMPONENT: &str = "#/components/schemas/Id";
 
 /// `{type: string, pattern: '^\d+$'}` → `$ref: '#/components/schemas/Id'` (nullable: under
@@ -102,6 +102,10 @@ fn id_pattern(value: &mut Value, at: &str, changes: &mut Changes) {
 /// Adds the `Id` component if an `id-pattern` or `hero-id` change points at it and the document
 /// lacks it.
 pub(super) fn ensure_id_component(document: &mut Value, changes: &mut Changes) {
+    if !refers_to(document, ID_COMPONENT) {
+        // The ids refer to the document's own id component (a bundle's `IdDto`).
+        return;
+    }
     let Some(doc) = document.as_mapping_mut() else { return };
     let components = doc.entry("components".into()).or_insert_with(|| Value::Mapping(Mapping::new()));
     let Some(components) = components.as_mapping_mut() else { return };
@@ -113,6 +117,15 @@ pub(super) fn ensure_id_component(document: &mut Value, changes: &mut Changes) {
         id.insert("description".into(), "A Hero identifier: a numeric string.".into());
         schemas.insert("Id".into(), Value::Mapping(id));
         changes.add(Rule::IdPattern, ID_COMPONENT, "added the Id component the inline id patterns now refer to");
+    }
+}
+
+/// Whether any `$ref` in `value` is `target`.
+fn refers_to(value: &Value, target: &str) -> bool {
+    match value {
+        Value::Mapping(map) => map.iter().any(|(k, v)| (k.as_str() == Some("$ref") && v.as_str() == Some(target)) || refers_to(v, target)),
+        Value::Sequence(items) => items.iter().any(|v| refers_to(v, target)),
+        _ => false,
     }
 }
 
