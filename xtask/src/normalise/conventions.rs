@@ -240,7 +240,11 @@ fn hero_id(schema: &mut Value, place: Place<'_>, at: &str, knowledge: &Knowledge
     let mut reference = Mapping::new();
     reference.insert("$ref".into(), knowledge.id_ref.as_str().into());
     if nullable || !kept.is_empty() {
-        // `allOf` keeps the description (3.0 ignores siblings of `$ref`) and carries `nullable`.
+        // `allOf` keeps the description (3.0 ignores siblings of `$ref`) and carries `nullable`,
+        // which needs a `type` beside it (Redocly's nullable-type-sibling).
+        if nullable {
+            replacement.insert("type".into(), "string".into());
+        }
         replacement.insert("allOf".into(), Value::Sequence(vec![Value::Mapping(reference)]));
         if nullable {
             replacement.insert("nullable".into(), true.into());
@@ -405,7 +409,7 @@ components:
         assert!(p("/components/schemas/AppointmentReservation/properties/created_at").get("format").is_none());
         assert_eq!(
             p("/components/schemas/Webhook/properties/assignee_id"),
-            serde_json::json!({"allOf": [{"$ref": ID_REF}], "nullable": true, "description": "who"})
+            serde_json::json!({"type": "string", "allOf": [{"$ref": ID_REF}], "nullable": true, "description": "who"})
         );
         assert_eq!(p("/components/schemas/Webhook/properties/patient_id/$ref"), ID_REF);
         assert_eq!(p("/components/schemas/Webhook/properties/patient/properties/id/$ref"), ID_REF);
