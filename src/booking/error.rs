@@ -78,6 +78,17 @@ pub enum BookingError {
         /// Which field, and why (never the value).
         reason: String,
     },
+    /// Refused before sending anything: the appointment says about itself that this cannot be
+    /// done (see [`NotAllowed`] for why, and whether overriding the policy would help).
+    #[error("{action} of appointment {appointment_id} refused, nothing was sent: {why}")]
+    NotAllowed {
+        /// `cancel` or `reschedule`.
+        action: &'static str,
+        /// The appointment concerned.
+        appointment_id: String,
+        /// Why.
+        why: NotAllowed,
+    },
     /// The request never got an answer, or the answer was unusable, and nothing was changed (or
     /// the call only reads): it is safe to try again.
     #[error("could not complete the request to Hero ({reason}); nothing was booked or changed, it is safe to try again")]
@@ -85,6 +96,32 @@ pub enum BookingError {
         /// What went wrong, without any body.
         reason: String,
     },
+}
+
+/// Why [`BookingError::NotAllowed`] refused a cancel or reschedule before sending it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotAllowed {
+    /// It is already cancelled (`cancelled_at` is set).
+    #[error("it is already cancelled")]
+    AlreadyCancelled,
+    /// Hero says it cannot be cancelled (`can_be_cancelled` is false).
+    #[error("Hero marks it as not cancellable (can_be_cancelled is false); `Cancellation::overriding_policy()` sends it anyway")]
+    NotCancellable,
+    /// Hero says it cannot be rescheduled (`can_be_rescheduled` is false).
+    #[error("Hero marks it as not reschedulable (can_be_rescheduled is false); cancel it and book the new slot instead, or `Reschedule::ignoring_flags()`")]
+    NotReschedulable,
+    /// It starts within the practice's cancellation window (`cancellation_policy_hours`).
+    #[error("it starts at {starts_at}, within the practice's {hours} h cancellation window; `Cancellation::overriding_policy()` cancels anyway (suppress_cancellation_policy)")]
+    InsidePolicyWindow {
+        /// The window, in hours before the start.
+        hours: u64,
+        /// When the appointment starts.
+        starts_at: DateTime<Utc>,
+    },
+    /// It is a reservation, not a confirmed appointment: release or edit it instead.
+    #[error("it is only reserved, not confirmed; use `Reservation::release()` or `edit_appointment()`")]
+    NotConfirmed,
 }
 
 fn outcome_unknown_message(operation: &str, appointment_id: Option<&str>, reason: &str) -> String {

@@ -23,14 +23,16 @@
 //! ```
 
 mod error;
+mod lifecycle;
 mod pages;
 mod reservation;
 
 use std::time::Duration;
 
-pub use error::BookingError;
+pub use error::{BookingError, NotAllowed};
 pub(crate) use error::describe_issues;
 pub use pages::SlotQuery;
+pub use lifecycle::{Cancellation, Released, Reschedule};
 pub use reservation::Reservation;
 
 use crate::{Client, Id};

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use super::error::{EXPIRED_CODES, SLOT_UNAVAILABLE_CODES, describe_issues, has_code};
 use super::{Booking, BookingError};
 use crate::error::{ErrorBody, decode_reason, describe_transport};
+use super::Released;
 use crate::types::{Appointment, AppointmentCreate};
 
 /// A reservation: Hero holds the slot until [`Reservation::reserved_until`]. Confirm it with
@@ -80,10 +81,23 @@ impl Reservation {
         }
     }
 
-    /// Gives the reservation up. Hero's API has no call to release a hold early: the slot is
-    /// released when the hold ends ([`Reservation::reserved_until`], returned here).
-    pub fn release(self) -> Option<DateTime<Utc>> {
-        self.reserved_until
+    /// Gives the hold up now, so the slot is free for anyone (Hero would otherwise keep it until
+    /// [`Reservation::reserved_until`]): the reservation is cancelled without mail and outside
+    /// any cancellation policy (a hold is the partner's own). An ambiguous answer is settled by
+    /// reading the appointment back, as `confirm` does.
+    ///
+    /// # Errors
+    ///
+    /// [`BookingError::Rejected`] (for example when it was confirmed meanwhile: cancel it with
+    /// [`crate::booking::Booking::cancel`]), [`BookingError::OutcomeUnknown`],
+    /// [`BookingError::RateLimited`] or [`BookingError::Transport`].
+    pub async fn release(self) -> Result<Released, BookingError> {
+        match self.booking.cancel_by_id(&self.id, true, true).await {
+            Ok(appointment) => Ok(Released::Freed(Box::new(appointment))),
+            // Hero no longer has it (lapsed, or released already): the slot is free.
+            Err(BookingError::Rejected { status: 404, .. } | BookingError::ReservationExpired { .. }) => Ok(Released::AlreadyGone),
+            Err(error) => Err(error),
+        }
     }
 
     fn expired(&self) -> BookingError {

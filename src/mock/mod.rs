@@ -2,9 +2,15 @@
 //!
 //! Real HTTP on `127.0.0.1:0`, started in-process in one line. It models the booking flow with
 //! state (seeded appointment types, locations, practitioners and slots; holds that lapse on a
-//! controllable clock; confirmations; edits before confirmation), video links and link status,
+//! controllable clock; confirmations; edits before confirmation; cancellation with the
+//! practice's 24 h policy window on its clock; atomic reschedules), video links and link status,
 //! checks both auth headers, and can inject faults (latency, 429, 5xx, a dropped connection,
 //! "commit then time out").
+//!
+//! Webhooks created through the API get Hero's signed deliveries for what happens in the mock
+//! (`appointment.confirmed`, `.cancelled`, `.rescheduled`), in order per receiver, retried with
+//! doubling waits, logged ([`MockHero::deliveries`]), with their own faults
+//! ([`DeliveryFault`]: drop, delay, duplicate, bad signature).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -17,8 +23,11 @@
 //! # Ok(()) }
 //! ```
 
+mod deliveries;
 mod server;
 mod state;
+
+pub use deliveries::{Delivery, DeliveryFault, DeliveryOutcome};
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -122,6 +131,7 @@ pub struct MockHeroBuilder {
     practice_group_id: String,
     network: Vec<String>,
     log_limit: usize,
+    retries: deliveries::Retries,
 }
 
 impl std::fmt::Debug for MockHeroBuilder {
@@ -134,6 +144,7 @@ impl std::fmt::Debug for MockHeroBuilder {
             .field("practice_group_id", &self.practice_group_id)
             .field("network", &self.network)
             .field("log_limit", &self.log_limit)
+            .field("retries", &self.retries)
             .finish()
     }
 }
@@ -149,6 +160,7 @@ impl Default for MockHeroBuilder {
             practice_group_id: "1".into(),
             network: vec!["2".into()],
             log_limit: DEFAULT_LOG_LIMIT,
+            retries: deliveries::Retries::default(),
         }
     }
 }
@@ -193,6 +205,14 @@ impl MockHeroBuilder {
         self
     }
 
+    /// How webhook deliveries are retried when the receiver does not answer 2xx: `attempts` in
+    /// all (at least 1), waiting `first_wait` after the first failure and doubling (default 5
+    /// attempts from 100 ms; Hero does not document its own schedule).
+    pub fn with_delivery_retries(mut self, attempts: u32, first_wait: Duration) -> Self {
+        self.retries = deliveries::Retries { attempts: attempts.max(1), first_wait };
+        self
+    }
+
     /// Starts the server on `127.0.0.1:0` in the current tokio runtime.
     pub async fn start(self) -> Result<MockHero, MockError> {
         // Refuse settings no client could use, so `MockHero::client()` cannot fail later.
@@ -205,7 +225,18 @@ impl MockHeroBuilder {
         let state = state::State::seeded(self.seed, self.days, chrono::Duration::from_std(self.hold).unwrap_or(chrono::Duration::minutes(10)), started);
         let shared = Arc::new(Shared {
             config: self,
-            inner: Mutex::new(Inner { state, offset: chrono::Duration::zero(), faults: Vec::new(), log: VecDeque::new(), logged: 0 }),
+            inner: Mutex::new(Inner {
+                state,
+                offset: chrono::Duration::zero(),
+                faults: Vec::new(),
+                log: VecDeque::new(),
+                logged: 0,
+                queues: BTreeMap::new(),
+                pending_deliveries: 0,
+                deliveries: Vec::new(),
+                delivery_faults: VecDeque::new(),
+            }),
+            delivered: tokio::sync::Notify::new(),
         });
         let (addr, task) = server::spawn(shared.clone()).await?;
         Ok(MockHero { shared, addr, task })
@@ -217,6 +248,8 @@ impl MockHeroBuilder {
 pub(crate) struct Shared {
     config: MockHeroBuilder,
     inner: Mutex<Inner>,
+    /// Woken each time a webhook delivery (with its retries) is done.
+    delivered: tokio::sync::Notify,
 }
 
 #[derive(Debug)]
@@ -227,6 +260,11 @@ pub(crate) struct Inner {
     /// The latest requests, each with its number (the count of requests before it).
     log: VecDeque<(u64, LoggedRequest)>,
     logged: u64,
+    /// One delivery queue (and its worker) per receiving URL.
+    queues: BTreeMap<String, (tokio::sync::mpsc::UnboundedSender<deliveries::Job>, tokio::task::JoinHandle<()>)>,
+    pending_deliveries: usize,
+    deliveries: Vec<Delivery>,
+    delivery_faults: VecDeque<DeliveryFault>,
 }
 
 impl Inner {
@@ -271,6 +309,9 @@ pub struct MockHero {
 impl Drop for MockHero {
     fn drop(&mut self) {
         self.task.abort();
+        for (_, (_, worker)) in std::mem::take(&mut self.shared.lock().queues) {
+            worker.abort();
+        }
     }
 }
 
@@ -343,6 +384,31 @@ impl MockHero {
     /// Forgets the request log.
     pub fn clear_requests(&self) {
         self.shared.lock().log.clear();
+    }
+
+    /// Every webhook delivery attempt so far, oldest first.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.shared.lock().deliveries.clone()
+    }
+
+    /// A fault for the next webhook delivery attempt (one attempt per call, in order).
+    pub fn inject_delivery_fault(&self, fault: DeliveryFault) {
+        self.shared.lock().delivery_faults.push_back(fault);
+    }
+
+    /// Waits until every webhook delivery dispatched so far is done (accepted, dropped, or out
+    /// of retries), up to `timeout`. True when they are.
+    pub async fn deliveries_settled(&self, timeout: Duration) -> bool {
+        let done = async {
+            loop {
+                let notified = self.shared.delivered.notified();
+                if self.shared.lock().pending_deliveries == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        tokio::time::timeout(timeout, done).await.is_ok()
     }
 
     /// The slots nobody holds or has booked, by the mock's clock.

@@ -134,7 +134,9 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, hea
                 let (shared, param, query, wait) = (shared.clone(), param.clone(), query.clone(), *wait);
                 let late = tokio::spawn(async move {
                     tokio::time::sleep(wait).await;
-                    answer(&shared, operation, param.as_deref(), &query, &body)
+                    let answered = answer(&shared, operation, param.as_deref(), &query, &body);
+                    super::deliveries::dispatch(&shared);
+                    answered
                 });
                 let (status, body) = late.await.unwrap_or((500, None));
                 record(status);
@@ -154,6 +156,7 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, hea
         }
 
         let (status, body) = answer(&shared, operation, param.as_deref(), &query, &body);
+        super::deliveries::dispatch(&shared);
         match fault {
             Some(FaultKind::CommitThenTimeout(wait)) => tokio::time::sleep(wait).await,
             Some(FaultKind::DropConnection) => {
@@ -203,6 +206,11 @@ fn answer(shared: &Shared, operation: &str, param: Option<&str>, query: &BTreeMa
         "getAppointment" => state.get_appointment(id, now),
         "editAppointment" => state.edit_appointment(id, body, now),
         "bookAppointment" => state.book_appointment(id, now),
+        "cancelAppointment" => state.cancel_appointment(id, body, now),
+        "rescheduleAppointment" => state.reschedule_appointment(id, body, now),
+        "createWebhook" => state.create_webhook(body, now),
+        "listWebhooks" => state.list_webhooks(query),
+        "deleteWebhook" => state.delete_webhook(id),
         "createVideoLink" => state.create_video_link(body),
         "getLinkStatus" => state.get_link_status(query),
         other => examples().iter().find(|e| e.operation == other).map_or((404, None), |e| (e.status, e.body.clone())),

@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 
 use crate::Id;
 use crate::types::{
-    Appointment, AppointmentCreate, AppointmentEdit, AppointmentReservation, AppointmentType, AppointmentTypePractitionerType,
-    AppointmentTypeSector, Location, Practitioner, Slot, Title, VideoLink, VideoLinkCreate,
+    Appointment, AppointmentCancel, AppointmentCreate, AppointmentEdit, AppointmentReschedule, AppointmentReservation, AppointmentType,
+    AppointmentTypePractitionerType, AppointmentTypeSector, Location, Practitioner, Slot, Title, VideoLink, VideoLinkCreate, Webhook,
+    WebhookCreate,
 };
 
 /// An answer: status and JSON body (`None` for a body-less answer).
@@ -30,6 +31,29 @@ struct Booked {
     reason: Option<String>,
     reserved_until: DateTime<Utc>,
     confirmed_at: Option<DateTime<Utc>>,
+    cancelled_at: Option<DateTime<Utc>>,
+}
+
+/// The practice's cancellation window the mock enforces (Hero's value is per practice).
+const CANCELLATION_POLICY_HOURS: u64 = 24;
+
+/// Something that happened that Hero announces by webhook: the event name and the object's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Event {
+    pub(crate) name: &'static str,
+    pub(crate) object: &'static str,
+    pub(crate) id: String,
+}
+
+/// A webhook created through the API, with its signing key (kept for signing deliveries).
+#[derive(Debug, Clone)]
+pub(crate) struct Subscription {
+    pub(crate) id: String,
+    pub(crate) url: String,
+    pub(crate) event_type: String,
+    pub(crate) signing_key: Option<String>,
+    pub(crate) headers: BTreeMap<String, String>,
+    pub(crate) created_at: DateTime<Utc>,
 }
 
 #[derive(Debug)]
@@ -42,6 +66,10 @@ pub(crate) struct State {
     next_appointment: u64,
     links: Vec<String>,
     hold: Duration,
+    webhooks: Vec<Subscription>,
+    next_webhook: u64,
+    /// Events not yet handed to the webhook deliverer.
+    events: Vec<Event>,
 }
 
 fn ok(value: impl serde::Serialize) -> Answer {
@@ -167,7 +195,19 @@ impl State {
                 }
             }
         }
-        State { types, locations, practitioners, slots, appointments: BTreeMap::new(), next_appointment: 5001, links: Vec::new(), hold }
+        State {
+            types,
+            locations,
+            practitioners,
+            slots,
+            appointments: BTreeMap::new(),
+            next_appointment: 5001,
+            links: Vec::new(),
+            hold,
+            webhooks: Vec::new(),
+            next_webhook: 1,
+            events: Vec::new(),
+        }
     }
 
     /// The seeded slots that nobody holds or has booked at `now`.
@@ -176,13 +216,22 @@ impl State {
     }
 
     fn taken(&self, slot: &Slot, now: DateTime<Utc>) -> bool {
-        self.appointments.values().any(|a| a.slot.id == slot.id && (a.confirmed_at.is_some() || a.reserved_until > now))
+        self.appointments.values().any(|a| a.slot.id == slot.id && a.cancelled_at.is_none() && (a.confirmed_at.is_some() || a.reserved_until > now))
     }
 
-    /// A live (not lapsed) appointment.
+    /// An appointment Hero still has: confirmed, cancelled, or a hold that has not lapsed.
     fn live(&self, id: &str, now: DateTime<Utc>) -> Option<(u64, &Booked)> {
         let id: u64 = id.parse().ok()?;
-        self.appointments.get(&id).filter(|a| a.confirmed_at.is_some() || a.reserved_until > now).map(|a| (id, a))
+        self.appointments.get(&id).filter(|a| a.confirmed_at.is_some() || a.cancelled_at.is_some() || a.reserved_until > now).map(|a| (id, a))
+    }
+
+    /// The events since the last call, oldest first.
+    pub(crate) fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    fn announce(&mut self, name: &'static str, id: u64) {
+        self.events.push(Event { name, object: "Appointment", id: id.to_string() });
     }
 
     fn appointment(&self, id: u64, booked: &Booked) -> Appointment {
@@ -194,10 +243,10 @@ impl State {
             appointment_template_name: None,
             appointment_type_id: slot.appointment_type_id.clone().unwrap_or_else(|| Id::from(0)),
             booking_confirmed_at: booked.confirmed_at,
-            can_be_cancelled: true,
-            can_be_rescheduled: booked.confirmed_at.is_none(),
-            cancellation_policy_hours: Some(24),
-            cancelled_at: None,
+            can_be_cancelled: booked.cancelled_at.is_none(),
+            can_be_rescheduled: booked.confirmed_at.is_some() && booked.cancelled_at.is_none(),
+            cancellation_policy_hours: Some(CANCELLATION_POLICY_HOURS),
+            cancelled_at: booked.cancelled_at,
             duration: slot.start_time.zip(slot.finish_time).map(|(s, f)| u64::try_from((f - s).num_minutes()).unwrap_or_default()),
             id: Id::from(id),
             in_person: true,
@@ -209,7 +258,7 @@ impl State {
             practitioner: None,
             practitioner_id: Id::from(booked.practitioner),
             reason: booked.reason.clone(),
-            reserved_until: booked.confirmed_at.is_none().then_some(booked.reserved_until),
+            reserved_until: (booked.confirmed_at.is_none() && booked.cancelled_at.is_none()).then_some(booked.reserved_until),
             start_time: slot.start_time,
             suppress_mail: false,
             telephone: false,
@@ -269,7 +318,7 @@ impl State {
         self.next_appointment += 1;
         let reserved_until = now + self.hold;
         let practitioner = request.practitioner_id.as_str().parse().unwrap_or_default();
-        self.appointments.insert(id, Booked { slot, practitioner, patient_id: request.patient_id, reason: request.reason, reserved_until, confirmed_at: None });
+        self.appointments.insert(id, Booked { slot, practitioner, patient_id: request.patient_id, reason: request.reason, reserved_until, confirmed_at: None, cancelled_at: None });
         ok(AppointmentReservation { id: Id::from(id), reserved_until: Some(reserved_until) })
     }
 
@@ -277,13 +326,20 @@ impl State {
     pub(crate) fn book_appointment(&mut self, id: &str, now: DateTime<Utc>) -> Answer {
         let Some(key) = id.parse::<u64>().ok().filter(|k| self.appointments.contains_key(k)) else { return (404, None) };
         let Some(booked) = self.appointments.get_mut(&key) else { return (404, None) };
-        if booked.confirmed_at.is_none() {
+        if booked.cancelled_at.is_some() {
+            return invalid("appointment_cancelled", "an appointment that is not cancelled", &["id"]);
+        }
+        let newly = booked.confirmed_at.is_none();
+        if newly {
             if booked.reserved_until <= now {
                 return invalid("reservation_expired", "a reservation whose reserved_until has not passed", &["id"]);
             }
             booked.confirmed_at = Some(now);
         }
         let booked = booked.clone();
+        if newly {
+            self.announce("appointment.confirmed", key);
+        }
         ok(self.appointment(key, &booked))
     }
 
@@ -297,6 +353,9 @@ impl State {
     /// Edit: only before confirmation; moves the reservation to another free slot.
     pub(crate) fn edit_appointment(&mut self, id: &str, body: &[u8], now: DateTime<Utc>) -> Answer {
         let Some((key, booked)) = self.live(id, now) else { return (404, None) };
+        if booked.cancelled_at.is_some() {
+            return invalid("appointment_cancelled", "an appointment that is not cancelled", &["id"]);
+        }
         if booked.confirmed_at.is_some() {
             return invalid("appointment_confirmed", "an appointment that is not confirmed yet", &["id"]);
         }
@@ -315,6 +374,107 @@ impl State {
         booked.slot = target;
         let booked = booked.clone();
         ok(self.appointment(key, &booked))
+    }
+
+    /// Cancel: frees the slot. A confirmed appointment inside the practice's cancellation window
+    /// is refused unless `suppress_cancellation_policy`; a cancelled one cannot be cancelled again.
+    pub(crate) fn cancel_appointment(&mut self, id: &str, body: &[u8], now: DateTime<Utc>) -> Answer {
+        let Some((key, booked)) = self.live(id, now) else { return (404, None) };
+        let request: AppointmentCancel = match read_body(body, "an AppointmentCancel body") {
+            Ok(request) => request,
+            Err(answer) => return answer,
+        };
+        if booked.cancelled_at.is_some() {
+            return invalid("appointment_cancelled", "an appointment that is not cancelled", &["id"]);
+        }
+        let window = Duration::hours(i64::try_from(CANCELLATION_POLICY_HOURS).unwrap_or(24));
+        let inside = booked.confirmed_at.is_some() && booked.slot.start_time.is_some_and(|start| start - now < window);
+        if inside && request.suppress_cancellation_policy != Some(true) {
+            return invalid("cancellation_policy", "a start time outside the practice's cancellation window", &["id"]);
+        }
+        let confirmed = booked.confirmed_at.is_some();
+        let Some(booked) = self.appointments.get_mut(&key) else { return (404, None) };
+        booked.cancelled_at = Some(now);
+        let booked = booked.clone();
+        if confirmed {
+            // A released hold was never announced; a cancelled appointment is.
+            self.announce("appointment.cancelled", key);
+        }
+        ok(self.appointment(key, &booked))
+    }
+
+    /// Reschedule: moves a confirmed appointment to another free slot, atomically (the old slot
+    /// is freed only when the new one is taken).
+    pub(crate) fn reschedule_appointment(&mut self, id: &str, body: &[u8], now: DateTime<Utc>) -> Answer {
+        let Some((key, booked)) = self.live(id, now) else { return (404, None) };
+        let request: AppointmentReschedule = match read_body(body, "an AppointmentReschedule body") {
+            Ok(request) => request,
+            Err(answer) => return answer,
+        };
+        if booked.cancelled_at.is_some() {
+            return invalid("appointment_cancelled", "an appointment that is not cancelled", &["id"]);
+        }
+        if booked.confirmed_at.is_none() {
+            return invalid("appointment_not_confirmed", "a confirmed appointment (edit a reservation instead)", &["id"]);
+        }
+        let current = booked.slot.clone();
+        let target = self.slots.iter().find(|s| s.practitioner_id.as_ref() == Some(&request.practitioner_id) && s.start_time == Some(request.start_time)).cloned();
+        let Some(target) = target else { return invalid("slot_not_found", "the start_time of a listed slot", &["start_time"]) };
+        if target.id == current.id {
+            // Already there (a repeated request): the same answer, no second move.
+            let booked = booked.clone();
+            return ok(self.appointment(key, &booked));
+        }
+        if self.taken(&target, now) {
+            return invalid("slot_unavailable", "a free slot", &["start_time"]);
+        }
+        let Some(booked) = self.appointments.get_mut(&key) else { return (404, None) };
+        booked.practitioner = request.practitioner_id.as_str().parse().unwrap_or(booked.practitioner);
+        booked.slot = target;
+        let booked = booked.clone();
+        self.announce("appointment.rescheduled", key);
+        ok(self.appointment(key, &booked))
+    }
+
+    /// Create a webhook: stored with its signing key, answered without it.
+    pub(crate) fn create_webhook(&mut self, body: &[u8], now: DateTime<Utc>) -> Answer {
+        let request: WebhookCreate = match read_body(body, "a WebhookCreate body") {
+            Ok(request) => request,
+            Err(answer) => return answer,
+        };
+        let url = request.url.to_string();
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return invalid("invalid_url", "an http(s) URL", &["url"]);
+        }
+        let subscription = Subscription {
+            id: self.next_webhook.to_string(),
+            url,
+            event_type: request.event_type.to_string(),
+            signing_key: request.signing_key.filter(|k| !k.is_empty()),
+            headers: request.headers.into_iter().collect(),
+            created_at: now,
+        };
+        self.next_webhook += 1;
+        let answer = webhook(&subscription);
+        self.webhooks.push(subscription);
+        ok(answer)
+    }
+
+    pub(crate) fn list_webhooks(&self, query: &BTreeMap<String, String>) -> Answer {
+        let wanted = query.get("event_type");
+        let hooks: Vec<Webhook> = self.webhooks.iter().filter(|w| wanted.is_none_or(|e| *e == w.event_type)).map(webhook).collect();
+        list(&hooks, query)
+    }
+
+    pub(crate) fn delete_webhook(&mut self, id: &str) -> Answer {
+        let before = self.webhooks.len();
+        self.webhooks.retain(|w| w.id != id);
+        if self.webhooks.len() == before { (404, None) } else { (200, None) }
+    }
+
+    /// The webhooks subscribed to `event`.
+    pub(crate) fn subscribers(&self, event: &str) -> Vec<Subscription> {
+        self.webhooks.iter().filter(|w| w.event_type == event).cloned().collect()
     }
 
     pub(crate) fn create_video_link(&mut self, body: &[u8]) -> Answer {
@@ -337,5 +497,18 @@ impl State {
             Some(_) => (200, Some(json!({"status": "unused", "type": "video", "reference": []}))),
             None => (404, None),
         }
+    }
+}
+
+/// A webhook as the API answers it: never its signing key.
+fn webhook(subscription: &Subscription) -> Webhook {
+    Webhook {
+        id: subscription.id.clone(),
+        event_type: subscription.event_type.clone(),
+        url: subscription.url.clone(),
+        signing_key: None,
+        headers: subscription.headers.clone().into_iter().collect(),
+        created_at: subscription.created_at,
+        updated_at: subscription.created_at.to_rfc3339(),
     }
 }

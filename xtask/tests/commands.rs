@@ -325,7 +325,7 @@ fn the_committed_repository_passes_check_and_surface_matches_its_snapshot() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let snapshot = std::fs::read_to_string(root.join("tests/snapshots/generated_surface__surface.snap")).unwrap();
     assert!(snapshot.trim_end().ends_with(stdout(&surface).trim_end()), "surface prints the snapshot's listing");
-    assert_eq!(stdout(&surface).lines().count(), 68);
+    assert_eq!(stdout(&surface).lines().count(), 69);
     assert!(stdout(&output).contains("ok: openapi/hero-public-api.yaml is what openapi/upstream.yaml + openapi/overlay.yaml give"), "{}", stdout(&output));
 }
 

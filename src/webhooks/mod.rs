@@ -20,6 +20,9 @@
 //!
 //! Parse only after verification: [`Verifier::verify`] does both, in that order.
 
+#[cfg(feature = "axum")]
+pub mod axum;
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -264,14 +267,19 @@ pub fn verify(raw_body: &[u8], headers: &HeaderMap, signing_key: &str) -> Result
 /// The headers Hero would send with `raw_body` signed at `at`: for your tests. The timestamp
 /// is Unix seconds and the signature lowercase hex (the guide leaves both open).
 pub fn sign(raw_body: &[u8], signing_key: &str, at: DateTime<Utc>) -> HeaderMap {
-    let timestamp = at.timestamp().to_string();
+    sign_with_timestamp(raw_body, signing_key, &at.timestamp().to_string())
+}
+
+/// [`sign`] with the timestamp header written as given (the mock writes milliseconds, so each
+/// delivery attempt is signed anew even within one second).
+pub(crate) fn sign_with_timestamp(raw_body: &[u8], signing_key: &str, timestamp: &str) -> HeaderMap {
     let mut mac = mac(&SecretString::from(signing_key.to_owned()));
     mac.update(timestamp.as_bytes());
     mac.update(b".");
     mac.update(raw_body);
     let signature = hex::encode(mac.finalize().into_bytes());
     let mut headers = HeaderMap::new();
-    headers.insert(TIMESTAMP_HEADER, HeaderValue::from(at.timestamp()));
+    headers.insert(TIMESTAMP_HEADER, HeaderValue::try_from(timestamp).unwrap_or_else(|_| HeaderValue::from_static("")));
     headers.insert(SIGNATURE_HEADER, HeaderValue::try_from(signature).unwrap_or_else(|_| HeaderValue::from_static("")));
     headers
 }

@@ -1,0 +1,257 @@
+//! After booking: cancel, reschedule, and releasing a hold, with the rigour of `confirm`.
+//!
+//! - What the appointment says about itself (`can_be_cancelled`, `can_be_rescheduled`,
+//!   `cancellation_policy_hours`, `cancelled_at`) is checked first: a refusal is
+//!   [`BookingError::NotAllowed`] and nothing is sent, unless the caller overrides the policy.
+//! - An ambiguous outcome (timeout, dropped connection, 5xx) is settled by reading the
+//!   appointment back (`cancelled_at`, the new start). "Not yet" is not taken as "nothing
+//!   happened": a server may commit after the client hung up. The same request is sent once
+//!   more (cancelling or moving to the same slot twice cannot do it twice) and read back again;
+//!   what is still unsettled is [`BookingError::OutcomeUnknown`].
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+
+use super::error::NotAllowed;
+use super::reservation::classify_write;
+use super::{Booking, BookingError};
+use crate::types::{Appointment, AppointmentCancel, AppointmentReschedule, Slot};
+
+/// How to cancel: [`Booking::cancel`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cancellation {
+    suppress_mail: bool,
+    override_policy: bool,
+}
+
+impl Cancellation {
+    /// Cancel, telling the patient (Hero's default), within the practice's policy.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Do not send the patient the cancellation message (`suppress_mail`).
+    pub fn without_mail(mut self) -> Self {
+        self.suppress_mail = true;
+        self
+    }
+
+    /// Cancel even inside the practice's cancellation window or where Hero marks the
+    /// appointment as not cancellable (`suppress_cancellation_policy`): a deliberate choice,
+    /// typically a practice decision, never a retry strategy.
+    pub fn overriding_policy(mut self) -> Self {
+        self.override_policy = true;
+        self
+    }
+}
+
+/// How to reschedule: [`Booking::reschedule`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reschedule {
+    suppress_mail: bool,
+    ignore_flags: bool,
+}
+
+impl Reschedule {
+    /// Reschedule, telling the patient.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Do not send the patient the change message (`suppress_mail`).
+    pub fn without_mail(mut self) -> Self {
+        self.suppress_mail = true;
+        self
+    }
+
+    /// Send it even where Hero marks the appointment as not reschedulable
+    /// (`can_be_rescheduled` false); Hero may still refuse.
+    pub fn ignoring_flags(mut self) -> Self {
+        self.ignore_flags = true;
+        self
+    }
+}
+
+/// What [`crate::booking::Reservation::release`] did.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Released {
+    /// The hold was cancelled (without mail): the slot is free now. The appointment as Hero
+    /// answered it, `cancelled_at` set.
+    Freed(Box<Appointment>),
+    /// Hero no longer had the hold (it lapsed, or was released already): the slot was free.
+    AlreadyGone,
+}
+
+/// Whether `appointment` may be cancelled now, by what it says about itself.
+pub(crate) fn check_cancel(appointment: &Appointment, how: &Cancellation, now: DateTime<Utc>) -> Result<(), NotAllowed> {
+    if appointment.cancelled_at.is_some() {
+        return Err(NotAllowed::AlreadyCancelled);
+    }
+    if how.override_policy {
+        return Ok(());
+    }
+    if !appointment.can_be_cancelled {
+        return Err(NotAllowed::NotCancellable);
+    }
+    // The policy window is about confirmed appointments: a hold is the partner's own.
+    if appointment.booking_confirmed_at.is_some()
+        && let (Some(hours), Some(starts_at)) = (appointment.cancellation_policy_hours.filter(|h| *h > 0), appointment.start_time)
+        && starts_at - now < chrono::Duration::hours(i64::try_from(hours).unwrap_or(i64::MAX))
+    {
+        return Err(NotAllowed::InsidePolicyWindow { hours, starts_at });
+    }
+    Ok(())
+}
+
+/// Whether `appointment` may be rescheduled, by what it says about itself.
+pub(crate) fn check_reschedule(appointment: &Appointment, how: &Reschedule) -> Result<(), NotAllowed> {
+    if appointment.cancelled_at.is_some() {
+        return Err(NotAllowed::AlreadyCancelled);
+    }
+    if appointment.booking_confirmed_at.is_none() {
+        return Err(NotAllowed::NotConfirmed);
+    }
+    if !how.ignore_flags && !appointment.can_be_rescheduled {
+        return Err(NotAllowed::NotReschedulable);
+    }
+    Ok(())
+}
+
+impl Booking {
+    /// Cancels a confirmed appointment (or a reservation), honouring what it says about
+    /// itself: already cancelled, `can_be_cancelled`, and the practice's
+    /// `cancellation_policy_hours` before its start are refused before anything is sent.
+    ///
+    /// Pass the appointment as you last read it (`appointment(id)`); Hero still decides.
+    ///
+    /// # Errors
+    ///
+    /// [`BookingError::NotAllowed`] (nothing sent), [`BookingError::Rejected`],
+    /// [`BookingError::RateLimited`], [`BookingError::OutcomeUnknown`] when neither the answer
+    /// nor a read-back settles it, [`BookingError::Transport`] or
+    /// [`BookingError::InvalidInput`].
+    pub async fn cancel(&self, appointment: &Appointment, how: &Cancellation) -> Result<Appointment, BookingError> {
+        check_cancel(appointment, how, Utc::now()).map_err(|why| BookingError::NotAllowed { action: "cancel", appointment_id: appointment.id.to_string(), why })?;
+        self.cancel_by_id(appointment.id.as_str(), how.suppress_mail, how.override_policy).await
+    }
+
+    /// Moves a confirmed appointment to `to` (a free slot from `slots()`), honouring
+    /// `can_be_rescheduled`. The move is atomic on Hero's side: if the new slot is taken, the
+    /// appointment stays where it was ([`BookingError::SlotUnavailable`]).
+    ///
+    /// # Errors
+    ///
+    /// [`BookingError::NotAllowed`] (nothing sent), [`BookingError::IncompleteSlot`],
+    /// [`BookingError::SlotUnavailable`], [`BookingError::Rejected`],
+    /// [`BookingError::RateLimited`], [`BookingError::OutcomeUnknown`] when neither the answer
+    /// nor a read-back settles it, or [`BookingError::Transport`].
+    pub async fn reschedule(&self, appointment: &Appointment, to: &Slot, how: &Reschedule) -> Result<Appointment, BookingError> {
+        check_reschedule(appointment, how).map_err(|why| BookingError::NotAllowed { action: "reschedule", appointment_id: appointment.id.to_string(), why })?;
+        let practitioner_id = to.practitioner_id.clone().ok_or(BookingError::IncompleteSlot { field: "practitioner_id" })?;
+        let start_time = to.start_time.ok_or(BookingError::IncompleteSlot { field: "start_time" })?;
+        let duration = to.finish_time.and_then(|finish| u64::try_from((finish - start_time).num_minutes()).ok()).filter(|m| *m > 0);
+        let body = AppointmentReschedule { practitioner_id: practitioner_id.clone(), start_time, duration, suppress_mail: Some(how.suppress_mail) };
+        let id = appointment.id.as_str();
+        let send = || async {
+            match self.client.reschedule_appointment().id(id).body(body.clone()).send_generated().await {
+                Ok(moved) => Ok(moved.into_inner()),
+                Err(error) => Err(classify_write(error, "reschedule", Some(id))),
+            }
+        };
+        let moved = move |a: &Appointment| a.cancelled_at.is_none() && a.start_time == Some(start_time) && a.practitioner_id == practitioner_id;
+        match send().await {
+            Err(BookingError::OutcomeUnknown { reason, .. }) => self.settle("reschedule", id, reason, moved, send).await,
+            other => other,
+        }
+    }
+
+    /// Cancels by id, without the checks of [`Booking::cancel`] (for a hold being released).
+    pub(crate) async fn cancel_by_id(&self, id: &str, suppress_mail: bool, suppress_policy: bool) -> Result<Appointment, BookingError> {
+        let body = AppointmentCancel { suppress_mail: Some(suppress_mail), suppress_cancellation_policy: Some(suppress_policy) };
+        let send = || async {
+            match self.client.cancel_appointment().id(id).body(body.clone()).send_generated().await {
+                Ok(cancelled) => Ok(cancelled.into_inner()),
+                Err(error) => Err(classify_write(error, "cancel", Some(id))),
+            }
+        };
+        match send().await {
+            Err(BookingError::OutcomeUnknown { reason, .. }) => self.settle("cancel", id, reason, |a: &Appointment| a.cancelled_at.is_some(), send).await,
+            other => other,
+        }
+    }
+
+    /// After an ambiguous write: read back; if `done`, it worked. Otherwise send the same
+    /// request once more (it cannot take effect twice) and read back again.
+    async fn settle<F, Fut>(&self, operation: &'static str, id: &str, reason: String, done: impl Fn(&Appointment) -> bool, send: F) -> Result<Appointment, BookingError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Appointment, BookingError>>,
+    {
+        let unknown = |reason: String| BookingError::OutcomeUnknown { operation, appointment_id: Some(id.to_owned()), reason, request_id: None };
+        match self.read_back(id).await {
+            Ok(appointment) if done(&appointment) => return Ok(appointment),
+            Ok(_) => {}
+            Err(why) => return Err(unknown(format!("{reason}; reading it back failed too: {why}"))),
+        }
+        let again = match send().await {
+            Ok(appointment) => return Ok(appointment),
+            // Refused outright (it may already have happened: the read-back decides).
+            Err(error) => error.to_string(),
+        };
+        match self.read_back(id).await {
+            Ok(appointment) if done(&appointment) => Ok(appointment),
+            Ok(_) => Err(unknown(format!("{reason}; sending it again failed too ({again}), and it does not read as done: the first request may still be committing"))),
+            Err(why) => Err(unknown(format!("{reason}; sending it again failed too ({again}), and reading it back failed: {why}"))),
+        }
+    }
+
+    async fn read_back(&self, id: &str) -> Result<Appointment, String> {
+        self.client.get_appointment().id(id).send().await.map(|a| a.into_inner()).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn appointment(confirmed: bool, starts_in_hours: i64, now: DateTime<Utc>) -> Appointment {
+        serde_json::from_value(serde_json::json!({
+            "id": "5001", "practitioner_id": "11", "location_id": "1", "appointment_type_id": "1",
+            "start_time": (now + chrono::Duration::hours(starts_in_hours)).to_rfc3339(),
+            "booking_confirmed_at": if confirmed { Some(now.to_rfc3339()) } else { None },
+            "can_be_cancelled": true, "can_be_rescheduled": true, "cancellation_policy_hours": 24,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn cancel_decisions() {
+        let now = Utc::now();
+        let how = Cancellation::new();
+        assert_eq!(check_cancel(&appointment(true, 48, now), &how, now), Ok(()));
+        assert!(matches!(check_cancel(&appointment(true, 2, now), &how, now), Err(NotAllowed::InsidePolicyWindow { hours: 24, .. })));
+        assert_eq!(check_cancel(&appointment(true, 2, now), &how.clone().overriding_policy(), now), Ok(()));
+        // A hold is the partner's own: no policy window.
+        assert_eq!(check_cancel(&appointment(false, 2, now), &how, now), Ok(()));
+        let mut not_cancellable = appointment(true, 48, now);
+        not_cancellable.can_be_cancelled = false;
+        assert_eq!(check_cancel(&not_cancellable, &how, now), Err(NotAllowed::NotCancellable));
+        let mut cancelled = appointment(true, 48, now);
+        cancelled.cancelled_at = Some(now);
+        assert_eq!(check_cancel(&cancelled, &how.clone().overriding_policy(), now), Err(NotAllowed::AlreadyCancelled));
+    }
+
+    #[test]
+    fn reschedule_decisions() {
+        let now = Utc::now();
+        let how = Reschedule::new();
+        assert_eq!(check_reschedule(&appointment(true, 2, now), &how), Ok(()));
+        assert_eq!(check_reschedule(&appointment(false, 48, now), &how), Err(NotAllowed::NotConfirmed));
+        let mut fixed = appointment(true, 48, now);
+        fixed.can_be_rescheduled = false;
+        assert_eq!(check_reschedule(&fixed, &how), Err(NotAllowed::NotReschedulable));
+        assert_eq!(check_reschedule(&fixed, &how.clone().ignoring_flags()), Ok(()));
+    }
+}

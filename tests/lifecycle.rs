@@ -1,0 +1,287 @@
+//! After booking: release, cancel and reschedule against the mock, each outcome including the
+//! ambiguous ones; and Hero's webhooks delivered by the mock to an axum receiver.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::post;
+use hero_health::booking::{BookingError, Cancellation, NotAllowed, Released, Reschedule, SlotQuery};
+use hero_health::mock::{DeliveryFault, DeliveryOutcome, Fault, FaultKind, MockHero};
+use hero_health::types::{Appointment, Slot, WebhookCreate, WebhookEventType};
+use hero_health::webhooks::EventType;
+use hero_health::webhooks::axum::{VerifiedEvent, WebhookReceiver};
+
+fn operations(hero: &MockHero) -> Vec<String> {
+    hero.requests().into_iter().map(|r| r.operation.unwrap_or(r.path)).collect()
+}
+
+async fn slots(hero: &MockHero) -> Vec<Slot> {
+    hero.client().booking().slots(&SlotQuery::new()).await.unwrap()
+}
+
+async fn booked(hero: &MockHero, slot: &Slot) -> Appointment {
+    hero.client().booking().book(slot, Some(&"1234".parse().unwrap())).await.unwrap()
+}
+
+#[tokio::test]
+async fn release_frees_the_slot_for_another_practice_group() {
+    let hero = MockHero::start().await.unwrap();
+    let slot = slots(&hero).await.remove(0);
+    let reservation = hero.client().booking().reserve(&slot, None).await.unwrap();
+    let other = hero.client_builder().with_practice_group_id("2").build().unwrap();
+    assert!(matches!(other.booking().reserve(&slot, None).await, Err(BookingError::SlotUnavailable)), "held");
+
+    let released = reservation.release().await.unwrap();
+
+    let Released::Freed(appointment) = released else { panic!("the hold was there to free") };
+    assert!(appointment.cancelled_at.is_some());
+    assert!(hero.free_slots().contains(&slot));
+    other.booking().reserve(&slot, None).await.expect("the other practice group gets the slot");
+    // No webhook for a hold given up: Hero announces appointments, not reservations.
+    assert!(hero.deliveries().is_empty());
+}
+
+#[tokio::test]
+async fn releasing_a_lapsed_hold_says_it_was_already_gone() {
+    let hero = MockHero::builder().with_hold_period(Duration::from_secs(60)).start().await.unwrap();
+    let slot = slots(&hero).await.remove(0);
+    let reservation = hero.client().booking().reserve(&slot, None).await.unwrap();
+    hero.advance(Duration::from_secs(120));
+    assert_eq!(reservation.release().await.unwrap(), Released::AlreadyGone);
+}
+
+#[tokio::test]
+async fn cancel_inside_the_policy_window_is_refused_before_sending() {
+    let hero = MockHero::start().await.unwrap();
+    let slot = slots(&hero).await.remove(0);
+    let mut appointment = booked(&hero, &slot).await;
+    // As read an hour before it starts (the practice's window is 24 h).
+    appointment.start_time = Some(chrono::Utc::now() + chrono::Duration::hours(1));
+    hero.clear_requests();
+
+    let error = hero.client().booking().cancel(&appointment, &Cancellation::new()).await.unwrap_err();
+
+    assert!(matches!(&error, BookingError::NotAllowed { action: "cancel", why: NotAllowed::InsidePolicyWindow { hours: 24, .. }, .. }), "{error:?}");
+    assert!(error.to_string().contains("overriding_policy"), "says how to override: {error}");
+    assert!(hero.requests().is_empty(), "0 requests sent");
+
+    // Overriding the policy sends it, with suppress_cancellation_policy.
+    let cancelled = hero.client().booking().cancel(&appointment, &Cancellation::new().overriding_policy()).await.unwrap();
+    assert!(cancelled.cancelled_at.is_some());
+}
+
+#[tokio::test]
+async fn the_mock_enforces_the_policy_window_on_its_own_clock() {
+    let hero = MockHero::start().await.unwrap();
+    let slot = slots(&hero).await.remove(0);
+    let appointment = booked(&hero, &slot).await;
+    // The mock's clock moves to 2 h before the start; the client's does not know.
+    let until_start = (slot.start_time.unwrap() - hero.now() - chrono::Duration::hours(2)).to_std().unwrap();
+    hero.advance(until_start);
+
+    let error = hero.client().booking().cancel(&appointment, &Cancellation::new()).await.unwrap_err();
+    assert!(matches!(&error, BookingError::Rejected { status: 400, issues, .. } if issues[0].contains("cancellation_policy")), "{error:?}");
+    assert!(!hero.free_slots().contains(&slot), "still booked");
+}
+
+#[tokio::test]
+async fn cancel_frees_the_slot_and_a_cancelled_appointment_cannot_be_confirmed_or_cancelled_again() {
+    let hero = MockHero::start().await.unwrap();
+    let slot = slots(&hero).await.remove(0);
+    let appointment = booked(&hero, &slot).await;
+    let booking = hero.client().booking();
+
+    let cancelled = booking.cancel(&appointment, &Cancellation::new().without_mail()).await.unwrap();
+
+    assert!(cancelled.cancelled_at.is_some() && !cancelled.can_be_cancelled);
+    assert!(hero.free_slots().contains(&slot));
+    let again = booking.cancel(&cancelled, &Cancellation::new()).await.unwrap_err();
+    assert!(matches!(again, BookingError::NotAllowed { why: NotAllowed::AlreadyCancelled, .. }), "{again:?}");
+    // Confirming it again (the raw call) is refused by the mock, as by Hero.
+    let confirm = hero.client().book_appointment().id(appointment.id.clone()).send().await.unwrap_err();
+    assert_eq!(confirm.status().map(|s| s.as_u16()), Some(400));
+    assert_eq!(confirm.validation().unwrap().message[0].code, "appointment_cancelled");
+}
+
+#[tokio::test]
+async fn a_cancel_that_commits_then_times_out_is_settled_by_reading_back() {
+    let hero = MockHero::start().await.unwrap();
+    let slot = slots(&hero).await.remove(0);
+    let appointment = booked(&hero, &slot).await;
+    let client = hero.client_builder().with_timeout(Duration::from_millis(300)).build().unwrap();
+    hero.inject(Fault::on("cancelAppointment", FaultKind::CommitThenTimeout(Duration::from_secs(2)))).unwrap();
+    hero.clear_requests();
+
+    let cancelled = client.booking().cancel(&appointment, &Cancellation::new()).await.unwrap();
+
+    assert!(cancelled.cancelled_at.is_some());
+    assert_eq!(operations(&hero), ["cancelAppointment", "getAppointment"], "cancel once, then read back");
+}
+
+#[tokio::test]
+async fn a_cancel_that_commits_late_is_never_reported_as_not_done() {
+    let hero = MockHero::start().await.unwrap();
+    let slot = slots(&hero).await.remove(0);
+    let appointment = booked(&hero, &slot).await;
+    let client = hero.client_builder().with_timeout(Duration::from_millis(300)).build().unwrap();
+    hero.inject(Fault::on("cancelAppointment", FaultKind::Latency(Duration::from_millis(1500))).times(2)).unwrap();
+
+    let error = client.booking().cancel(&appointment, &Cancellation::new()).await.unwrap_err();
+
+    assert!(matches!(&error, BookingError::OutcomeUnknown { operation: "cancel", .. }), "{error:?}");
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let read = hero.client().booking().appointment(appointment.id.as_str()).await.unwrap();
+    assert!(read.cancelled_at.is_some(), "the late commit landed, as the error warned it might");
+}
+
+#[tokio::test]
+async fn reschedule_moves_the_booking_and_frees_the_old_slot() {
+    let hero = MockHero::start().await.unwrap();
+    let all = slots(&hero).await;
+    let appointment = booked(&hero, &all[0]).await;
+
+    let moved = hero.client().booking().reschedule(&appointment, &all[1], &Reschedule::new()).await.unwrap();
+
+    assert_eq!(moved.id, appointment.id);
+    assert_eq!(moved.start_time, all[1].start_time);
+    assert!(hero.free_slots().contains(&all[0]) && !hero.free_slots().contains(&all[1]));
+}
+
+#[tokio::test]
+async fn reschedule_to_a_taken_slot_leaves_the_original_booking_intact() {
+    let hero = MockHero::start().await.unwrap();
+    let all = slots(&hero).await;
+    let appointment = booked(&hero, &all[0]).await;
+    booked(&hero, &all[1]).await;
+
+    let error = hero.client().booking().reschedule(&appointment, &all[1], &Reschedule::new()).await.unwrap_err();
+
+    assert!(matches!(error, BookingError::SlotUnavailable), "{error:?}");
+    let read = hero.client().booking().appointment(appointment.id.as_str()).await.unwrap();
+    assert_eq!(read.start_time, all[0].start_time, "still where it was");
+    assert!(read.cancelled_at.is_none());
+}
+
+#[tokio::test]
+async fn a_reservation_is_not_rescheduled_but_edited() {
+    let hero = MockHero::start().await.unwrap();
+    let all = slots(&hero).await;
+    let reservation = hero.client().booking().reserve(&all[0], None).await.unwrap();
+    let held = hero.client().booking().appointment(reservation.id()).await.unwrap();
+    hero.clear_requests();
+    let error = hero.client().booking().reschedule(&held, &all[1], &Reschedule::new()).await.unwrap_err();
+    assert!(matches!(error, BookingError::NotAllowed { why: NotAllowed::NotConfirmed, .. }), "{error:?}");
+    assert!(hero.requests().is_empty());
+}
+
+/// What the receiver's handler saw, in order.
+type Seen = Arc<Mutex<Vec<(EventType, String)>>>;
+
+#[derive(Clone)]
+struct AppState {
+    receiver: WebhookReceiver,
+    seen: Seen,
+    /// Answer 500 to this many deliveries first.
+    fail_first: Arc<Mutex<u32>>,
+}
+
+impl axum::extract::FromRef<AppState> for WebhookReceiver {
+    fn from_ref(state: &AppState) -> Self {
+        state.receiver.clone()
+    }
+}
+
+async fn on_event(axum::extract::State(state): axum::extract::State<AppState>, VerifiedEvent(event): VerifiedEvent) -> axum::http::StatusCode {
+    let mut fail = state.fail_first.lock().unwrap();
+    if *fail > 0 {
+        *fail -= 1;
+        return axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+    }
+    state.seen.lock().unwrap().push((event.event, event.id));
+    axum::http::StatusCode::NO_CONTENT
+}
+
+/// A receiver on 127.0.0.1, registered with the mock for `events`; what its handler saw.
+async fn receiver(hero: &MockHero, events: &[WebhookEventType], fail_first: u32) -> Seen {
+    let key = "whsec-lifecycle-test";
+    let seen: Seen = Arc::default();
+    let state = AppState { receiver: WebhookReceiver::new(key).unwrap(), seen: seen.clone(), fail_first: Arc::new(Mutex::new(fail_first)) };
+    let app = Router::new().route("/hero", post(on_event)).with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hero", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    for event in events {
+        let body = WebhookCreate { url: url.parse().unwrap(), event_type: event.clone(), signing_key: Some(key.into()), description: None, headers: Default::default() };
+        hero.client().create_webhook().body(body).send().await.unwrap();
+    }
+    seen
+}
+
+#[tokio::test]
+async fn a_receiver_gets_the_verified_events_in_order_and_recognises_a_duplicate() {
+    let hero = MockHero::start().await.unwrap();
+    let seen = receiver(&hero, &[WebhookEventType::AppointmentConfirmed, WebhookEventType::AppointmentCancelled, WebhookEventType::AppointmentRescheduled], 0).await;
+    let all = slots(&hero).await;
+
+    let appointment = booked(&hero, &all[0]).await;
+    hero.inject_delivery_fault(DeliveryFault::Duplicate);
+    let moved = hero.client().booking().reschedule(&appointment, &all[1], &Reschedule::new()).await.unwrap();
+    hero.client().booking().cancel(&moved, &Cancellation::new()).await.unwrap();
+    assert!(hero.deliveries_settled(Duration::from_secs(10)).await);
+
+    let id = appointment.id.to_string();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [(EventType::AppointmentConfirmed, id.clone()), (EventType::AppointmentRescheduled, id.clone()), (EventType::AppointmentCancelled, id)]
+    );
+    let deliveries = hero.deliveries();
+    let duplicate = deliveries.iter().find(|d| d.duplicate).expect("the duplicate was sent");
+    assert_eq!(duplicate.outcome, DeliveryOutcome::Answered(200), "acknowledged, not processed again");
+}
+
+#[tokio::test]
+async fn a_receiver_that_fails_twice_gets_the_event_on_the_third_delivery() {
+    let hero = MockHero::builder().with_delivery_retries(5, Duration::from_millis(20)).start().await.unwrap();
+    let seen = receiver(&hero, &[WebhookEventType::AppointmentConfirmed], 2).await;
+    let slot = slots(&hero).await.remove(0);
+
+    booked(&hero, &slot).await;
+    assert!(hero.deliveries_settled(Duration::from_secs(10)).await);
+
+    let attempts: Vec<(u32, DeliveryOutcome)> = hero.deliveries().into_iter().map(|d| (d.attempt, d.outcome)).collect();
+    assert_eq!(attempts, [(1, DeliveryOutcome::Answered(500)), (2, DeliveryOutcome::Answered(500)), (3, DeliveryOutcome::Answered(204))]);
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_tampered_delivery_is_refused_and_never_reaches_the_handler() {
+    let hero = MockHero::builder().with_delivery_retries(1, Duration::from_millis(20)).start().await.unwrap();
+    let seen = receiver(&hero, &[WebhookEventType::AppointmentConfirmed], 0).await;
+    let slot = slots(&hero).await.remove(0);
+    hero.inject_delivery_fault(DeliveryFault::BadSignature);
+
+    booked(&hero, &slot).await;
+    assert!(hero.deliveries_settled(Duration::from_secs(10)).await);
+
+    assert_eq!(hero.deliveries()[0].outcome, DeliveryOutcome::Answered(401));
+    assert!(seen.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_dropped_delivery_is_logged_and_never_sent() {
+    let hero = MockHero::start().await.unwrap();
+    let seen = receiver(&hero, &[WebhookEventType::AppointmentConfirmed], 0).await;
+    let slot = slots(&hero).await.remove(0);
+    hero.inject_delivery_fault(DeliveryFault::Drop);
+
+    booked(&hero, &slot).await;
+    assert!(hero.deliveries_settled(Duration::from_secs(10)).await);
+
+    assert_eq!(hero.deliveries()[0].outcome, DeliveryOutcome::Dropped);
+    assert!(seen.lock().unwrap().is_empty());
+    // The webhook list holds the webhook, never its signing key.
+    let hooks = hero.client().list_webhooks().send().await.unwrap().into_inner();
+    assert_eq!(hooks.count, 1);
+    assert!(hooks.data[0].signing_key.is_none());
+}
