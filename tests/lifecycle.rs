@@ -285,3 +285,18 @@ async fn a_dropped_delivery_is_logged_and_never_sent() {
     assert_eq!(hooks.count, 1);
     assert!(hooks.data[0].signing_key.is_none());
 }
+
+#[tokio::test]
+async fn a_delayed_delivery_still_arrives_and_the_log_is_bounded() {
+    let hero = MockHero::builder().with_request_log_limit(1).start().await.unwrap();
+    let seen = receiver(&hero, &[WebhookEventType::AppointmentConfirmed], 0).await;
+    let all = slots(&hero).await;
+    hero.inject_delivery_fault(DeliveryFault::Delay(Duration::from_millis(300)));
+
+    booked(&hero, &all[0]).await;
+    booked(&hero, &all[1]).await;
+    assert!(hero.deliveries_settled(Duration::from_secs(10)).await);
+
+    assert_eq!(seen.lock().unwrap().len(), 2, "the delayed one and the next, in order");
+    assert_eq!(hero.deliveries().len(), 1, "the log keeps the latest `with_request_log_limit` attempts");
+}

@@ -140,7 +140,11 @@ async fn deliver(shared: &Shared, client: &reqwest::Client, job: &Job) {
         let fault = shared.lock().delivery_faults.pop_front();
         let log = |duplicate: bool, outcome: DeliveryOutcome| {
             let entry = Delivery { webhook_id: job.subscription.id.clone(), event: job.event.name.to_owned(), object_id: job.event.id.clone(), attempt, duplicate, outcome };
-            shared.lock().deliveries.push(entry);
+            let mut inner = shared.lock();
+            inner.deliveries.push(entry);
+            // Bounded like the request log: a long-running mock does not grow without limit.
+            let excess = inner.deliveries.len().saturating_sub(shared.config.log_limit);
+            inner.deliveries.drain(..excess);
         };
         match &fault {
             Some(DeliveryFault::Drop) => return log(false, DeliveryOutcome::Dropped),

@@ -198,8 +198,9 @@ impl MockHeroBuilder {
         self
     }
 
-    /// How many requests [`MockHero::requests`] keeps (default 10,000): the oldest are
-    /// forgotten first, so a long-running mock (`serve_mock`) does not grow without bound.
+    /// How many requests [`MockHero::requests`] keeps (default 10,000), and as many webhook
+    /// delivery attempts ([`MockHero::deliveries`]): the oldest are forgotten first, so a
+    /// long-running mock (`serve_mock`) does not grow without bound.
     pub fn with_request_log_limit(mut self, limit: usize) -> Self {
         self.log_limit = limit;
         self
