@@ -24,6 +24,7 @@
 //! ```
 
 mod deliveries;
+mod deviations;
 mod server;
 mod state;
 
@@ -132,6 +133,7 @@ pub struct MockHeroBuilder {
     network: Vec<String>,
     log_limit: usize,
     retries: deliveries::Retries,
+    deviant: bool,
 }
 
 impl std::fmt::Debug for MockHeroBuilder {
@@ -145,6 +147,7 @@ impl std::fmt::Debug for MockHeroBuilder {
             .field("network", &self.network)
             .field("log_limit", &self.log_limit)
             .field("retries", &self.retries)
+            .field("deviant", &self.deviant)
             .finish()
     }
 }
@@ -161,6 +164,7 @@ impl Default for MockHeroBuilder {
             network: vec!["2".into()],
             log_limit: DEFAULT_LOG_LIMIT,
             retries: deliveries::Retries::default(),
+            deviant: false,
         }
     }
 }
@@ -211,6 +215,18 @@ impl MockHeroBuilder {
     /// attempts from 100 ms; Hero does not document its own schedule).
     pub fn with_delivery_retries(mut self, attempts: u32, first_wait: Duration) -> Self {
         self.retries = deliveries::Retries { attempts: attempts.max(1), first_wait };
+        self
+    }
+
+    /// Answers some reads differently from the OpenAPI document, once in each way a real
+    /// server can differ: an undocumented status (`GET /v1/me` answers 202), a field the
+    /// document does not describe, a required field missing and an unlisted enum value (the
+    /// appointment types), a non-numeric id (the locations), a null the document does not allow
+    /// (the practitioners' `first_name`), a type it does not say and a date-time that does not
+    /// parse (the slots). For testing tools that compare Hero's answers with the document, such
+    /// as `cargo xtask probe`; the booking flow does not work in this mode.
+    pub fn with_deviations(mut self) -> Self {
+        self.deviant = true;
         self
     }
 

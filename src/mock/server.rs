@@ -155,7 +155,11 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, hea
             _ => {}
         }
 
-        let (status, body) = answer(&shared, operation, param.as_deref(), &query, &body);
+        let mut answered = answer(&shared, operation, param.as_deref(), &query, &body);
+        if shared.config.deviant {
+            super::deviations::deviate(operation, &mut answered);
+        }
+        let (status, body) = answered;
         super::deliveries::dispatch(&shared);
         match fault {
             Some(FaultKind::CommitThenTimeout(wait)) => tokio::time::sleep(wait).await,

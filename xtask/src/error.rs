@@ -67,6 +67,9 @@ pub enum XtaskError {
     /// `check` found problems (printed above the error).
     #[error("cargo xtask check found {0} problem(s), shown above")]
     CheckFailed(usize),
+    /// The probe could not run (credentials refused, no server): what happened and what to do.
+    #[error("probe: {0}")]
+    Probe(String),
 }
 
 impl XtaskError {

@@ -10,6 +10,7 @@
 //!   and matches the surface and code snapshots.
 //! - `bundle-loop` (CI) swaps in bundles spelled the way published ones are ([`fixtures`]) on
 //!   copies of the repository and builds and runs them ([`bundle_loop`]).
+//! - `probe` compares a credentialed run's answers with the document, as shapes ([`probe`]).
 //! - `surface` prints the surface listing.
 //! - `bench-report` prints the benchmark ratios against their targets ([`bench_report`]).
 //!
@@ -31,6 +32,7 @@ pub mod fixtures;
 pub mod normalise;
 pub mod overlay;
 pub mod pins;
+pub mod probe;
 pub mod report;
 pub mod source;
 

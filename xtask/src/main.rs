@@ -48,6 +48,38 @@ enum Command {
     /// repository: update-spec, then the crate, its tests and examples must build and the
     /// booking example must book.
     BundleLoop,
+    /// Compare Hero's answers with the document, from a credentialed run: every read-only
+    /// operation it can parameterise, one small page each, never a write. Writes a report and a
+    /// proposed overlay for review; keeps shapes (field paths, types, enum values), never values.
+    Probe {
+        /// Hero's base URL (overrides --env).
+        #[arg(long, env = "HERO_BASE_URL")]
+        base_url: Option<String>,
+        /// `staging` (default), `production` or `mock`.
+        #[arg(long = "env", env = "HERO_ENV", default_value = "staging")]
+        environment: String,
+        /// The API key (`x-api-key`).
+        #[arg(long, env = "HERO_API_KEY", hide_env_values = true)]
+        api_key: String,
+        /// The practice group (`x-practice-group-id`).
+        #[arg(long, env = "HERO_PRACTICE_GROUP_ID")]
+        practice_group_id: String,
+        /// At most this many requests, retries included.
+        #[arg(long, default_value_t = 60)]
+        max_requests: usize,
+        /// Items per list page.
+        #[arg(long, default_value_t = 5)]
+        page_size: u32,
+        /// The document to compare with (default: the committed effective document).
+        #[arg(long)]
+        document: Option<PathBuf>,
+        /// Where to write the Markdown report.
+        #[arg(long, default_value = "target/probe/report.md")]
+        report: PathBuf,
+        /// Where to write the proposed overlay.
+        #[arg(long, default_value = "target/probe/proposed-overlay.yaml")]
+        overlay: PathBuf,
+    },
     /// Print the ratios of the last `cargo bench --bench sdk` run against their targets.
     BenchReport {
         /// Criterion's output directory.
@@ -68,6 +100,9 @@ fn main() -> ExitCode {
         Command::Apply => commands::apply(&repo),
         Command::Surface => commands::surface(&repo).map(|s| print!("{s}")),
         Command::BenchReport { dir } => xtask::bench_report::render(&dir).map(|s| print!("{s}")),
+        Command::Probe { base_url, environment, api_key, practice_group_id, max_requests, page_size, document, report, overlay } => {
+            probe(&repo, base_url, &environment, api_key, practice_group_id, max_requests, page_size, document, xtask::probe::Outputs { report, overlay })
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -76,4 +111,37 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn probe(
+    repo: &Repo,
+    base_url: Option<String>,
+    environment: &str,
+    api_key: String,
+    practice_group_id: String,
+    max_requests: usize,
+    page_size: u32,
+    document: Option<PathBuf>,
+    outputs: xtask::probe::Outputs,
+) -> Result<(), xtask::XtaskError> {
+    let (base_url, label) = match base_url {
+        Some(url) => (url, "HERO_BASE_URL".to_owned()),
+        None => {
+            let url = xtask::probe::environment_url(environment)
+                .ok_or_else(|| xtask::XtaskError::Probe(format!("HERO_ENV is `{environment}`; use staging, production or mock (or HERO_BASE_URL)")))?;
+            (url.to_owned(), format!("{environment} ({url})"))
+        }
+    };
+    let in_repo = |path: PathBuf| if path.is_absolute() { path } else { repo.root().join(path) };
+    let options = xtask::probe::ProbeOptions {
+        document: in_repo(document.unwrap_or_else(|| PathBuf::from(xtask::codegen::SPEC_PATH))),
+        base_url,
+        api_key,
+        practice_group_id,
+        max_requests: max_requests.max(1),
+        page_size: page_size.max(1),
+    };
+    let outputs = xtask::probe::Outputs { report: in_repo(outputs.report), overlay: in_repo(outputs.overlay) };
+    xtask::probe::command(&options, &outputs, &label).map(|_| ())
 }

@@ -1,0 +1,251 @@
+//! Compares one JSON answer with the schema the document gives it, and keeps the differences as
+//! shapes: field paths, JSON types, nullness, enum values. Never a value of a field that is not an
+//! enum: names, dates of birth, NHS numbers, addresses, ids and free text stay out of findings.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+/// One way an answer differs from the document.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Difference {
+    /// A status the operation does not document.
+    UndocumentedStatus {
+        /// The status.
+        status: u16,
+    },
+    /// A field the schema does not describe.
+    UnknownField {
+        /// Its name.
+        name: String,
+        /// Its JSON type (`string`, `null`…).
+        json_type: &'static str,
+    },
+    /// A required field that was absent.
+    MissingRequired {
+        /// Its name.
+        name: String,
+    },
+    /// A JSON type other than the schema's.
+    TypeDiffers {
+        /// The schema's type.
+        expected: String,
+        /// What came.
+        observed: &'static str,
+    },
+    /// `null` where the schema is not nullable.
+    UnexpectedNull,
+    /// An enum value the schema does not list (enum values are not patient data).
+    EnumValue {
+        /// The value, or a placeholder when it does not look like an enum value.
+        value: String,
+    },
+    /// A string that does not parse as its format (`date-time`, `date`).
+    BadFormat {
+        /// The format.
+        format: String,
+    },
+    /// A string that is not a numeric Hero id where the schema says `Id`.
+    IdPattern,
+}
+
+/// A difference, where it was seen and where the schema says otherwise.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Finding {
+    /// The operationId.
+    pub operation: String,
+    /// Where in the answer (`data[].sector`), names only.
+    pub field: String,
+    /// The schema node to change (a JSONPath into the effective document).
+    pub at: String,
+    /// What differs.
+    pub difference: Difference,
+}
+
+/// The numeric-id pattern of the `Id` component.
+const ID_PATTERN: &str = "^\\d+$";
+
+/// Walks answers against a document's schemas.
+pub struct Comparer<'a> {
+    document: &'a Value,
+    operation: String,
+    /// Findings so far (a set: the items of a list repeat the same difference).
+    pub findings: BTreeSet<Finding>,
+}
+
+impl<'a> Comparer<'a> {
+    /// A comparer for answers of `operation`.
+    pub fn new(document: &'a Value, operation: &str) -> Self {
+        Comparer { document, operation: operation.to_owned(), findings: BTreeSet::new() }
+    }
+
+    fn add(&mut self, field: &str, at: &str, difference: Difference) {
+        self.findings.insert(Finding { operation: self.operation.clone(), field: if field.is_empty() { "(the answer)".into() } else { field.to_owned() }, at: at.to_owned(), difference });
+    }
+
+    /// Follows `$ref`s; the schema and its location.
+    fn resolve(&self, schema: &'a Value, at: &str) -> (&'a Value, String) {
+        let (mut schema, mut at) = (schema, at.to_owned());
+        for _ in 0..32 {
+            let Some(reference) = schema.get("$ref").and_then(Value::as_str) else { break };
+            let Some(name) = reference.strip_prefix("#/components/schemas/") else { break };
+            let Some(target) = self.document.pointer(&format!("/components/schemas/{}", name.replace('~', "~0").replace('/', "~1"))) else { break };
+            schema = target;
+            at = format!("$.components.schemas['{name}']");
+        }
+        (schema, at)
+    }
+
+    /// Compares `value` with `schema` (whose node is at `at`), `field` naming where it is.
+    pub fn check(&mut self, value: &Value, schema: &'a Value, at: &str, field: &str) {
+        let (resolved, resolved_at) = self.resolve(schema, at);
+        if value.is_null() {
+            let nullable = |s: &Value| s.get("nullable").and_then(Value::as_bool) == Some(true);
+            if !(nullable(schema) || nullable(resolved) || is_free_form(resolved)) {
+                self.add(field, at, Difference::UnexpectedNull);
+            }
+            return;
+        }
+        if let Some([only]) = resolved.get("allOf").and_then(Value::as_array).map(Vec::as_slice) {
+            return self.check(value, only, &format!("{resolved_at}.allOf[0]"), field);
+        }
+        for union in ["anyOf", "oneOf"] {
+            if let Some(members) = resolved.get(union).and_then(Value::as_array) {
+                let clean = members.iter().enumerate().any(|(i, member)| {
+                    let mut trial = Comparer::new(self.document, &self.operation);
+                    trial.check(value, member, &format!("{resolved_at}.{union}[{i}]"), field);
+                    trial.findings.is_empty()
+                });
+                if !clean && let Some(first) = members.first() {
+                    self.check(value, first, &format!("{resolved_at}.{union}[0]"), field);
+                }
+                return;
+            }
+        }
+        let observed = json_type(value);
+        let expected = resolved.get("type").and_then(Value::as_str).or_else(|| resolved.get("properties").map(|_| "object"));
+        if let Some(expected) = expected
+            && !type_fits(expected, value)
+        {
+            return self.add(field, at, Difference::TypeDiffers { expected: expected.to_owned(), observed });
+        }
+        if let Some(allowed) = resolved.get("enum").and_then(Value::as_array)
+            && !allowed.contains(value)
+        {
+            self.add(field, &format!("{resolved_at}.enum"), Difference::EnumValue { value: enum_text(value) });
+        }
+        match value {
+            Value::String(text) => {
+                if let Some(format) = resolved.get("format").and_then(Value::as_str)
+                    && !format_fits(format, text)
+                {
+                    self.add(field, &resolved_at, Difference::BadFormat { format: format.to_owned() });
+                }
+                let numeric = !text.is_empty() && text.chars().all(|c| c.is_ascii_digit());
+                if resolved.get("pattern").and_then(Value::as_str) == Some(ID_PATTERN) && !numeric {
+                    self.add(field, at, Difference::IdPattern);
+                }
+            }
+            Value::Array(items) => {
+                if let Some(item_schema) = resolved.get("items") {
+                    for item in items {
+                        self.check(item, item_schema, &format!("{resolved_at}.items"), &format!("{field}[]"));
+                    }
+                }
+            }
+            Value::Object(map) => {
+                let properties = resolved.get("properties").and_then(Value::as_object);
+                let extra = resolved.get("additionalProperties").filter(|a| a.is_object());
+                for (name, item) in map {
+                    let here = if field.is_empty() { name.clone() } else { format!("{field}.{name}") };
+                    match (properties.and_then(|p| p.get(name)), extra) {
+                        (Some(property), _) => self.check(item, property, &format!("{resolved_at}.properties['{name}']"), &here),
+                        (None, Some(extra)) => self.check(item, extra, &format!("{resolved_at}.additionalProperties"), &here),
+                        (None, None) if properties.is_some() => self.add(field, &resolved_at, Difference::UnknownField { name: name.clone(), json_type: json_type(item) }),
+                        // A free-form object: the document says nothing to differ from.
+                        (None, None) => {}
+                    }
+                }
+                for required in resolved.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+                    if !map.contains_key(required) {
+                        self.add(field, &resolved_at, Difference::MissingRequired { name: required.to_owned() });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn is_free_form(schema: &Value) -> bool {
+    schema.as_object().is_some_and(|m| m.keys().all(|k| k.starts_with("x-") || k == "description"))
+}
+
+/// The JSON type of a value, as a schema names it.
+pub fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn type_fits(expected: &str, value: &Value) -> bool {
+    match (expected, value) {
+        ("integer", Value::Number(n)) => n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0),
+        ("number", Value::Number(_)) => true,
+        (expected, value) => expected == json_type(value),
+    }
+}
+
+fn format_fits(format: &str, text: &str) -> bool {
+    match format {
+        "date-time" => chrono::DateTime::parse_from_rfc3339(text).is_ok(),
+        "date" => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok(),
+        // Other formats (uri, email…) are not checked: their values are more often personal.
+        _ => true,
+    }
+}
+
+/// An unlisted enum value, shown only when it looks like one (short, no spaces or digits runs
+/// that could be an identifier): a server putting free text in an enum field must not leak it.
+fn enum_text(value: &Value) -> String {
+    match value {
+        Value::String(s) if s.len() <= 40 && s.chars().all(|c| c.is_ascii_alphabetic() || matches!(c, '_' | '-' | '.')) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        other => format!("(a {} not shown: it does not look like an enum value)", json_type(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn each_kind_of_difference_is_found_without_values() {
+        let document = json!({"components": {"schemas": {
+            "Id": {"type": "string", "pattern": "^\\d+$"},
+            "Thing": {"type": "object", "required": ["id", "name"], "properties": {
+                "id": {"$ref": "#/components/schemas/Id"},
+                "name": {"type": "string"},
+                "born": {"type": "string", "format": "date"},
+                "kind": {"type": "string", "enum": ["a", "b"]},
+                "count": {"type": "integer"},
+            }},
+        }}});
+        let schema = json!({"$ref": "#/components/schemas/Thing"});
+        let mut comparer = Comparer::new(&document, "getThing");
+        let answer = json!({"id": "X-9", "born": "12 May 1990", "kind": "c", "count": "3", "extra": "Jane Doe"});
+        comparer.check(&answer, &schema, "$.answer", "");
+        let kinds: Vec<&Difference> = comparer.findings.iter().map(|f| &f.difference).collect();
+        assert_eq!(kinds.len(), 6, "{kinds:#?}");
+        let text = format!("{:?}", comparer.findings);
+        assert!(!text.contains("X-9") && !text.contains("1990") && !text.contains("Jane"), "no values: {text}");
+        assert!(text.contains("EnumValue { value: \"c\" }"), "enum values are shown: {text}");
+    }
+}

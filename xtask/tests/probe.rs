@@ -1,0 +1,177 @@
+//! `cargo xtask probe` against the crate's mock server: what it calls (reads only), what it
+//! finds in the mock's deviant mode (each kind of difference), that its proposed overlay makes a
+//! second run clean, and that no value from the answers reaches its files or its output.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use hero_health::mock::MockHero;
+use serde_json::Value;
+use xtask::probe::compare::Difference;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn document() -> PathBuf {
+    root().join("openapi/hero-public-api.yaml")
+}
+
+/// Runs the xtask binary's `probe` against `hero`; its stdout, stderr and output files.
+fn probe(hero: &MockHero, document: &Path, dir: &Path) -> (String, String, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["probe", "--document", document.to_str().unwrap(), "--report", "report.md", "--overlay", "overlay.yaml"])
+        .env("HERO_XTASK_ROOT", dir)
+        .env("HERO_BASE_URL", hero.url())
+        .env("HERO_API_KEY", hero.api_key())
+        .env("HERO_PRACTICE_GROUP_ID", "1")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned());
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    (stdout, stderr, read("report.md"), read("overlay.yaml"))
+}
+
+fn options(hero: &MockHero, document: PathBuf) -> xtask::probe::ProbeOptions {
+    xtask::probe::ProbeOptions { document, base_url: hero.url(), api_key: hero.api_key().to_owned(), practice_group_id: "1".into(), max_requests: 60, page_size: 5 }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_probe_finds_each_kind_of_difference_and_its_overlay_makes_a_second_run_clean() {
+    let hero = MockHero::builder().with_deviations().start().await.unwrap();
+    let first = tokio::task::spawn_blocking({
+        let options = options(&hero, document());
+        move || xtask::probe::run(&options).unwrap()
+    })
+    .await
+    .unwrap();
+
+    let kinds: Vec<(&str, &str, &Difference)> = first.findings.iter().map(|f| (f.operation.as_str(), f.field.as_str(), &f.difference)).collect();
+    let has = |operation: &str, wanted: &dyn Fn(&Difference) -> bool| kinds.iter().any(|(op, _, d)| *op == operation && wanted(d));
+    assert!(has("getPracticeGroup", &|d| matches!(d, Difference::UndocumentedStatus { status: 202 })), "{kinds:#?}");
+    assert!(has("listAppointmentTypes", &|d| matches!(d, Difference::UnknownField { name, json_type: "string" } if name == "colour")), "{kinds:#?}");
+    assert!(has("listAppointmentTypes", &|d| matches!(d, Difference::MissingRequired { name } if name == "name")), "{kinds:#?}");
+    assert!(has("listAppointmentTypes", &|d| matches!(d, Difference::EnumValue { value } if value == "private_plus")), "{kinds:#?}");
+    assert!(has("listLocations", &|d| matches!(d, Difference::IdPattern)), "{kinds:#?}");
+    assert!(has("listPractitioners", &|d| matches!(d, Difference::UnexpectedNull)), "{kinds:#?}");
+    assert!(has("listSlots", &|d| matches!(d, Difference::TypeDiffers { observed: "string", .. })), "{kinds:#?}");
+    assert!(has("listSlots", &|d| matches!(d, Difference::BadFormat { format } if format == "date-time")), "{kinds:#?}");
+    assert_eq!(first.findings.len(), 8, "nothing else differs: {kinds:#?}");
+
+    // Reads only: the mock saw GETs and nothing else, and reads by id used ids from lists.
+    let requests = hero.requests();
+    assert!(requests.iter().all(|r| r.method == "GET"), "{requests:#?}");
+    assert!(first.probed.iter().any(|p| p.operation == "getPractitioner"), "a read by id, with an id from the list");
+    assert!(first.skipped.iter().any(|(op, why)| op == "createAppointment" && why.contains("never sends a write")));
+
+    // The proposed overlay, applied to the document, makes a second run against the same server clean.
+    let yaml: yaml_serde::Value = yaml_serde::from_str(&std::fs::read_to_string(document()).unwrap()).unwrap();
+    let proposed = xtask::probe::propose::overlay(&first.findings, &serde_json::to_value(&yaml).unwrap());
+    let overlay = xtask::overlay::parse(&proposed).unwrap();
+    let mut patched = yaml;
+    xtask::overlay::apply(&mut patched, &overlay).unwrap();
+    let patched = xtask::normalise::normalise(patched).unwrap().document;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("patched.yaml");
+    std::fs::write(&path, xtask::normalise::render(&patched)).unwrap();
+    let second = tokio::task::spawn_blocking({
+        let options = options(&hero, path);
+        move || xtask::probe::run(&options).unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(second.findings.is_empty(), "{:#?}", second.findings);
+}
+
+/// Every string the mock answered that is not a word of the document itself (field names,
+/// enum values, type names): names, dates, ids, free text.
+fn answered_values(hero_url: &str, api_key: &str, paths: &[&str]) -> Vec<String> {
+    let client = reqwest::blocking_get_free(hero_url, api_key, paths);
+    let document = std::fs::read_to_string(document()).unwrap();
+    let mut values = Vec::new();
+    fn walk(value: &Value, into: &mut Vec<String>) {
+        match value {
+            Value::String(s) => into.push(s.clone()),
+            Value::Array(items) => items.iter().for_each(|v| walk(v, into)),
+            Value::Object(map) => map.values().for_each(|v| walk(v, into)),
+            _ => {}
+        }
+    }
+    for body in client {
+        walk(&body, &mut values);
+    }
+    values.retain(|v| v.len() >= 3 && !document.contains(v.as_str()));
+    values.sort();
+    values.dedup();
+    values
+}
+
+mod reqwest {
+    //! The answers themselves, fetched with a plain client for the test's own comparison.
+    pub fn blocking_get_free(base: &str, key: &str, paths: &[&str]) -> Vec<serde_json::Value> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let client = ::reqwest::Client::new();
+            let mut out = Vec::new();
+            for path in paths {
+                let answer = client.get(format!("{base}{path}")).header("x-api-key", key).header("x-practice-group-id", "1").send().await.unwrap();
+                out.push(answer.json().await.unwrap_or(serde_json::Value::Null));
+            }
+            out
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_value_from_the_answers_reaches_the_report_the_overlay_or_the_output() {
+    let hero = MockHero::builder().with_deviations().start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (url, key) = (hero.url(), hero.api_key().to_owned());
+    let values = tokio::task::spawn_blocking(move || {
+        answered_values(&url, &key, &["/v1/appointment_types", "/v1/locations", "/v1/practitioners", "/v1/practitioners/11", "/v1/slots?page_index=0&page_size=5", "/v1/me", "/v1/admins"])
+    })
+    .await
+    .unwrap();
+    // Enum values are not patient data, and the report names an unlisted one.
+    let values: Vec<String> = values.into_iter().filter(|v| v != "private_plus").collect();
+    for expected in ["Okafor", "Riverside Surgery", "GP consultation", "LOC-1", "tomorrow at nine", "blue", "2026"] {
+        assert!(values.iter().any(|v| v.starts_with(expected)), "the check covers `{expected}`: {values:?}");
+    }
+
+    let (stdout, stderr, report, overlay) = {
+        let document = document();
+        let path = dir.path().to_path_buf();
+        let hero = &hero;
+        tokio::task::block_in_place(|| probe(hero, &document, &path))
+    };
+
+    assert!(report.contains("difference(s) from the document") && overlay.contains("actions:"), "{report}\n{overlay}");
+    for (name, text) in [("stdout", &stdout), ("stderr", &stderr), ("report", &report), ("overlay", &overlay)] {
+        for value in &values {
+            assert!(!text.contains(value.as_str()), "{name} holds a value from an answer ({} characters)", value.len());
+        }
+        assert!(!text.contains(hero.api_key()), "{name} holds the API key");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_credentials_stop_the_probe_with_a_summary() {
+    let hero = MockHero::start().await.unwrap();
+    let mut options = options(&hero, document());
+    options.api_key = "wrong-key".into();
+    let error = tokio::task::spawn_blocking(move || xtask::probe::run(&options).unwrap_err()).await.unwrap().to_string();
+    assert!(error.contains("credentials were refused (HTTP 401") && error.contains("Nothing else was called"), "{error}");
+    assert_eq!(hero.requests().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_request_budget_is_kept() {
+    let hero = MockHero::start().await.unwrap();
+    let mut options = options(&hero, document());
+    options.max_requests = 3;
+    let run = tokio::task::spawn_blocking(move || xtask::probe::run(&options).unwrap()).await.unwrap();
+    assert_eq!(hero.requests().len(), 3);
+    assert_eq!(run.requests, 3);
+    assert!(run.skipped.iter().any(|(_, why)| why.contains("--max-requests budget (3)")));
+}
