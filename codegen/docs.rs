@@ -229,30 +229,56 @@ fn body_schema_name(operation: &Operation, spec: &OpenAPI) -> Option<String> {
     }
 }
 
+/// The component schemas by name.
+fn component_schemas(spec: &OpenAPI) -> BTreeMap<String, &Schema> {
+    spec.components.as_ref().map(|c| c.schemas.iter().filter_map(|(name, s)| s.as_item().map(|s| (name.clone(), s))).collect()).unwrap_or_default()
+}
+
+/// Which struct field uses which inline type (`EpisodePatient` → `Episode.patient`): an inline
+/// type is named after where it sits.
+fn part_of_map(items: &[Item], schemas: &BTreeMap<String, &Schema>) -> BTreeMap<String, String> {
+    let mut part_of = BTreeMap::new();
+    for item in items {
+        let Item::Struct(s) = item else { continue };
+        let Fields::Named(fields) = &s.fields else { continue };
+        for field in &fields.named {
+            let ty = field.ty.to_token_stream().to_string();
+            let owner = s.ident.to_string();
+            for word in ty.split(|c: char| !c.is_alphanumeric() && c != '_') {
+                if !schemas.contains_key(word) && word.starts_with(&owner) && word != owner {
+                    part_of.entry(word.to_owned()).or_insert_with(|| format!("{}.{}", s.ident, json_name(field)));
+                }
+            }
+        }
+    }
+    part_of
+}
+
+/// The document's schema of each struct field of `mod types`: `(type, Rust field)` → property.
+pub(crate) fn field_schemas<'a>(items: &[Item], spec: &'a OpenAPI) -> BTreeMap<(String, String), &'a Schema> {
+    let schemas = component_schemas(spec);
+    let part_of = part_of_map(items, &schemas);
+    let mut out = BTreeMap::new();
+    for item in items {
+        let Item::Struct(s) = item else { continue };
+        let Fields::Named(fields) = &s.fields else { continue };
+        let Some(schema) = schema_of(&s.ident.to_string(), &schemas, &part_of, 0) else { continue };
+        for field in &fields.named {
+            if let (Some(ident), Some(property)) = (&field.ident, property(schema, &json_name(field))) {
+                out.insert((s.ident.to_string(), ident.to_string()), property);
+            }
+        }
+    }
+    out
+}
+
 fn types(items: &mut [Item], spec: &OpenAPI, added: &mut Added) {
-    let schemas: BTreeMap<String, &Schema> = spec
-        .components
-        .as_ref()
-        .map(|c| c.schemas.iter().filter_map(|(name, s)| s.as_item().map(|s| (name.clone(), s))).collect())
-        .unwrap_or_default();
+    let schemas = component_schemas(spec);
     // Which struct field uses which inline type: the inline type's docs say what it is part of.
-    let mut part_of: BTreeMap<String, String> = BTreeMap::new();
+    let part_of = part_of_map(items, &schemas);
     let mut wire_values: BTreeMap<(String, String), String> = BTreeMap::new();
     for item in items.iter() {
         match item {
-            Item::Struct(s) => {
-                if let Fields::Named(fields) = &s.fields {
-                    for field in &fields.named {
-                        let ty = field.ty.to_token_stream().to_string();
-                        let owner = s.ident.to_string();
-                        for word in ty.split(|c: char| !c.is_alphanumeric() && c != '_') {
-                            if !schemas.contains_key(word) && word.starts_with(&owner) && word != owner {
-                                part_of.entry(word.to_owned()).or_insert_with(|| format!("{}.{}", s.ident, json_name(field)));
-                            }
-                        }
-                    }
-                }
-            }
             Item::Impl(imp) if imp.trait_.as_ref().is_some_and(|(p, _)| p.segments.last().is_some_and(|s| s.ident == "Display")) => {
                 if let Some(name) = self_name(&imp.self_ty) {
                     collect_wire_values(&name, imp, &mut wire_values);
@@ -515,7 +541,8 @@ fn setter_message(text: &str) -> Option<String> {
     })
 }
 
-fn collect_wire_values(name: &str, imp: &syn::ItemImpl, into: &mut BTreeMap<(String, String), String>) {
+/// The wire value of each variant of an enum, read from its `Display` impl.
+pub(crate) fn collect_wire_values(name: &str, imp: &syn::ItemImpl, into: &mut BTreeMap<(String, String), String>) {
     // `Self::Admin => f.write_str("Admin"),`
     let text = imp.to_token_stream().to_string();
     for arm in text.split("Self :: ").skip(1) {

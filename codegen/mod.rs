@@ -13,6 +13,7 @@ pub mod operations;
 pub mod pages;
 pub mod public_errors;
 pub mod preflight;
+pub mod schemas;
 pub mod surface;
 pub mod tolerant;
 
@@ -187,6 +188,7 @@ pub fn generate(spec: &openapiv3::OpenAPI) -> Result<Generated, GenerateError> {
     // The listing names progenitor's error body types, so it is taken before `send` is rewrapped.
     let surface = surface::listing(&file).map_err(GenerateError::Progenitor)?;
     docs::complete(&mut file, spec, &surface);
+    schemas::add(&mut file, spec);
     public_errors::rewrite(&mut file).map_err(GenerateError::Progenitor)?;
     constructors::hide(&mut file);
     let code = format!(

@@ -5,6 +5,7 @@
 # rebuild (build.rs must not rerun) and the rebuild after touching the OpenAPI document.
 #
 #   scripts/build-cost.sh            # prints a Markdown table; RUNS=5 for more samples
+#   FEATURES=schemars scripts/build-cost.sh   # also a row for hero-health with those features
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 runs="${RUNS:-3}"
@@ -31,18 +32,28 @@ make_crate downstream \
   "hero-health = { path = \"$repo\" }" \
   'fn main() { let _ = hero_health::Client::builder(); }'
 
+features="${FEATURES:-}"
+if [ -n "$features" ]; then
+  quoted=$(printf '"%s",' $(echo "$features" | tr ',' ' ') | sed 's/,$//')
+  make_crate featured \
+    "hero-health = { path = \"$repo\", features = [$quoted] }" \
+    'fn main() { let _ = hero_health::Client::builder(); }'
+fi
+
 seconds() { local start end; start=$(date +%s.%N); "$@" >/dev/null 2>&1; end=$(date +%s.%N); awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }'; }
 clean_build() { rm -rf "$work/$1/target"; seconds cargo build --quiet --manifest-path "$work/$1/Cargo.toml"; }
 
 # Fetch everything first so downloads are not timed.
 cargo fetch --quiet --manifest-path "$work/floor/Cargo.toml"
 cargo fetch --quiet --manifest-path "$work/downstream/Cargo.toml"
+[ -z "$features" ] || cargo fetch --quiet --manifest-path "$work/featured/Cargo.toml"
 
-floor=(); hero=()
+floor=(); hero=(); featured=()
 for i in $(seq "$runs"); do
   floor+=("$(clean_build floor)")
   hero+=("$(clean_build downstream)")
-  echo "run $i: floor ${floor[-1]} s, hero-health ${hero[-1]} s" >&2
+  [ -z "$features" ] || featured+=("$(clean_build featured)")
+  echo "run $i: floor ${floor[-1]} s, hero-health ${hero[-1]} s${features:+, with $features ${featured[-1]} s}" >&2
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 range() { printf '%s\n' "$@" | sort -n | awk 'NR==1{lo=$1} {hi=$1} END {printf "%.1f–%.1f", lo, hi}'; }
@@ -57,5 +68,9 @@ echo "| Build | Median (s) | Range (s) | Ratio to floor | Target |"
 echo "|---|---|---|---|---|"
 printf '| Clean, floor (reqwest + serde + tokio) | %.1f | %s | 1.00 | |\n' "$mf" "$(range "${floor[@]}")"
 printf '| Clean, with hero-health | %.1f | %s | %.2f | ≤ 1.30 |\n' "$mh" "$(range "${hero[@]}")" "$(awk -v h="$mh" -v f="$mf" 'BEGIN { print h / f }')"
+if [ -n "$features" ]; then
+  mx=$(median "${featured[@]}")
+  printf '| Clean, with hero-health features %s | %.1f | %s | %.2f | |\n' "$features" "$mx" "$(range "${featured[@]}")" "$(awk -v h="$mx" -v f="$mf" 'BEGIN { print h / f }')"
+fi
 printf '| No-op rebuild (build.rs reruns: %s) | %.2f | | | build.rs must not rerun |\n' "$reran" "$noop"
 printf '| Rebuild after touching the OpenAPI document | %.1f | | | |\n' "$touched"

@@ -123,6 +123,23 @@ impl<'de> serde::Deserialize<'de> for Id {
     }
 }
 
+/// A string of digits: what Hero documents for its ids (`^\d+$`). The SDK checks it on what it
+/// sends; what Hero answers is taken as it comes.
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for Id {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Id".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^\\d+$",
+            "description": "A Hero identifier: a numeric string, such as \"1234\"."
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,3 +161,4 @@ mod tests {
         assert_eq!(serde_json::to_string(&ids[0]).unwrap(), r#""17""#);
     }
 }
+

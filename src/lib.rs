@@ -37,6 +37,8 @@ mod config_error;
 mod error;
 mod environment;
 mod generated;
+#[cfg(feature = "schemars")]
+mod json_schema;
 mod hooks;
 mod id;
 #[cfg(feature = "mock")]
@@ -54,6 +56,9 @@ pub use error::{Error, ErrorContext};
 /// (`Error::from`) for code that builds requests with progenitor's own helpers.
 pub use generated::Error as GeneratedError;
 pub use generated::{ByteStream, Client, ClientInfo, ResponseValue, builder, types};
+#[cfg(feature = "schemars")]
+#[doc(hidden)]
+pub use generated::component_schemas;
 pub use id::{Id, InvalidId};
 pub use retry::RetryPolicy;
 pub use reqwest::Url;
