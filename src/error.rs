@@ -18,8 +18,10 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
 use crate::answer::Refusal;
-use crate::hooks::{OPERATION_HEADER, REQUEST_ID_HEADER};
 use crate::types::ValidationError;
+
+/// The header a request id is read from (Hero does not document one; this is the common name).
+pub(crate) const REQUEST_ID_HEADER: reqwest::header::HeaderName = reqwest::header::HeaderName::from_static("x-request-id");
 
 /// Headers whose values are shown by `Debug`; every other value prints as `Sensitive` (a
 /// gateway may echo `x-api-key`, a `Location` or cookie may carry identifiers).
@@ -38,7 +40,6 @@ pub struct ErrorContext {
 impl ErrorContext {
     fn from_response(status: StatusCode, headers: &HeaderMap) -> Self {
         let mut headers = headers.clone();
-        let operation = headers.remove(OPERATION_HEADER).and_then(|v| v.to_str().ok().map(str::to_owned));
         let request_id = headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
         // Marked sensitive, the values still reach `headers()` but never a `Debug` print.
         for (name, value) in headers.iter_mut() {
@@ -46,7 +47,7 @@ impl ErrorContext {
                 value.set_sensitive(true);
             }
         }
-        ErrorContext { status: Some(status), operation, request_id, headers }
+        ErrorContext { status: Some(status), operation: None, request_id, headers }
     }
 }
 
@@ -170,7 +171,7 @@ pub enum Error {
 
 fn issues(validation: &Option<ValidationError>) -> String {
     match validation {
-        Some(body) if !body.message.is_empty() => format!(": {}", crate::booking::describe_issues(body).join("; ")),
+        Some(body) if !body.message.is_empty() => format!(": {}", describe_issues(body).join("; ")),
         _ => String::new(),
     }
 }
@@ -233,7 +234,7 @@ impl Error {
         if let Some(context) = self.context_mut()
             && context.operation.is_none()
         {
-            let (operation_id, _) = crate::hooks::operation(method);
+            let (operation_id, _) = crate::operations::operation(method);
             context.operation = Some(operation_id.to_owned());
         }
         self
@@ -416,4 +417,16 @@ fn field_at(body: &[u8], line: usize, column: usize, enclosing: bool) -> Option<
         }
     }
     (!path.is_empty()).then_some(path)
+}
+
+/// `path: code (expected …)` for each validation issue. Hero's issues name fields and rules,
+/// not values, so they are safe to show.
+pub(crate) fn describe_issues(body: &ValidationError) -> Vec<String> {
+    body.message
+        .iter()
+        .map(|issue| {
+            let path = issue.path.iter().map(|p| p.to_string().trim_matches('"').to_owned()).collect::<Vec<_>>().join(".");
+            format!("{}: {} (expected {})", if path.is_empty() { "body" } else { &path }, issue.code, issue.expected)
+        })
+        .collect()
 }

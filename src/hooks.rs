@@ -9,35 +9,21 @@
 use std::time::Instant;
 
 use progenitor_client::{ClientHooks, ClientInfo, Error, OperationInfo};
-use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::header::HeaderName;
 use tracing::Instrument as _;
 
 use crate::Client;
 use crate::answer::{self, Read, Refusal};
 use crate::client::RequestContext;
-use crate::retry::{Failure, decide};
+use crate::error::REQUEST_ID_HEADER;
+use crate::operations::operation;
+use crate::retry::{Decision, Failure, decide};
 
 const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 const X_PRACTICE_GROUP_ID: HeaderName = HeaderName::from_static("x-practice-group-id");
 /// progenitor 0.15 adds `api-version: <info.version>` to every request. Hero documents no such
 /// header, and the version is that of our reconstructed document, so it is not sent.
 const API_VERSION: HeaderName = HeaderName::from_static("api-version");
-/// Added to answers on their way to the generated code, so an error can name its operation
-/// (progenitor's error types do not carry it). [`crate::Error`] removes it again.
-pub(crate) const OPERATION_HEADER: HeaderName = HeaderName::from_static("x-hero-health-operation");
-/// The header a request id is read from (Hero does not document one; this is the common name).
-pub(crate) const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
-
-mod table {
-    include!(concat!(env!("OUT_DIR"), "/operations.rs"));
-}
-
-/// `(operationId, path template)` of a generated method (`get_appointment` →
-/// `getAppointment`, `/v1/appointments/{id}`): spans show the template, never the concrete path,
-/// which can carry patient ids.
-pub(crate) fn operation(method_name: &str) -> (&'static str, &'static str) {
-    table::OPERATIONS.iter().find(|(name, ..)| *name == method_name).map_or(("?", "?"), |(_, id, _, path)| (*id, *path))
-}
 
 /// Whether `path` is `template` (`/v1/webhooks/{id}`) below the base URL's path, with each
 /// parameter filled by one non-empty segment other than `.` and `..`.
@@ -46,24 +32,6 @@ fn path_fits(template: &str, base_path: &str, path: &str) -> bool {
     let (expected, actual) = (template.split('/'), rest.split('/'));
     expected.clone().count() == actual.clone().count()
         && expected.zip(actual).all(|(want, got)| if want.starts_with('{') { !matches!(got, "" | "." | "..") } else { want == got })
-}
-
-/// The operationId for `name`, which may be an operationId (`bookAppointment`) or a generated
-/// method's name (`book_appointment`); otherwise the closest operationId (at most three edits
-/// away), as a suggestion.
-#[cfg(feature = "mock")]
-pub(crate) fn resolve_operation(name: &str) -> Result<&'static str, Option<&'static str>> {
-    if let Some((_, id, ..)) = table::OPERATIONS.iter().find(|(method, id, ..)| *id == name || *method == name) {
-        return Ok(id);
-    }
-    let key = |s: &str| s.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect::<String>();
-    let wanted = key(name);
-    Err(table::OPERATIONS
-        .iter()
-        .map(|(_, id, ..)| (strsim::levenshtein(&key(id), &wanted), *id))
-        .filter(|(distance, _)| *distance <= 3)
-        .min()
-        .map(|(_, id)| id))
 }
 
 impl ClientHooks<RequestContext> for Client {
@@ -103,15 +71,13 @@ impl ClientHooks<RequestContext> for Client {
         let started = Instant::now();
         let result = self.send_with_retries(request, started).instrument(span.clone()).await;
         span.record("duration_ms", started.elapsed().as_millis() as u64);
-        result.map(|mut response| {
+        // The answer goes on as Hero sent it: errors name their operation from the generated
+        // method (`Error::in_operation`), never from a header added here.
+        result.inspect(|response| {
             span.record("status", response.status().as_u16());
             if let Some(id) = response.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()) {
                 span.record("request_id", id);
             }
-            if let Ok(value) = HeaderValue::from_str(operation_id) {
-                response.headers_mut().insert(OPERATION_HEADER, value);
-            }
-            response
         })
     }
 }
@@ -130,13 +96,17 @@ impl Client {
             let spare = if attempt <= policy.max_retries() { request.try_clone() } else { None };
             let outcome = self.attempt(request, context.max_response_bytes).await;
             let decision = match &outcome {
-                Read::Complete(response) if response.status().is_success() => None,
+                Read::Complete(response) if response.status().is_success() => Decision::Stop,
                 Read::Complete(response) => decide(policy, &method, &Failure::Status(response.status(), response.headers())),
                 Read::Failed(error) if error.is_connect() => decide(policy, &method, &Failure::Connect),
                 Read::Failed(_) => decide(policy, &method, &Failure::InFlight),
-                Read::Refused(_) => None,
+                Read::Refused(_) => Decision::Stop,
             };
-            let wait = decision.and_then(|retry_after| retry_after.or_else(|| backoffs.next()));
+            let wait = match decision {
+                Decision::Stop => None,
+                Decision::RetryAfter(wait) => Some(wait),
+                Decision::Backoff => backoffs.next(),
+            };
             match (wait, spare) {
                 (Some(wait), Some(spare)) if policy.fits(started, wait) => {
                     tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, reason = %reason(&outcome), "retrying");

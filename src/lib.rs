@@ -37,6 +37,7 @@ mod config_error;
 mod error;
 mod environment;
 mod generated;
+mod operations;
 #[cfg(feature = "schemars")]
 mod json_schema;
 mod hooks;

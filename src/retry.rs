@@ -109,6 +109,7 @@ pub(crate) fn retryable_status(status: StatusCode) -> bool {
 }
 
 /// Why an attempt failed, for the retry decision.
+#[derive(Debug)]
 pub(crate) enum Failure<'a> {
     /// No connection: the request never left.
     Connect,
@@ -118,19 +119,30 @@ pub(crate) enum Failure<'a> {
     Status(StatusCode, &'a reqwest::header::HeaderMap),
 }
 
-/// Whether to retry, and the `Retry-After` wait if the answer gave one (`Err` when the answer
-/// asks for a longer wait than the policy accepts).
-pub(crate) fn decide(policy: &RetryPolicy, method: &Method, failure: &Failure<'_>) -> Option<Option<Duration>> {
+/// What the retry loop does after a failed attempt: the one decision it acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Give the failure to the caller.
+    Stop,
+    /// Send again after the wait the answer asked for (`Retry-After`).
+    RetryAfter(Duration),
+    /// Send again after the policy's next backoff.
+    Backoff,
+}
+
+/// Whether `failure` of a `method` request is retried under `policy`, and after which wait.
+/// A request that may have reached Hero is retried only if it is idempotent; an answer asking
+/// for a longer wait than the policy accepts is given to the caller.
+pub(crate) fn decide(policy: &RetryPolicy, method: &Method, failure: &Failure<'_>) -> Decision {
     match failure {
-        Failure::Connect => Some(None),
-        Failure::InFlight if idempotent(method) => Some(None),
-        Failure::Status(status, headers) if idempotent(method) && retryable_status(*status) => {
-            match retry_after(headers, Utc::now()) {
-                Some(wait) if wait > policy.max_retry_after() => None,
-                wait => Some(wait),
-            }
-        }
-        _ => None,
+        Failure::Connect => Decision::Backoff,
+        Failure::InFlight if idempotent(method) => Decision::Backoff,
+        Failure::Status(status, headers) if idempotent(method) && retryable_status(*status) => match retry_after(headers, Utc::now()) {
+            Some(wait) if wait > policy.max_retry_after() => Decision::Stop,
+            Some(wait) => Decision::RetryAfter(wait),
+            None => Decision::Backoff,
+        },
+        _ => Decision::Stop,
     }
 }
 
@@ -142,4 +154,35 @@ pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap, now: DateTime<Ut
     }
     let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
     Some((at - now).to_std().unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+
+    fn waiting(seconds: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static(seconds));
+        headers
+    }
+
+    #[test]
+    fn each_failure_gets_its_decision() {
+        let policy = RetryPolicy::default();
+        let none = HeaderMap::new();
+        let cases = [
+            (Method::POST, Failure::Connect, Decision::Backoff),
+            (Method::POST, Failure::InFlight, Decision::Stop),
+            (Method::GET, Failure::InFlight, Decision::Backoff),
+            (Method::GET, Failure::Status(StatusCode::SERVICE_UNAVAILABLE, &none), Decision::Backoff),
+            (Method::GET, Failure::Status(StatusCode::TOO_MANY_REQUESTS, &waiting("2")), Decision::RetryAfter(Duration::from_secs(2))),
+            (Method::GET, Failure::Status(StatusCode::TOO_MANY_REQUESTS, &waiting("86400")), Decision::Stop),
+            (Method::GET, Failure::Status(StatusCode::BAD_REQUEST, &none), Decision::Stop),
+            (Method::POST, Failure::Status(StatusCode::SERVICE_UNAVAILABLE, &none), Decision::Stop),
+        ];
+        for (method, failure, expected) in cases {
+            assert_eq!(decide(&policy, &method, &failure), expected, "{method} {failure:?}");
+        }
+    }
 }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::error::describe_issues;
 use crate::types::ValidationError;
 
 /// Validation codes Hero's booking endpoints answer with (inside a 400 `ValidationError`) when
@@ -143,18 +144,6 @@ fn outcome_unknown_message(operation: &str, appointment_id: Option<&str>, reason
 
 fn issues_suffix(issues: &[String]) -> String {
     if issues.is_empty() { String::new() } else { format!(": {}", issues.join("; ")) }
-}
-
-/// `path: code (expected …)` for each validation issue. Hero's issues name fields and rules,
-/// not values, so they are safe to show.
-pub(crate) fn describe_issues(body: &ValidationError) -> Vec<String> {
-    body.message
-        .iter()
-        .map(|issue| {
-            let path = issue.path.iter().map(|p| p.to_string().trim_matches('"').to_owned()).collect::<Vec<_>>().join(".");
-            format!("{}: {} (expected {})", if path.is_empty() { "body" } else { &path }, issue.code, issue.expected)
-        })
-        .collect()
 }
 
 /// Does the 400 body carry one of `codes`?

@@ -30,7 +30,6 @@ mod reservation;
 use std::time::Duration;
 
 pub use error::{BookingError, NotAllowed};
-pub(crate) use error::describe_issues;
 pub use pages::SlotQuery;
 pub use lifecycle::{Cancellation, Released, Reschedule};
 pub use reservation::Reservation;

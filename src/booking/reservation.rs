@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::error::{EXPIRED_CODES, SLOT_UNAVAILABLE_CODES, describe_issues, has_code};
+use super::error::{EXPIRED_CODES, SLOT_UNAVAILABLE_CODES, has_code};
+use crate::error::describe_issues;
 use super::{Booking, BookingError};
 use crate::error::{ErrorBody, decode_reason, describe_transport};
 use super::Released;
@@ -196,7 +197,7 @@ pub(crate) fn classify_write<E: ErrorBody>(error: progenitor_client::Error<E>, o
 }
 
 fn request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
-    headers.get(crate::hooks::REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    headers.get(crate::error::REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
 /// A body-free, URL-free description of a failed call (bodies and URLs can carry patient data).

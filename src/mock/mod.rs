@@ -385,7 +385,7 @@ impl MockHero {
     /// [`MockError::UnknownOperation`] if the fault names no operation (a typo would otherwise
     /// never fire, and a test would pass for the wrong reason).
     pub fn inject(&self, mut fault: Fault) -> Result<(), MockError> {
-        fault.operation = crate::hooks::resolve_operation(&fault.operation)
+        fault.operation = crate::operations::resolve_operation(&fault.operation)
             .map_err(|suggestion| MockError::UnknownOperation { given: fault.operation.clone(), suggestion })?
             .to_owned();
         self.shared.lock().faults.push(fault);
