@@ -46,8 +46,7 @@ impl ElementsToken {
     }
 
     fn new(token: String, fetched_at: DateTime<Utc>) -> Self {
-        let lifetime = chrono::Duration::from_std(TOKEN_LIFETIME).unwrap_or(chrono::Duration::minutes(30));
-        let latest = fetched_at + lifetime;
+        let latest = crate::time::later(fetched_at, crate::time::delta(TOKEN_LIFETIME));
         let expires_at = jwt_expiry(&token).map_or(latest, |exp| exp.min(latest));
         ElementsToken { token: SecretString::from(token), expires_at }
     }
@@ -86,20 +85,19 @@ impl fmt::Debug for ElementsTokens {
 impl ElementsTokens {
     /// Tokens for `client`'s practice group.
     pub fn new(client: Client) -> Self {
-        let margin = chrono::Duration::from_std(DEFAULT_REFRESH_MARGIN).unwrap_or(chrono::Duration::seconds(60));
-        ElementsTokens { client, margin, current: Mutex::new(None) }
+        ElementsTokens { client, margin: crate::time::delta(DEFAULT_REFRESH_MARGIN), current: Mutex::new(None) }
     }
 
     /// Fetch a new token this long before the current one expires ([`DEFAULT_REFRESH_MARGIN`]).
     pub fn with_refresh_margin(mut self, margin: Duration) -> Self {
-        self.margin = chrono::Duration::from_std(margin).unwrap_or(self.margin);
+        self.margin = crate::time::delta(margin);
         self
     }
 
     /// A token valid for at least the refresh margin.
     pub async fn get(&self) -> Result<ElementsToken, Error> {
         let lock = || self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(token) = lock().as_ref().filter(|t| t.expires_at - self.margin > Utc::now()) {
+        if let Some(token) = lock().as_ref().filter(|t| crate::time::earlier(t.expires_at, self.margin) > Utc::now()) {
             return Ok(token.clone());
         }
         // Not holding the lock across the request: two callers may both fetch, which is harmless.

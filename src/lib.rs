@@ -38,6 +38,7 @@ mod error;
 mod environment;
 mod generated;
 mod operations;
+mod time;
 #[cfg(feature = "schemars")]
 mod json_schema;
 mod hooks;

@@ -66,11 +66,10 @@ impl Reservation {
     ///
     /// Takes `&self`, so after an error the same reservation can be checked or confirmed again.
     pub async fn confirm(&self) -> Result<Appointment, BookingError> {
-        if let Some(until) = self.reserved_until {
-            let margin = chrono::Duration::from_std(self.booking.skew_margin).unwrap_or(chrono::Duration::zero());
-            if until - margin <= Utc::now() {
-                return Err(self.expired());
-            }
+        if let Some(until) = self.reserved_until
+            && crate::time::earlier(until, crate::time::delta(self.booking.skew_margin)) <= Utc::now()
+        {
+            return Err(self.expired());
         }
         match self.booking.client.book_appointment().id(self.id.as_str()).send_generated().await {
             Ok(appointment) => Ok(appointment.into_inner()),

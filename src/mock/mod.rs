@@ -239,7 +239,7 @@ impl MockHeroBuilder {
             .with_environment(Environment::HeroMock)
             .build()?;
         let started = Utc::now();
-        let state = state::State::seeded(self.seed, self.days, chrono::Duration::from_std(self.hold).unwrap_or(chrono::Duration::minutes(10)), started);
+        let state = state::State::seeded(self.seed, self.days, crate::time::delta(self.hold), started);
         let shared = Arc::new(Shared {
             config: self,
             inner: Mutex::new(Inner {
@@ -286,7 +286,7 @@ pub(crate) struct Inner {
 
 impl Inner {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now() + self.offset
+        crate::time::later(Utc::now(), self.offset)
     }
 
     /// Logs a request, forgetting the oldest beyond `limit`; returns its number.
@@ -375,7 +375,8 @@ impl MockHero {
 
     /// Moves the mock's clock forward: holds lapse without the test sleeping.
     pub fn advance(&self, by: Duration) {
-        self.shared.lock().offset += chrono::Duration::from_std(by).unwrap_or(chrono::Duration::zero());
+        let mut inner = self.shared.lock();
+        inner.offset = inner.offset.checked_add(&crate::time::delta(by)).unwrap_or(chrono::TimeDelta::MAX);
     }
 
     /// Queues a fault.

@@ -316,7 +316,7 @@ impl State {
         }
         let id = self.next_appointment;
         self.next_appointment += 1;
-        let reserved_until = now + self.hold;
+        let reserved_until = crate::time::later(now, self.hold);
         let practitioner = request.practitioner_id.as_str().parse().unwrap_or_default();
         self.appointments.insert(id, Booked { slot, practitioner, patient_id: request.patient_id, reason: request.reason, reserved_until, confirmed_at: None, cancelled_at: None });
         ok(AppointmentReservation { id: Id::from(id), reserved_until: Some(reserved_until) })

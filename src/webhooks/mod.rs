@@ -242,7 +242,7 @@ impl Verifier {
         mac.verify_slice(&signature).map_err(|_| WebhookError::SignatureMismatch)?;
         if let Some(seen) = &self.seen {
             let mut seen = seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let window = chrono::Duration::from_std(self.tolerance).unwrap_or(chrono::Duration::seconds(300));
+            let window = crate::time::delta(self.tolerance);
             seen.retain(|_, at| now - *at <= window * 2);
             if seen.insert(signature, now).is_some() {
                 return Err(WebhookError::Replayed);
