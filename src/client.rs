@@ -241,6 +241,10 @@ impl Client {
     /// - `HERO_API_KEY` (required), `HERO_PRACTICE_GROUP_ID` (required);
     /// - `HERO_ENV` = `production` (default), `staging` or `mock`, or `HERO_BASE_URL` for any
     ///   other server (not both).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] naming the variable that is missing or unusable.
     pub fn from_env() -> Result<Client, ConfigError> {
         let var = |name: &'static str| match std::env::var(name) {
             Ok(value) => Ok(Some(value)),
@@ -262,6 +266,10 @@ impl Client {
     /// The same client acting for another practice group (cross-organisation calls, e.g. a PCN
     /// practice booking into a hub site). Hero serves the call only when both practice groups
     /// are in one Hero-configured network. The copy shares this client's connection pool.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] for a practice group id that is not digits.
     pub fn for_practice_group(&self, practice_group_id: &str) -> Result<Client, ConfigError> {
         let mut client = self.clone();
         client.inner.practice_group_id = practice_group_header(practice_group_id)?;

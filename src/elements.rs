@@ -62,6 +62,10 @@ fn jwt_expiry(token: &str) -> Option<DateTime<Utc>> {
 
 impl Client {
     /// A new Elements access token (one `POST /v1/access_token`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when Hero refuses the request or cannot be reached.
     pub async fn elements_token(&self) -> Result<ElementsToken, Error> {
         let answer = self.create_access_token().send().await?;
         Ok(ElementsToken::new(answer.into_inner().access_token, Utc::now()))
@@ -95,6 +99,10 @@ impl ElementsTokens {
     }
 
     /// A token valid for at least the refresh margin.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when a new token is needed and fetching it fails.
     pub async fn get(&self) -> Result<ElementsToken, Error> {
         let lock = || self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(token) = lock().as_ref().filter(|t| crate::time::earlier(t.expires_at, self.margin) > Utc::now()) {

@@ -30,6 +30,11 @@ const HERO_MOCK: &str = "https://developer.herohealth.net/_mock/apis/public-api/
 
 impl Environment {
     /// A custom server, from a URL such as `http://127.0.0.1:8080`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] for a URL that does not parse, carries credentials, or is plain `http` to a
+    /// host that is not loopback.
     pub fn custom(url: &str) -> Result<Self, ConfigError> {
         let parsed = Url::parse(url).map_err(|e| ConfigError::InvalidBaseUrl { reason: e.to_string() })?;
         let env = Self::Custom(parsed);
@@ -38,6 +43,10 @@ impl Environment {
     }
 
     /// The base URL requests go to, without a trailing slash (operation paths start with `/v1/…`).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] when a custom URL is not usable (see [`Environment::custom`]).
     pub fn base_url(&self) -> Result<String, ConfigError> {
         let url = match self {
             Self::Production => return Ok(PRODUCTION.into()),

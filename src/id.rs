@@ -24,6 +24,10 @@ pub struct InvalidId {
 
 impl Id {
     /// Checks and wraps an identifier.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidId`] when the value is empty or has a character that is not an ASCII digit.
     pub fn new(value: impl Into<String>) -> Result<Self, InvalidId> {
         let value = value.into();
         // The value itself is not echoed: a mixed-up argument could be a secret or patient data.

@@ -29,6 +29,8 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![deny(missing_debug_implementations)]
+#![warn(clippy::missing_errors_doc)]
 
 mod answer;
 pub mod booking;

@@ -77,22 +77,39 @@ impl Booking {
     }
 
     /// Every appointment type of the practice group.
+    ///
+    /// # Errors
+    ///
+    /// [`BookingError`] when the list cannot be read (refused, rate limited, or Hero unreachable).
     pub async fn appointment_types(&self) -> Result<Vec<AppointmentType>, BookingError> {
         Ok(self.client.list_appointment_types().send().await.map_err(BookingError::from)?.into_inner().data)
     }
 
     /// Every location of the practice group.
+    ///
+    /// # Errors
+    ///
+    /// [`BookingError`] when the list cannot be read (refused, rate limited, or Hero unreachable).
     pub async fn locations(&self) -> Result<Vec<Location>, BookingError> {
         Ok(self.client.list_locations().send().await.map_err(BookingError::from)?.into_inner().data)
     }
 
     /// Every practitioner of the practice group.
+    ///
+    /// # Errors
+    ///
+    /// [`BookingError`] when the list cannot be read (refused, rate limited, or Hero unreachable).
     pub async fn practitioners(&self) -> Result<Vec<Practitioner>, BookingError> {
         Ok(self.client.list_practitioners().send().await.map_err(BookingError::from)?.into_inner().data)
     }
 
     /// Every free slot matching `query`, all pages fetched (see [`Booking::slot_pages`] to
     /// stream them instead).
+    ///
+    /// # Errors
+    ///
+    /// [`BookingError`] when a page cannot be read; the slots of earlier pages are not returned
+    /// then.
     pub async fn slots(&self, query: &SlotQuery) -> Result<Vec<Slot>, BookingError> {
         pages::collect(self, query).await
     }
@@ -136,12 +153,24 @@ impl Booking {
     }
 
     /// One appointment.
+    ///
+    /// # Errors
+    ///
+    /// [`BookingError::InvalidInput`] for an id that is not digits (nothing sent),
+    /// [`BookingError::Rejected`] (404: no such appointment), [`BookingError::RateLimited`] or
+    /// [`BookingError::Transport`].
     pub async fn appointment(&self, id: &str) -> Result<Appointment, BookingError> {
         Ok(self.client.get_appointment().id(id).send().await.map_err(BookingError::from)?.into_inner())
     }
 
     /// Changes a reservation before it is confirmed (Hero refuses edits to confirmed
     /// appointments: that is a [`BookingError::Rejected`]).
+    ///
+    /// # Errors
+    ///
+    /// [`BookingError::Rejected`] (a confirmed appointment, or an invalid edit),
+    /// [`BookingError::SlotUnavailable`], [`BookingError::OutcomeUnknown`],
+    /// [`BookingError::RateLimited`] or [`BookingError::Transport`].
     pub async fn edit_appointment(&self, id: &str, edit: AppointmentEdit) -> Result<Appointment, BookingError> {
         match self.client.edit_appointment().id(id).body(edit).send_generated().await {
             Ok(appointment) => Ok(appointment.into_inner()),
@@ -150,6 +179,11 @@ impl Booking {
     }
 
     /// Creates a video consultation link.
+    ///
+    /// # Errors
+    ///
+    /// [`BookingError::Rejected`], [`BookingError::OutcomeUnknown`] (the link may exist),
+    /// [`BookingError::RateLimited`] or [`BookingError::Transport`].
     pub async fn create_video_link(&self, request: VideoLinkCreate) -> Result<VideoLink, BookingError> {
         match self.client.create_video_link().body(request).send_generated().await {
             Ok(link) => Ok(link.into_inner()),
@@ -158,6 +192,11 @@ impl Booking {
     }
 
     /// Whether a booking, form or video link has been used.
+    ///
+    /// # Errors
+    ///
+    /// [`BookingError::Rejected`] (404: no such link), [`BookingError::RateLimited`] or
+    /// [`BookingError::Transport`].
     pub async fn link_status(&self, link: &LinkRef) -> Result<LinkStatus, BookingError> {
         let request = self.client.get_link_status();
         let request = match link {

@@ -65,6 +65,12 @@ impl Reservation {
     ///   may still be committing on Hero's side.
     ///
     /// Takes `&self`, so after an error the same reservation can be checked or confirmed again.
+    ///
+    /// # Errors
+    ///
+    /// [`BookingError::ReservationExpired`] (nothing sent when the hold is about to end),
+    /// [`BookingError::OutcomeUnknown`] when neither the answer nor reading back settles it,
+    /// [`BookingError::Rejected`], [`BookingError::RateLimited`] or [`BookingError::Transport`].
     pub async fn confirm(&self) -> Result<Appointment, BookingError> {
         if let Some(until) = self.reserved_until
             && crate::time::earlier(until, crate::time::delta(self.booking.skew_margin)) <= Utc::now()

@@ -231,6 +231,11 @@ impl MockHeroBuilder {
     }
 
     /// Starts the server on `127.0.0.1:0` in the current tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// [`MockError::Settings`] for settings no client could use, [`MockError::Bind`] when 127.0.0.1
+    /// cannot be listened on.
     pub async fn start(self) -> Result<MockHero, MockError> {
         // Refuse settings no client could use, so `MockHero::client()` cannot fail later.
         Client::builder()
@@ -334,6 +339,10 @@ impl Drop for MockHero {
 
 impl MockHero {
     /// Starts a mock with the default settings.
+    ///
+    /// # Errors
+    ///
+    /// [`MockError::Bind`] when 127.0.0.1 cannot be listened on.
     pub async fn start() -> Result<MockHero, MockError> {
         MockHeroBuilder::default().start().await
     }

@@ -218,11 +218,21 @@ impl Verifier {
     }
 
     /// Verifies `raw_body` (the exact bytes received) against the headers, then parses it.
+    ///
+    /// # Errors
+    ///
+    /// A [`WebhookError`] saying why the delivery is refused: missing or malformed headers, a
+    /// timestamp outside the tolerance, a signature that does not match, a repeat (with replay
+    /// protection), or a payload that is not a Hero event.
     pub fn verify(&self, raw_body: &[u8], headers: &HeaderMap) -> Result<WebhookEvent, WebhookError> {
         self.verify_at(raw_body, headers, Utc::now())
     }
 
     /// [`Verifier::verify`] with an explicit "now" (for tests).
+    ///
+    /// # Errors
+    ///
+    /// As [`Verifier::verify`].
     pub fn verify_at(&self, raw_body: &[u8], headers: &HeaderMap, now: DateTime<Utc>) -> Result<WebhookEvent, WebhookError> {
         let text = |name: &'static str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).ok_or(WebhookError::MissingHeader(name));
         let timestamp = text(TIMESTAMP_HEADER)?;
