@@ -43,7 +43,12 @@ async fn fixed_server() -> (String, Arc<Mutex<HashSet<SocketAddr>>>) {
 }
 
 fn client(url: &str) -> Client {
-    Client::builder().with_api_key("bench-key").with_practice_group_id("1").with_environment(Environment::custom(url).unwrap()).build().unwrap()
+    Client::builder()
+        .with_api_key("bench-key")
+        .with_practice_group_id("1")
+        .with_environment(Environment::custom(url).unwrap())
+        .build()
+        .unwrap()
 }
 
 /// The two auth headers a hand-written client adds to every request.
@@ -240,25 +245,10 @@ async fn raw_book(raw: &reqwest::Client, url: &str, slot: &types::Slot) -> RawAp
         "appointment_type_id": slot.appointment_type_id, "location_id": slot.location_id,
         "practitioner_id": slot.practitioner_id, "duration": 10, "start_time": slot.start_time,
     });
-    let reservation: serde_json::Value = raw
-        .post(format!("{url}/v1/appointments"))
-        .headers(auth("mock-api-key"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let reservation: serde_json::Value =
+        raw.post(format!("{url}/v1/appointments")).headers(auth("mock-api-key")).json(&body).send().await.unwrap().json().await.unwrap();
     let id = reservation["id"].as_str().unwrap().to_owned();
-    raw.post(format!("{url}/v1/appointments/{id}/book"))
-        .headers(auth("mock-api-key"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    raw.post(format!("{url}/v1/appointments/{id}/book")).headers(auth("mock-api-key")).send().await.unwrap().json().await.unwrap()
 }
 
 fn booking(c: &mut Criterion) {

@@ -74,7 +74,10 @@ fn operations_by_method<'a>(spec: &'a OpenAPI, surface: &str) -> BTreeMap<String
         let item_parameters = spec.paths.paths.get(path).and_then(ReferenceOr::as_item).map(|i| &i.parameters[..]).unwrap_or_default();
         let parameters = operation.parameters.iter().chain(item_parameters).filter_map(|p| resolve_parameter(spec, p)).collect();
         let id = operation.operation_id.clone().unwrap_or_else(|| name.to_owned());
-        out.insert(name.to_owned(), Op { name: name.to_owned(), id, method: method.to_uppercase(), path: path.to_owned(), operation, parameters });
+        out.insert(
+            name.to_owned(),
+            Op { name: name.to_owned(), id, method: method.to_uppercase(), path: path.to_owned(), operation, parameters },
+        );
     }
     out
 }
@@ -113,7 +116,10 @@ fn client_methods(imp: &mut syn::ItemImpl, operations: &BTreeMap<String, Op<'_>>
     for item in &mut imp.items {
         let ImplItem::Fn(f) = item else { continue };
         let Some(op) = operations.get(&f.sig.ident.to_string()) else { continue };
-        let mut text = format!("Operation `{}` (`{} {}`). Errors name it `{}`; the mock's `Fault::on` takes either name.", op.id, op.method, op.path, op.name);
+        let mut text = format!(
+            "Operation `{}` (`{} {}`). Errors name it `{}`; the mock's `Fault::on` takes either name.",
+            op.id, op.method, op.path, op.name
+        );
         let required = required_fields(op);
         if !required.is_empty() {
             text.push_str(&format!(" Required before `send()`: {}.", required.join(", ")));
@@ -167,7 +173,13 @@ fn request_builders(items: &mut [Item], operations: &BTreeMap<String, Op<'_>>, s
                     let text = if required.is_empty() {
                         format!("Operation `{}` (`{} {}`). Every field is optional.", op.id, op.method, op.path)
                     } else {
-                        format!("Operation `{}` (`{} {}`). Required before `send()`: {}; a `send()` without them names every one missing.", op.id, op.method, op.path, required.join(", "))
+                        format!(
+                            "Operation `{}` (`{} {}`). Required before `send()`: {}; a `send()` without them names every one missing.",
+                            op.id,
+                            op.method,
+                            op.path,
+                            required.join(", ")
+                        )
                     };
                     push_doc(&mut s.attrs, &text, added);
                 }
@@ -195,7 +207,8 @@ fn request_builders(items: &mut [Item], operations: &BTreeMap<String, Op<'_>>, s
 }
 
 fn setter_doc(name: &str, op: &Op<'_>, body_type: Option<&str>) -> String {
-    let body = body_type.map_or_else(|| "the request body".to_owned(), |t| format!("the request body, a [`types::{t}`](crate::types::{t})"));
+    let body =
+        body_type.map_or_else(|| "the request body".to_owned(), |t| format!("the request body, a [`types::{t}`](crate::types::{t})"));
     match name {
         "new" => format!("A `{}` request with no field set; `Client::{}` is the usual way in.", op.id, op.name),
         "body" => format!("Sets {body} (anything that converts into it)."),
@@ -231,7 +244,10 @@ fn body_schema_name(operation: &Operation, spec: &OpenAPI) -> Option<String> {
 
 /// The component schemas by name.
 fn component_schemas(spec: &OpenAPI) -> BTreeMap<String, &Schema> {
-    spec.components.as_ref().map(|c| c.schemas.iter().filter_map(|(name, s)| s.as_item().map(|s| (name.clone(), s))).collect()).unwrap_or_default()
+    spec.components
+        .as_ref()
+        .map(|c| c.schemas.iter().filter_map(|(name, s)| s.as_item().map(|s| (name.clone(), s))).collect())
+        .unwrap_or_default()
 }
 
 /// Which struct field uses which inline type (`EpisodePatient` → `Episode.patient`): an inline
@@ -299,9 +315,9 @@ fn types(items: &mut [Item], spec: &OpenAPI, added: &mut Added) {
                         let property = schema.and_then(|s| property(s, &json));
                         let required = schema.is_some_and(|s| is_required(s, &json));
                         if !has_doc(&field.attrs) {
-                            let text = property.and_then(|p| p.schema_data.description.clone()).unwrap_or_else(|| {
-                                format!("`{json}`{}", if required { " (required)." } else { " (optional)." })
-                            });
+                            let text = property
+                                .and_then(|p| p.schema_data.description.clone())
+                                .unwrap_or_else(|| format!("`{json}`{}", if required { " (required)." } else { " (optional)." }));
                             push_doc(&mut field.attrs, &text, added);
                         }
                         if let Some(note) = property.and_then(|p| inferred(&p.schema_data.extensions)) {
@@ -352,7 +368,12 @@ fn types(items: &mut [Item], spec: &OpenAPI, added: &mut Added) {
 
 /// The schema a generated type comes from: a component, or (for an inline type) the property
 /// of its owner's schema it sits in (`EpisodePatient` → `Episode.patient`), through array items.
-fn schema_of<'a>(name: &str, schemas: &BTreeMap<String, &'a Schema>, part_of: &BTreeMap<String, String>, depth: usize) -> Option<&'a Schema> {
+fn schema_of<'a>(
+    name: &str,
+    schemas: &BTreeMap<String, &'a Schema>,
+    part_of: &BTreeMap<String, String>,
+    depth: usize,
+) -> Option<&'a Schema> {
     if let Some(schema) = schemas.get(name) {
         return Some(schema);
     }
@@ -470,12 +491,9 @@ fn name_every_missing_request_field(f: &mut syn::ImplItemFn) {
     if fields.is_empty() {
         return;
     }
-    let body_type = f
-        .block
-        .stmts
-        .iter()
-        .map(|s| s.to_token_stream().to_string())
-        .find_map(|s| s.split("types :: ").nth(1).and_then(|rest| rest.split_whitespace().next()).filter(|_| s.starts_with("let body")).map(str::to_owned));
+    let body_type = f.block.stmts.iter().map(|s| s.to_token_stream().to_string()).find_map(|s| {
+        s.split("types :: ").nth(1).and_then(|rest| rest.split_whitespace().next()).filter(|_| s.starts_with("let body")).map(str::to_owned)
+    });
     let checks = fields.iter().map(|field| {
         if field == "body"
             && let Some(ty) = body_type.as_deref().and_then(|t| syn::parse_str::<syn::Ident>(t).ok())
@@ -520,10 +538,12 @@ fn rewrite_tokens(tokens: TokenStream) -> TokenStream {
                 new.set_span(group.span());
                 TokenTree::Group(new)
             }
-            TokenTree::Literal(literal) => match syn::parse_str::<syn::LitStr>(&literal.to_string()).ok().and_then(|s| setter_message(&s.value())) {
-                Some(text) => TokenTree::Literal(Literal::string(&text)),
-                None => TokenTree::Literal(literal),
-            },
+            TokenTree::Literal(literal) => {
+                match syn::parse_str::<syn::LitStr>(&literal.to_string()).ok().and_then(|s| setter_message(&s.value())) {
+                    Some(text) => TokenTree::Literal(Literal::string(&text)),
+                    None => TokenTree::Literal(literal),
+                }
+            }
             other => other,
         })
         .collect()

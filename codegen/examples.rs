@@ -90,9 +90,9 @@ fn example(spec: &OpenAPI, schema: &ReferenceOr<Schema>, depth: usize) -> Value 
         SchemaKind::Any(any) => match (any.all_of.first().or(any.one_of.first()).or(any.any_of.first()), any.enumeration.first()) {
             (_, Some(first)) => first.clone(),
             (Some(member), None) => example(spec, member, depth + 1),
-            (None, None) if !any.properties.is_empty() => Value::Object(
-                any.properties.iter().map(|(name, p)| (name.clone(), example(spec, &unbox(p), depth + 1))).collect(),
-            ),
+            (None, None) if !any.properties.is_empty() => {
+                Value::Object(any.properties.iter().map(|(name, p)| (name.clone(), example(spec, &unbox(p), depth + 1))).collect())
+            }
             (None, None) => match any.typ.as_deref() {
                 Some("string") => json!("string"),
                 Some("integer") => json!(1),

@@ -38,7 +38,9 @@ impl std::fmt::Display for LimitError {
                 bytes.div_ceil(1 << 20),
                 MAX_DOCUMENT_BYTES >> 20
             ),
-            Self::TooDeep { line } => write!(f, "the document nests more than {MAX_NESTING} levels deep (at line {line}); no API description needs that"),
+            Self::TooDeep { line } => {
+                write!(f, "the document nests more than {MAX_NESTING} levels deep (at line {line}); no API description needs that")
+            }
         }
     }
 }
@@ -129,7 +131,10 @@ mod tests {
     fn flow_nesting_is_counted_in_json_and_yaml() {
         assert_eq!(check(&nested("[", "]", MAX_NESTING)), Ok(()));
         assert_eq!(check(&nested("[", "]", MAX_NESTING + 1)), Err(LimitError::TooDeep { line: 1 }));
-        assert_eq!(check(&format!("{{\n\"a\":\n{}1{}}}", "{\"b\":".repeat(MAX_NESTING), "}".repeat(MAX_NESTING))), Err(LimitError::TooDeep { line: 3 }));
+        assert_eq!(
+            check(&format!("{{\n\"a\":\n{}1{}}}", "{\"b\":".repeat(MAX_NESTING), "}".repeat(MAX_NESTING))),
+            Err(LimitError::TooDeep { line: 3 })
+        );
         assert_eq!(check(&format!("- - {}", nested("{", "}", MAX_NESTING + 1))), Err(LimitError::TooDeep { line: 1 }));
     }
 

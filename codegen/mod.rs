@@ -11,8 +11,8 @@ pub mod examples;
 pub mod limits;
 pub mod operations;
 pub mod pages;
-pub mod public_errors;
 pub mod preflight;
+pub mod public_errors;
 pub mod schemas;
 pub mod surface;
 pub mod tolerant;
@@ -65,7 +65,10 @@ impl fmt::Display for GenerateError {
                 for p in problems {
                     writeln!(f, "  - {p}")?;
                 }
-                write!(f, "fix them in the document (`cargo xtask update-spec --from <file>` normalises what can be fixed automatically; these cannot)")
+                write!(
+                    f,
+                    "fix them in the document (`cargo xtask update-spec --from <file>` normalises what can be fixed automatically; these cannot)"
+                )
             }
             Self::Progenitor(msg) => write!(f, "progenitor could not generate the client: {msg}"),
         }
@@ -76,10 +79,7 @@ impl std::error::Error for GenerateError {}
 
 /// Reads, checks and generates in one go.
 pub fn generate_file(path: &Path) -> Result<Generated, GenerateError> {
-    let text = std::fs::read_to_string(path).map_err(|source| GenerateError::Read {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|source| GenerateError::Read { path: path.display().to_string(), source })?;
     generate(&parse(&text)?)
 }
 
@@ -146,7 +146,9 @@ fn first_failing_operation(settings: &progenitor::GenerationSettings, spec: &ope
         };
         *slot = Some(operation.clone());
         alone.paths.paths = [(path.to_owned(), openapiv3::ReferenceOr::Item(item))].into_iter().collect();
-        progenitor_file(settings, &alone).err().map(|_| operation.operation_id.clone().unwrap_or_else(|| format!("{} {path}", method.to_uppercase())))
+        progenitor_file(settings, &alone)
+            .err()
+            .map(|_| operation.operation_id.clone().unwrap_or_else(|| format!("{} {path}", method.to_uppercase())))
     })
 }
 
@@ -158,7 +160,11 @@ fn quietly<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> Result<T, Strin
     let result = std::panic::catch_unwind(f);
     std::panic::set_hook(hook);
     result.map_err(|panic| {
-        panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned())).unwrap_or_else(|| "unknown panic".into())
+        panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_else(|| "unknown panic".into())
     })
 }
 

@@ -69,13 +69,15 @@ fn list_streams(spec: &OpenAPI, surface: &str, pageable: &[String]) -> String {
             continue;
         }
         let conversion = |param: &str, value: &str| {
-            op.parameters.iter().filter_map(|p| p.as_item()).find(|p| p.parameter_data_ref().name == param).map(|p| match &p.parameter_data_ref().format {
-                openapiv3::ParameterSchemaOrContent::Schema(ReferenceOr::Item(schema)) => match &schema.schema_kind {
-                    SchemaKind::Type(Type::String(_)) => format!("{value}.to_string()"),
-                    SchemaKind::Type(Type::Number(_)) => format!("{value} as f64"),
+            op.parameters.iter().filter_map(|p| p.as_item()).find(|p| p.parameter_data_ref().name == param).map(|p| {
+                match &p.parameter_data_ref().format {
+                    openapiv3::ParameterSchemaOrContent::Schema(ReferenceOr::Item(schema)) => match &schema.schema_kind {
+                        SchemaKind::Type(Type::String(_)) => format!("{value}.to_string()"),
+                        SchemaKind::Type(Type::Number(_)) => format!("{value} as f64"),
+                        _ => value.to_owned(),
+                    },
                     _ => value.to_owned(),
-                },
-                _ => value.to_owned(),
+                }
             })
         };
         let (Some(index), Some(size)) = (conversion("page_index", "index"), conversion("page_size", "size.get()")) else { continue };

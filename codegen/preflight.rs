@@ -53,10 +53,9 @@ fn walk_raw(value: &yaml_serde::Value, pointer: &mut String, keys_are_names: boo
                 pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
                 if !keys_are_names {
                     match (key, child) {
-                        ("type", yaml_serde::Value::Sequence(_)) => problems.push(problem(
-                            pointer.clone(),
-                            "a list of types is OpenAPI 3.1; use one type plus `nullable: true`",
-                        )),
+                        ("type", yaml_serde::Value::Sequence(_)) => {
+                            problems.push(problem(pointer.clone(), "a list of types is OpenAPI 3.1; use one type plus `nullable: true`"))
+                        }
                         ("type", yaml_serde::Value::String(t)) if t == "null" => {
                             problems.push(problem(pointer.clone(), "`type: 'null'` is OpenAPI 3.1; use `nullable: true` on the schema"))
                         }
@@ -68,7 +67,18 @@ fn walk_raw(value: &yaml_serde::Value, pointer: &mut String, keys_are_names: boo
                 // name maps) the keys are user names, so `type`/`const` there are not keywords.
                 if !matches!(key, "example" | "examples" | "x-examples") || keys_are_names {
                     let names = !keys_are_names
-                        && matches!(key, "properties" | "schemas" | "paths" | "responses" | "parameters" | "requestBodies" | "securitySchemes" | "headers" | "content");
+                        && matches!(
+                            key,
+                            "properties"
+                                | "schemas"
+                                | "paths"
+                                | "responses"
+                                | "parameters"
+                                | "requestBodies"
+                                | "securitySchemes"
+                                | "headers"
+                                | "content"
+                        );
                     walk_raw(child, pointer, names, problems);
                 }
                 pointer.truncate(len);
@@ -123,15 +133,21 @@ pub fn check(spec: &OpenAPI) -> Vec<Problem> {
         check_responses(spec, &name, &op.responses, &mut problems);
         if let Some(body) = &op.request_body {
             match resolve(spec, body, "requestBodies", |c| &c.request_bodies) {
-                Some(body) if body.content.len() > 1 => problems.push(problem(&name, format!(
-                    "request body offers {} media types ({}); keep one (progenitor panics), preferably application/json",
-                    body.content.len(),
-                    body.content.keys().cloned().collect::<Vec<_>>().join(", ")
-                ))),
+                Some(body) if body.content.len() > 1 => problems.push(problem(
+                    &name,
+                    format!(
+                        "request body offers {} media types ({}); keep one (progenitor panics), preferably application/json",
+                        body.content.len(),
+                        body.content.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                )),
                 Some(body) => {
                     for media in body.content.keys() {
                         if !REQUEST_MEDIA_TYPES.contains(&media.as_str()) {
-                            problems.push(problem(&name, format!("request media type {media} is not supported by progenitor; use application/json")));
+                            problems.push(problem(
+                                &name,
+                                format!("request media type {media} is not supported by progenitor; use application/json"),
+                            ));
                         }
                     }
                 }
@@ -141,9 +157,8 @@ pub fn check(spec: &OpenAPI) -> Vec<Problem> {
         let path_params = spec.paths.paths.get(path).and_then(ReferenceOr::as_item).map(|i| &i.parameters[..]).unwrap_or(&[]);
         for param in path_params.iter().chain(&op.parameters) {
             match resolve(spec, param, "parameters", |c| &c.parameters) {
-                Some(Parameter::Cookie { parameter_data, .. }) => {
-                    problems.push(problem(&name, format!("cookie parameter `{}` is not supported by progenitor; drop it", parameter_data.name)))
-                }
+                Some(Parameter::Cookie { parameter_data, .. }) => problems
+                    .push(problem(&name, format!("cookie parameter `{}` is not supported by progenitor; drop it", parameter_data.name))),
                 Some(Parameter::Query { parameter_data, style, .. }) if !matches!(style, QueryStyle::Form) => problems.push(problem(
                     &name,
                     format!("query parameter `{}` uses style {style:?}; progenitor supports only `form`", parameter_data.name),
@@ -183,8 +198,13 @@ fn check_schema_names(spec: &OpenAPI, problems: &mut Vec<Problem>) {
 /// A path template whose segment is empty, `.` or `..` names another path once a URL is parsed.
 fn check_path_template(path: &str, here: &str, problems: &mut Vec<Problem>) {
     let segments: Vec<&str> = path.split('/').skip(1).collect();
-    if !path.starts_with('/') || segments.iter().enumerate().any(|(i, s)| matches!(*s, "." | "..") || (s.is_empty() && i + 1 < segments.len())) {
-        problems.push(problem(here, "the path template has an empty, `.` or `..` segment, which URL parsing would resolve to another path; fix the path"));
+    if !path.starts_with('/')
+        || segments.iter().enumerate().any(|(i, s)| matches!(*s, "." | "..") || (s.is_empty() && i + 1 < segments.len()))
+    {
+        problems.push(problem(
+            here,
+            "the path template has an empty, `.` or `..` segment, which URL parsing would resolve to another path; fix the path",
+        ));
     }
 }
 
@@ -224,7 +244,8 @@ fn check_schema_cycles(spec: &OpenAPI, problems: &mut Vec<Problem>) {
                     }
                     1 => {
                         let from = path.iter().position(|(n, _)| *n == target).unwrap_or(0);
-                        let cycle: Vec<&str> = path[from..].iter().map(|(n, _)| names[*n].as_str()).chain([names[target].as_str()]).collect();
+                        let cycle: Vec<&str> =
+                            path[from..].iter().map(|(n, _)| names[*n].as_str()).chain([names[target].as_str()]).collect();
                         if reported.insert(target) {
                             problems.push(problem(
                                 format!("#/components/schemas/{}", names[target]),

@@ -37,7 +37,8 @@ pub fn rewrite(file: &mut syn::File) -> Result<usize, String> {
         let Item::Impl(imp) = item else { continue };
         let Some(position) = imp.items.iter().position(|i| matches!(i, ImplItem::Fn(f) if f.sig.ident == "send")) else { continue };
         let ImplItem::Fn(original) = &mut imp.items[position] else { continue };
-        let (success, error_body) = split_return(&original.sig.output).ok_or_else(|| format!("`send` of {} does not return Result<ResponseValue<_>, Error<_>>", imp.self_ty.to_token_stream()))?;
+        let (success, error_body) = split_return(&original.sig.output)
+            .ok_or_else(|| format!("`send` of {} does not return Result<ResponseValue<_>, Error<_>>", imp.self_ty.to_token_stream()))?;
         let docs: Vec<syn::Attribute> = original.attrs.iter().filter(|a| a.path().is_ident("doc")).cloned().collect();
         // progenitor names the operation by its method in `OperationInfo { operation_id: "…" }`.
         let body = original.block.to_token_stream().to_string();
@@ -50,7 +51,9 @@ pub fn rewrite(file: &mut syn::File) -> Result<usize, String> {
         original.sig.ident = parse_quote!(send_generated);
         original.vis = parse_quote!(pub(crate));
         original.attrs.retain(|a| !a.path().is_ident("doc"));
-        original.attrs.push(parse_quote!(#[doc = " progenitor's `send`, for the crate's own layer: the raw outcome, before it becomes `crate::Error`."]));
+        original.attrs.push(
+            parse_quote!(#[doc = " progenitor's `send`, for the crate's own layer: the raw outcome, before it becomes `crate::Error`."]),
+        );
         let wrapper: ImplItem = parse_quote! {
             #(#docs)*
             ///

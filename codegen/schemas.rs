@@ -58,7 +58,10 @@ pub fn add(file: &mut syn::File, spec: &OpenAPI) -> usize {
                 // A required property that may be null: `Option<T>` that serde still requires
                 // (typify's `deserialize_with = Option::deserialize`). schemars would call it
                 // optional; it is not.
-                let required_nullable = field.attrs.iter().any(|a| a.path().is_ident("serde") && quote::ToTokens::to_token_stream(a).to_string().contains("Option::deserialize"));
+                let required_nullable = field
+                    .attrs
+                    .iter()
+                    .any(|a| a.path().is_ident("serde") && quote::ToTokens::to_token_stream(a).to_string().contains("Option::deserialize"));
                 if required_nullable && let Some(inner) = option_inner(&field.ty) {
                     // `schemars(required)` would drop the `null`; the wrapper keeps both facts.
                     let with = format!("crate::json_schema::RequiredNullable<{}>", quote::ToTokens::to_token_stream(inner));
@@ -69,8 +72,11 @@ pub fn add(file: &mut syn::File, spec: &OpenAPI) -> usize {
         let (ident, attrs, open_values) = match item {
             Item::Struct(s) => (s.ident.clone(), &mut s.attrs, None),
             Item::Enum(e) => {
-                let open = e.variants.iter().any(|v| v.ident.to_string().starts_with("Unknown") && matches!(v.fields, syn::Fields::Unnamed(_)));
-                let values = open.then(|| e.variants.iter().filter_map(|v| wire.get(&(e.ident.to_string(), v.ident.to_string())).cloned()).collect::<Vec<_>>());
+                let open =
+                    e.variants.iter().any(|v| v.ident.to_string().starts_with("Unknown") && matches!(v.fields, syn::Fields::Unnamed(_)));
+                let values = open.then(|| {
+                    e.variants.iter().filter_map(|v| wire.get(&(e.ident.to_string(), v.ident.to_string())).cloned()).collect::<Vec<_>>()
+                });
                 (e.ident.clone(), &mut e.attrs, values)
             }
             _ => continue,
@@ -99,7 +105,8 @@ pub fn add(file: &mut syn::File, spec: &OpenAPI) -> usize {
             }
         });
     }
-    let components: Vec<&syn::Ident> = spec.components.iter().flat_map(|c| c.schemas.keys()).filter_map(|name| named.iter().find(|i| *i == name)).collect();
+    let components: Vec<&syn::Ident> =
+        spec.components.iter().flat_map(|c| c.schemas.keys()).filter_map(|name| named.iter().find(|i| *i == name)).collect();
     let names: Vec<String> = components.iter().map(ToString::to_string).collect();
     file.items.push(parse_quote! {
         /// The JSON Schema of each generated type named after a component of the OpenAPI
@@ -118,7 +125,9 @@ fn option_inner(ty: &syn::Type) -> Option<&syn::Type> {
     let syn::Type::Path(path) = ty else { return None };
     let last = path.path.segments.last().filter(|s| s.ident == "Option")?;
     match &last.arguments {
-        syn::PathArguments::AngleBracketed(args) => args.args.iter().find_map(|a| if let syn::GenericArgument::Type(t) = a { Some(t) } else { None }),
+        syn::PathArguments::AngleBracketed(args) => {
+            args.args.iter().find_map(|a| if let syn::GenericArgument::Type(t) = a { Some(t) } else { None })
+        }
         _ => None,
     }
 }

@@ -93,7 +93,15 @@ fn generic_args(ty: &syn::Type) -> Vec<&syn::Type> {
 
 /// `types::Appointment` -> `hero_health::types::Appointment`; `()` and `ByteStream` stay.
 fn type_name(ty: &syn::Type) -> String {
-    let text = ty.to_token_stream().to_string().replace(" :: ", "::").replace(":: ", "::").replace(" <", "<").replace("< ", "<").replace(" >", ">").replace(" ,", ",");
+    let text = ty
+        .to_token_stream()
+        .to_string()
+        .replace(" :: ", "::")
+        .replace(":: ", "::")
+        .replace(" <", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace(" ,", ",");
     match text.strip_prefix("types::") {
         Some(rest) => format!("hero_health::types::{rest}"),
         None => text,

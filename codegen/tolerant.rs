@@ -60,8 +60,10 @@ pub fn open_enums(file: &mut syn::File) -> Result<usize, String> {
         return Err("generated code has no `types` module".into());
     };
     // Each closed enum with the name of its catch-all variant.
-    let opened: Vec<(syn::Ident, syn::Ident)> =
-        types.iter().filter_map(|i| if let Item::Enum(e) = i { closed_string_enum(e).then(|| (e.ident.clone(), catch_all(e))) } else { None }).collect();
+    let opened: Vec<(syn::Ident, syn::Ident)> = types
+        .iter()
+        .filter_map(|i| if let Item::Enum(e) = i { closed_string_enum(e).then(|| (e.ident.clone(), catch_all(e))) } else { None })
+        .collect();
     let catch_all_of = |name: &syn::Ident| opened.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
     for item in types.iter_mut() {
         match item {

@@ -9,11 +9,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         builder = builder.with_deviations();
     }
     let hero = builder.start().await?;
-    println!(
-        "mock Hero server at {} (x-api-key: {}, x-practice-group-id: 1)",
-        hero.url(),
-        hero.api_key()
-    );
+    println!("mock Hero server at {} (x-api-key: {}, x-practice-group-id: 1)", hero.url(), hero.api_key());
     tokio::signal::ctrl_c().await?;
     Ok(())
 }

@@ -53,7 +53,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let port = std::env::var("PORT").unwrap_or_else(|_| "8080".into());
         let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
         println!("listening on http://{}/hero/webhooks", listener.local_addr()?);
-        tokio::spawn(async move { while let Some(line) = received.recv().await { println!("event: {line}") } });
+        tokio::spawn(async move {
+            while let Some(line) = received.recv().await {
+                println!("event: {line}")
+            }
+        });
         axum::serve(listener, router).await?;
         return Ok(());
     }
@@ -66,7 +70,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let client = hero.client();
     for event_type in [WebhookEventType::AppointmentConfirmed, WebhookEventType::AppointmentCancelled] {
-        let webhook = WebhookCreate { url: url.parse()?, event_type, signing_key: Some(signing_key.clone()), description: None, headers: Default::default() };
+        let webhook = WebhookCreate {
+            url: url.parse()?,
+            event_type,
+            signing_key: Some(signing_key.clone()),
+            description: None,
+            headers: Default::default(),
+        };
         client.create_webhook().body(webhook).send().await?;
     }
     let booking = Arc::new(client.booking());

@@ -218,8 +218,8 @@ fn api_key_header(key: &str) -> Result<HeaderValue, ConfigError> {
     if key.trim() != key {
         return Err(ConfigError::InvalidApiKey { problem: "has leading or trailing whitespace (a newline from a file?)" });
     }
-    let mut value =
-        HeaderValue::from_str(key).map_err(|_| ConfigError::InvalidApiKey { problem: "contains characters an HTTP header cannot carry" })?;
+    let mut value = HeaderValue::from_str(key)
+        .map_err(|_| ConfigError::InvalidApiKey { problem: "contains characters an HTTP header cannot carry" })?;
     // Marked sensitive so HTTP/2 never indexes it and header Debug output hides it.
     value.set_sensitive(true);
     Ok(value)

@@ -134,13 +134,17 @@ pub enum Error {
     },
     /// Hero answered with a redirect (3xx), or a custom HTTP client followed one. hero-health
     /// follows no redirect: the auth headers would go to wherever it points.
-    #[error("the request was redirected{context}, and hero-health follows no redirect (it would carry the API key to another location); check the base URL (https, no extra path), or build a custom HTTP client with redirect::Policy::none()")]
+    #[error(
+        "the request was redirected{context}, and hero-health follows no redirect (it would carry the API key to another location); check the base URL (https, no extra path), or build a custom HTTP client with redirect::Policy::none()"
+    )]
     Redirected {
         /// Status (when Hero answered the 3xx), operation, request id, headers.
         context: ErrorContext,
     },
     /// The answer's body was larger than the client accepts.
-    #[error("the answer was larger than the {limit}-byte limit{context} and was not read; raise it with with_max_response_bytes if the answer is legitimately this large")]
+    #[error(
+        "the answer was larger than the {limit}-byte limit{context} and was not read; raise it with with_max_response_bytes if the answer is legitimately this large"
+    )]
     ResponseTooLarge {
         /// Operation, when known.
         context: ErrorContext,
@@ -148,7 +152,9 @@ pub enum Error {
         limit: usize,
     },
     /// The answer could not be decoded into the expected type.
-    #[error("Hero's answer could not be decoded{context}: {reason}; the API may have changed: update hero-health (a newer release may know the change), or report it with the request id")]
+    #[error(
+        "Hero's answer could not be decoded{context}: {reason}; the API may have changed: update hero-health (a newer release may know the change), or report it with the request id"
+    )]
     Decode {
         /// Status, operation, request id, headers when known.
         context: ErrorContext,

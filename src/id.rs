@@ -165,4 +165,3 @@ mod tests {
         assert_eq!(serde_json::to_string(&ids[0]).unwrap(), r#""17""#);
     }
 }
-

@@ -36,21 +36,21 @@ mod answer;
 pub mod booking;
 pub mod client;
 mod config_error;
-mod error;
+pub mod elements;
 mod environment;
+mod error;
 mod generated;
-mod operations;
-mod time;
-#[cfg(feature = "schemars")]
-mod json_schema;
 mod hooks;
 mod id;
+#[cfg(feature = "schemars")]
+mod json_schema;
 #[cfg(feature = "mock")]
 pub mod mock;
-pub mod elements;
+mod operations;
 pub mod pagination;
-pub mod webhooks;
 mod retry;
+mod time;
+pub mod webhooks;
 
 pub use client::ClientBuilder;
 pub use config_error::ConfigError;
@@ -59,13 +59,13 @@ pub use error::{Error, ErrorContext};
 /// progenitor's error type. Generated calls return [`Error`] instead; this converts into it
 /// (`Error::from`) for code that builds requests with progenitor's own helpers.
 pub use generated::Error as GeneratedError;
-pub use generated::{ByteStream, Client, ClientInfo, ResponseValue, builder, types};
 #[cfg(feature = "schemars")]
 #[doc(hidden)]
 pub use generated::component_schemas;
+pub use generated::{ByteStream, Client, ClientInfo, ResponseValue, builder, types};
 pub use id::{Id, InvalidId};
-pub use retry::RetryPolicy;
 pub use reqwest::Url;
+pub use retry::RetryPolicy;
 
 /// The README's code blocks, compiled as doctests so they cannot drift from the API.
 #[cfg(doctest)]

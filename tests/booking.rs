@@ -6,10 +6,10 @@ use std::num::NonZeroU64;
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use hero_health::Id;
 use hero_health::booking::{BookingError, LinkRef, SlotQuery};
 use hero_health::mock::{Fault, FaultKind, MockHero};
 use hero_health::types::{AppointmentEdit, Slot, VideoLinkCreate};
-use hero_health::Id;
 
 fn operations(hero: &MockHero) -> Vec<String> {
     hero.requests().into_iter().map(|r| r.operation.unwrap_or(r.path)).collect()
@@ -58,7 +58,10 @@ async fn a_hold_that_lapsed_on_the_server_is_reported_as_expired() {
 
     let error = reservation.confirm().await.unwrap_err();
 
-    assert!(matches!(error, BookingError::ReservationExpired { ref appointment_id, .. } if appointment_id == reservation.id()), "{error:?}");
+    assert!(
+        matches!(error, BookingError::ReservationExpired { ref appointment_id, .. } if appointment_id == reservation.id()),
+        "{error:?}"
+    );
     assert!(error.to_string().contains("reserve a slot again"), "{error}");
     assert!(hero.free_slots().contains(&slot), "the lapsed hold released the slot");
 }
@@ -151,7 +154,10 @@ async fn a_confirmation_that_commits_after_the_client_hung_up_is_never_reported_
 
     let error = reservation.confirm().await.unwrap_err();
 
-    assert!(matches!(&error, BookingError::OutcomeUnknown { operation: "confirm", appointment_id: Some(id), .. } if id == reservation.id()), "{error:?}");
+    assert!(
+        matches!(&error, BookingError::OutcomeUnknown { operation: "confirm", appointment_id: Some(id), .. } if id == reservation.id()),
+        "{error:?}"
+    );
     let message = error.to_string();
     assert!(message.contains("confirm the same reservation again") && message.contains("do not reserve another slot"), "{message}");
     assert!(!message.contains("nothing was booked"), "{message}");
@@ -164,7 +170,10 @@ async fn a_confirmation_that_commits_after_the_client_hung_up_is_never_reported_
     assert!(booked.booking_confirmed_at.is_some(), "the mock committed after the client hung up");
     let again = reservation.confirm().await.unwrap();
     assert_eq!(again.id, booked.id);
-    assert_eq!(hero.free_slots().iter().filter(|s| s.start_time == slot.start_time && s.practitioner_id == slot.practitioner_id).count(), 0);
+    assert_eq!(
+        hero.free_slots().iter().filter(|s| s.start_time == slot.start_time && s.practitioner_id == slot.practitioner_id).count(),
+        0
+    );
 }
 
 /// When only the first answer is lost, the re-sent confirmation settles it as booked.
@@ -349,7 +358,10 @@ async fn a_reservation_can_be_edited_before_confirmation_only() {
 
     reservation.confirm().await.unwrap();
     let error = booking.edit_appointment(reservation.id(), edit).await.unwrap_err();
-    assert!(matches!(&error, BookingError::Rejected { status: 400, issues, .. } if issues == &["id: appointment_confirmed (expected an appointment that is not confirmed yet)"]), "{error:?}");
+    assert!(
+        matches!(&error, BookingError::Rejected { status: 400, issues, .. } if issues == &["id: appointment_confirmed (expected an appointment that is not confirmed yet)"]),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
@@ -357,7 +369,11 @@ async fn video_links_and_their_status() {
     let hero = MockHero::start().await.unwrap();
     let booking = hero.client().booking();
     let link = booking
-        .create_video_link(VideoLinkCreate { link_name: Some("Follow-up".into()), patient_id: Some("1234".parse().unwrap()), expiry_date: None })
+        .create_video_link(VideoLinkCreate {
+            link_name: Some("Follow-up".into()),
+            patient_id: Some("1234".parse().unwrap()),
+            expiry_date: None,
+        })
         .await
         .unwrap();
     let id = link.short_link_id.clone().unwrap();

@@ -164,7 +164,8 @@ async fn counting_server() -> (String, Arc<Mutex<(usize, Vec<String>)>>) {
                         let group = head.lines().find_map(|l| l.strip_prefix("x-practice-group-id: ")).unwrap_or("").to_owned();
                         state.lock().unwrap().1.push(group);
                         let body = r#"{"token": "t", "expiration_time": "2026-01-01T00:00:00Z"}"#;
-                        let reply = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len());
+                        let reply =
+                            format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len());
                         if socket.write_all(reply.as_bytes()).await.is_err() {
                             return;
                         }

@@ -35,9 +35,7 @@ impl Prism {
         let mut text = String::new();
         let _ = std::fs::File::open(&self.log).and_then(|mut f| f.read_to_string(&mut text));
         text.lines()
-            .filter(|l| {
-                l.contains("✖") || l.to_lowercase().contains("violation") || l.contains("error")
-            })
+            .filter(|l| l.contains("✖") || l.to_lowercase().contains("violation") || l.contains("error"))
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -47,31 +45,16 @@ fn prism_binary() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("HERO_PRISM") {
         return Some(PathBuf::from(path));
     }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join("prism"))
-        .find(|p| p.is_file())
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join("prism")).find(|p| p.is_file())
 }
 
 fn start_prism(binary: &PathBuf, upstream: &str) -> (Prism, String) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/hero-public-api.yaml");
     let log = std::env::temp_dir().join(format!("hero-health-prism-{port}.log"));
     let file = std::fs::File::create(&log).unwrap();
     let child = Command::new(binary)
-        .args([
-            "proxy",
-            spec,
-            upstream,
-            "--errors",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-        ])
+        .args(["proxy", spec, upstream, "--errors", "--host", "127.0.0.1", "--port", &port.to_string()])
         .stdout(Stdio::from(file.try_clone().unwrap()))
         .stderr(Stdio::from(file))
         .spawn()
@@ -79,11 +62,7 @@ fn start_prism(binary: &PathBuf, upstream: &str) -> (Prism, String) {
     let prism = Prism { child, log };
     let deadline = Instant::now() + Duration::from_secs(90);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "prism did not start within 90 s: {}",
-            prism.log()
-        );
+        assert!(Instant::now() < deadline, "prism did not start within 90 s: {}", prism.log());
         std::thread::sleep(Duration::from_millis(200));
     }
     (prism, format!("http://127.0.0.1:{port}"))
@@ -92,27 +71,19 @@ fn start_prism(binary: &PathBuf, upstream: &str) -> (Prism, String) {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_booking_flow_conforms_to_the_document_in_both_directions() {
     let Some(binary) = prism_binary() else {
-        eprintln!(
-            "SKIPPED conformance: Prism not found (Node/npm absent?). Install @stoplight/prism-cli@5 or set HERO_PRISM."
-        );
+        eprintln!("SKIPPED conformance: Prism not found (Node/npm absent?). Install @stoplight/prism-cli@5 or set HERO_PRISM.");
         return;
     };
     let hero = MockHero::start().await.unwrap();
     let (prism, url) = start_prism(&binary, &hero.url());
-    let client = hero
-        .client_builder()
-        .with_environment(Environment::custom(&url).unwrap())
-        .build()
-        .unwrap();
+    let client = hero.client_builder().with_environment(Environment::custom(&url).unwrap()).build().unwrap();
     let booking = client.booking();
 
     let flow = async {
         let types = booking.appointment_types().await?;
         booking.locations().await?;
         booking.practitioners().await?;
-        let query = SlotQuery::new()
-            .with_appointment_type(types[0].id.clone())
-            .with_page_size(std::num::NonZeroU64::new(10).unwrap());
+        let query = SlotQuery::new().with_appointment_type(types[0].id.clone()).with_page_size(std::num::NonZeroU64::new(10).unwrap());
         let slots = booking.slots(&query).await?;
         let reservation = booking.reserve(&slots[0], Some(&hero_health::Id::from(1234))).await?;
         let edit = AppointmentEdit {
@@ -132,20 +103,12 @@ async fn the_booking_flow_conforms_to_the_document_in_both_directions() {
                 expiry_date: None,
             })
             .await?;
-        booking
-            .link_status(&LinkRef::Id(link.short_link_id.unwrap_or_default()))
-            .await?;
+        booking.link_status(&LinkRef::Id(link.short_link_id.unwrap_or_default())).await?;
         Ok::<_, hero_health::booking::BookingError>(())
     };
     if let Err(error) = flow.await {
-        panic!(
-            "a request or answer violates the document: {error}\nprism:\n{}",
-            prism.log()
-        );
+        panic!("a request or answer violates the document: {error}\nprism:\n{}", prism.log());
     }
     let through_prism = hero.requests().len();
-    assert!(
-        through_prism >= 10,
-        "the flow went through Prism to the mock ({through_prism} requests)"
-    );
+    assert!(through_prism >= 10, "the flow went through Prism to the mock ({through_prism} requests)");
 }

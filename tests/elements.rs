@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use chrono::Utc;
+use hero_health::Client;
 use hero_health::elements::ElementsTokens;
 use hero_health::mock::MockHero;
-use hero_health::Client;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

@@ -38,7 +38,9 @@ fn assert_safe(error: &Error) {
 }
 
 fn body_with_patient() -> String {
-    format!(r#"{{"error":true,"detail":"{PATIENT} is not allowed","statusCode":400,"message":[{{"code":"invalid","expected":"a date","path":["dob"]}}]}}"#)
+    format!(
+        r#"{{"error":true,"detail":"{PATIENT} is not allowed","statusCode":400,"message":[{{"code":"invalid","expected":"a date","path":["dob"]}}]}}"#
+    )
 }
 
 #[tokio::test]
@@ -93,7 +95,10 @@ async fn a_400_carries_hero_validation_issues_but_no_body_text() {
 async fn a_corpus_of_bad_answers_gives_decode_errors_without_panics_or_leaks() {
     let huge = format!(r#"{{"id":"4567","reason":"{}"}}"#, "x".repeat(5_000_000));
     let corpus: Vec<(&str, ResponseTemplate)> = vec![
-        ("malformed JSON", ResponseTemplate::new(200).set_body_raw(format!("{{\"id\": \"4567\", \"patient\": \"{PATIENT}\""), "application/json")),
+        (
+            "malformed JSON",
+            ResponseTemplate::new(200).set_body_raw(format!("{{\"id\": \"4567\", \"patient\": \"{PATIENT}\""), "application/json"),
+        ),
         ("HTML error page", ResponseTemplate::new(200).set_body_raw(format!("<html><body>{PATIENT}</body></html>"), "text/html")),
         ("empty body", ResponseTemplate::new(200).set_body_raw("", "application/json")),
         ("wrong content type", ResponseTemplate::new(200).set_body_raw("id=4567", "text/plain")),
@@ -161,7 +166,11 @@ async fn a_decode_error_names_the_field_by_path_without_its_value() {
     let mut bad = good.clone();
     bad["restricted"] = serde_json::Value::String(PATIENT.into());
     let patients = serde_json::json!({"count": 2, "data": [good.clone(), bad]}).to_string();
-    Mock::given(method("GET")).and(path("/v1/patients")).respond_with(ResponseTemplate::new(200).set_body_raw(patients, "application/json")).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/v1/patients"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(patients, "application/json"))
+        .mount(&server)
+        .await;
     let error = client(&server).list_patients().send().await.unwrap_err();
     assert!(matches!(error, Error::Decode { .. }), "{error:?}");
     assert!(error.to_string().contains("(in `data[1].restricted`)"), "{error}");
@@ -172,7 +181,11 @@ async fn a_decode_error_names_the_field_by_path_without_its_value() {
 async fn a_missing_field_names_its_object() {
     let server = MockServer::start().await;
     let body = r#"{"count":1,"data":[{"id":"1"}]}"#;
-    Mock::given(method("GET")).and(path("/v1/patients")).respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json")).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/v1/patients"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+        .mount(&server)
+        .await;
     let error = client(&server).list_patients().send().await.unwrap_err();
     assert!(error.to_string().contains("missing field `") && error.to_string().contains("(in `data[0]`)"), "{error}");
 }
@@ -234,7 +247,10 @@ async fn a_builder_missing_fields_names_every_one() {
     assert!(text.contains("4 fields"), "{text}");
 
     let error = client.edit_appointment().body_map(|b| b.duration(10)).send().await.unwrap_err().to_string();
-    assert!(error.contains("id") && error.contains("practitioner_id") && error.contains("start_time"), "the path id and the body's fields: {error}");
+    assert!(
+        error.contains("id") && error.contains("practitioner_id") && error.contains("start_time"),
+        "the path id and the body's fields: {error}"
+    );
 
     let error = client.get_appointment().send().await.unwrap_err().to_string();
     assert!(error.contains("id was not initialized"), "{error}");

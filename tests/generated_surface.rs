@@ -50,7 +50,8 @@ fn every_inference_is_visible_in_the_docs() {
     collect_inferred(&document, &mut reasons);
     assert!(reasons.len() > 100, "the document marks its inferences ({})", reasons.len());
     let docs: String = CODE.lines().filter_map(|l| l.trim_start().strip_prefix("///")).collect::<Vec<_>>().join("\n");
-    let missing: Vec<&String> = reasons.iter().filter(|r| !docs.contains(&format!("never confirmed this): {}", r.lines().next().unwrap_or_default()))).collect();
+    let missing: Vec<&String> =
+        reasons.iter().filter(|r| !docs.contains(&format!("never confirmed this): {}", r.lines().next().unwrap_or_default()))).collect();
     assert!(missing.is_empty(), "{} of {} inferences have no note in the docs: {missing:#?}", missing.len(), reasons.len());
 }
 

@@ -210,7 +210,8 @@ async fn assert_get_is_retried_after(first: Reply, timeout: Option<Duration>) {
 
 #[tokio::test]
 async fn a_get_whose_body_is_cut_after_a_200_is_retried() {
-    let cut = Reply::Cut { head: head("200 OK", &format!("content-length: {}\r\n", APPOINTMENT.len())), body: APPOINTMENT.into(), bytes: 20 };
+    let cut =
+        Reply::Cut { head: head("200 OK", &format!("content-length: {}\r\n", APPOINTMENT.len())), body: APPOINTMENT.into(), bytes: 20 };
     assert_get_is_retried_after(cut, None).await;
 }
 
@@ -228,7 +229,8 @@ async fn a_get_with_broken_chunking_after_a_200_is_retried() {
 
 #[tokio::test]
 async fn a_post_whose_body_is_cut_after_a_200_is_not_resent() {
-    let cut = Reply::Cut { head: head("200 OK", &format!("content-length: {}\r\n", RESERVATION.len())), body: RESERVATION.into(), bytes: 5 };
+    let cut =
+        Reply::Cut { head: head("200 OK", &format!("content-length: {}\r\n", RESERVATION.len())), body: RESERVATION.into(), bytes: 5 };
     let hero = Loopback::start("127.0.0.1", vec![cut, Reply::Raw(ok_json(RESERVATION))]).await;
     let error = hero.client().build().unwrap().create_appointment().body(reservation_body()).send().await.unwrap_err();
     assert!(matches!(error, Error::Transport { .. }), "{error:?}");
@@ -298,7 +300,9 @@ async fn dot_segment_and_empty_path_ids_are_refused_before_sending() {
 
 #[tokio::test]
 async fn an_errors_debug_output_hides_echoed_secrets_but_keeps_the_request_id() {
-    let echo = format!("x-api-key: {KEY}\r\nset-cookie: session=patient-9434765919\r\nlocation: https://elsewhere.example/9434765919\r\nx-request-id: req-77\r\ncontent-length: 0\r\n");
+    let echo = format!(
+        "x-api-key: {KEY}\r\nset-cookie: session=patient-9434765919\r\nlocation: https://elsewhere.example/9434765919\r\nx-request-id: req-77\r\ncontent-length: 0\r\n"
+    );
     let hero = Loopback::start("127.0.0.1", vec![Reply::Raw(head("404 Not Found", &echo))]).await;
     let error = hero.client().build().unwrap().get_appointment().id("4567").send().await.unwrap_err();
     let debug = format!("{error:?} {error}");

@@ -62,7 +62,10 @@ async fn cancel_inside_the_policy_window_is_refused_before_sending() {
 
     let error = hero.client().booking().cancel(&appointment, &Cancellation::new()).await.unwrap_err();
 
-    assert!(matches!(&error, BookingError::NotAllowed { action: "cancel", why: NotAllowed::InsidePolicyWindow { hours: 24, .. }, .. }), "{error:?}");
+    assert!(
+        matches!(&error, BookingError::NotAllowed { action: "cancel", why: NotAllowed::InsidePolicyWindow { hours: 24, .. }, .. }),
+        "{error:?}"
+    );
     assert!(error.to_string().contains("overriding_policy"), "says how to override: {error}");
     assert!(hero.requests().is_empty(), "0 requests sent");
 
@@ -192,7 +195,10 @@ impl axum::extract::FromRef<AppState> for WebhookReceiver {
     }
 }
 
-async fn on_event(axum::extract::State(state): axum::extract::State<AppState>, VerifiedEvent(event): VerifiedEvent) -> axum::http::StatusCode {
+async fn on_event(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    VerifiedEvent(event): VerifiedEvent,
+) -> axum::http::StatusCode {
     let mut fail = state.fail_first.lock().unwrap();
     if *fail > 0 {
         *fail -= 1;
@@ -212,7 +218,13 @@ async fn receiver(hero: &MockHero, events: &[WebhookEventType], fail_first: u32)
     let url = format!("http://{}/hero", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     for event in events {
-        let body = WebhookCreate { url: url.parse().unwrap(), event_type: event.clone(), signing_key: Some(key.into()), description: None, headers: Default::default() };
+        let body = WebhookCreate {
+            url: url.parse().unwrap(),
+            event_type: event.clone(),
+            signing_key: Some(key.into()),
+            description: None,
+            headers: Default::default(),
+        };
         hero.client().create_webhook().body(body).send().await.unwrap();
     }
     seen
@@ -221,7 +233,12 @@ async fn receiver(hero: &MockHero, events: &[WebhookEventType], fail_first: u32)
 #[tokio::test]
 async fn a_receiver_gets_the_verified_events_in_order_and_recognises_a_duplicate() {
     let hero = MockHero::start().await.unwrap();
-    let seen = receiver(&hero, &[WebhookEventType::AppointmentConfirmed, WebhookEventType::AppointmentCancelled, WebhookEventType::AppointmentRescheduled], 0).await;
+    let seen = receiver(
+        &hero,
+        &[WebhookEventType::AppointmentConfirmed, WebhookEventType::AppointmentCancelled, WebhookEventType::AppointmentRescheduled],
+        0,
+    )
+    .await;
     let all = slots(&hero).await;
 
     let appointment = booked(&hero, &all[0]).await;
@@ -233,7 +250,11 @@ async fn a_receiver_gets_the_verified_events_in_order_and_recognises_a_duplicate
     let id = appointment.id.to_string();
     assert_eq!(
         *seen.lock().unwrap(),
-        [(EventType::AppointmentConfirmed, id.clone()), (EventType::AppointmentRescheduled, id.clone()), (EventType::AppointmentCancelled, id)]
+        [
+            (EventType::AppointmentConfirmed, id.clone()),
+            (EventType::AppointmentRescheduled, id.clone()),
+            (EventType::AppointmentCancelled, id)
+        ]
     );
     let deliveries = hero.deliveries();
     let duplicate = deliveries.iter().find(|d| d.duplicate).expect("the duplicate was sent");

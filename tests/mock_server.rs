@@ -71,7 +71,13 @@ async fn synthesised_answers_decode_into_the_generated_types() {
 async fn unknown_paths_are_404_and_auth_comes_first() {
     let hero = MockHero::start().await.unwrap();
     let http = reqwest::Client::new();
-    let unknown = http.get(format!("{}/v1/nothing-here", hero.url())).header("x-api-key", hero.api_key()).header("x-practice-group-id", "1").send().await.unwrap();
+    let unknown = http
+        .get(format!("{}/v1/nothing-here", hero.url()))
+        .header("x-api-key", hero.api_key())
+        .header("x-practice-group-id", "1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unknown.status(), 404);
     let anonymous = http.get(format!("{}/v1/admins", hero.url())).send().await.unwrap();
     assert_eq!(anonymous.status(), 401);

@@ -47,13 +47,15 @@ fn episode_items(client: &Client) -> impl futures_util::Stream<Item = Result<her
 async fn pages_until_count_is_reached() {
     let server = MockServer::start().await;
     for (index, ids) in [(0, 0..2), (1, 2..4), (2, 4..5)] {
-        Mock::given(method("GET")).and(path("/v1/episodes")).and(query_param("page_index", index.to_string())).respond_with(page("listEpisodes", ids, 5)).mount(&server).await;
+        Mock::given(method("GET"))
+            .and(path("/v1/episodes"))
+            .and(query_param("page_index", index.to_string()))
+            .respond_with(page("listEpisodes", ids, 5))
+            .mount(&server)
+            .await;
     }
     let client = client(&server);
-    let pages: Vec<_> = episode_pages(&client)
-        .try_collect()
-        .await
-        .unwrap();
+    let pages: Vec<_> = episode_pages(&client).try_collect().await.unwrap();
     assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 1]);
     assert_eq!(server.received_requests().await.unwrap().len(), 3, "no request after the last page");
 }
@@ -64,13 +66,16 @@ async fn pages_until_count_is_reached() {
 async fn items_work_for_list_admins_whose_page_parameters_hero_types_as_strings() {
     let server = MockServer::start().await;
     for (index, ids) in [(0, 10..12), (1, 12..13)] {
-        Mock::given(method("GET")).and(path("/v1/admins")).and(query_param("page_index", index.to_string())).respond_with(page("listAdmins", ids, 3)).mount(&server).await;
+        Mock::given(method("GET"))
+            .and(path("/v1/admins"))
+            .and(query_param("page_index", index.to_string()))
+            .respond_with(page("listAdmins", ids, 3))
+            .mount(&server)
+            .await;
     }
     let client = client(&server);
-    let admins: Vec<_> = pagination::items(two(), |index, size| client.list_admins().page_index(index).page_size(size).send())
-        .try_collect()
-        .await
-        .unwrap();
+    let admins: Vec<_> =
+        pagination::items(two(), |index, size| client.list_admins().page_index(index).page_size(size).send()).try_collect().await.unwrap();
     assert_eq!(admins.len(), 3);
 }
 
@@ -79,10 +84,7 @@ async fn a_server_ignoring_page_index_is_stopped_by_count() {
     let server = MockServer::start().await;
     Mock::given(method("GET")).and(path("/v1/episodes")).respond_with(page("listEpisodes", 0..2, 4)).mount(&server).await;
     let client = client(&server);
-    let items: Vec<_> = episode_items(&client)
-        .try_collect()
-        .await
-        .unwrap();
+    let items: Vec<_> = episode_items(&client).try_collect().await.unwrap();
     assert_eq!(items.len(), 4);
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
@@ -92,10 +94,7 @@ async fn an_empty_list_is_one_request_and_no_items() {
     let server = MockServer::start().await;
     Mock::given(method("GET")).and(path("/v1/episodes")).respond_with(page("listEpisodes", 0..0, 0)).mount(&server).await;
     let client = client(&server);
-    let items: Vec<_> = episode_items(&client)
-        .try_collect()
-        .await
-        .unwrap();
+    let items: Vec<_> = episode_items(&client).try_collect().await.unwrap();
     assert!(items.is_empty());
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
@@ -106,8 +105,7 @@ async fn an_error_on_a_later_page_ends_the_stream_with_that_error() {
     Mock::given(method("GET")).and(query_param("page_index", "0")).respond_with(page("listEpisodes", 0..2, 10)).mount(&server).await;
     Mock::given(method("GET")).and(query_param("page_index", "1")).respond_with(ResponseTemplate::new(403)).mount(&server).await;
     let client = client(&server);
-    let results: Vec<Result<_, Error>> =
-        episode_pages(&client).collect().await;
+    let results: Vec<Result<_, Error>> = episode_pages(&client).collect().await;
     assert_eq!(results.len(), 2);
     assert!(results[0].is_ok());
     assert!(matches!(results[1], Err(Error::Forbidden { .. })), "{:?}", results[1]);
@@ -129,7 +127,12 @@ async fn list_builders_stream_their_own_pages_keeping_their_filters() {
             .await;
     }
     for (index, ids) in [(0, 0..2), (1, 2..3)] {
-        Mock::given(method("GET")).and(path("/v1/episodes")).and(query_param("page_index", index.to_string())).respond_with(page("listEpisodes", ids, 3)).mount(&server).await;
+        Mock::given(method("GET"))
+            .and(path("/v1/episodes"))
+            .and(query_param("page_index", index.to_string()))
+            .respond_with(page("listEpisodes", ids, 3))
+            .mount(&server)
+            .await;
     }
     let client = client(&server);
     let admins: Vec<_> = client.list_admins().order_by("first_name").items(two()).try_collect().await.unwrap();
@@ -156,7 +159,8 @@ async fn every_paged_list_builder_streams() {
             .await;
     }
     let client = client(&server);
-    let items: Vec<serde_json::Map<String, serde_json::Value>> = client.list_subscriptions().status("active").items(two()).try_collect().await.unwrap();
+    let items: Vec<serde_json::Map<String, serde_json::Value>> =
+        client.list_subscriptions().status("active").items(two()).try_collect().await.unwrap();
     assert_eq!(items.iter().map(|i| i["id"].as_str().unwrap()).collect::<Vec<_>>(), ["0", "1", "2"]);
 
     // The others, as types: each builder has `pages()` and `items()`.

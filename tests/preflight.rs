@@ -49,7 +49,11 @@ fn problems(doc: Value) -> Vec<String> {
 fn assert_one(doc: Value, location: &str, needle: &str) {
     let found = problems(doc);
     assert_eq!(found.len(), 1, "{found:#?}");
-    assert!(found[0].starts_with(&format!("{location}: ")) && found[0].contains(needle), "{:?} should name {location} and say {needle:?}", found[0]);
+    assert!(
+        found[0].starts_with(&format!("{location}: ")) && found[0].contains(needle),
+        "{:?} should name {location} and say {needle:?}",
+        found[0]
+    );
 }
 
 #[test]
@@ -88,27 +92,52 @@ fn type_arrays_null_types_and_const_are_located() {
 
 #[test]
 fn different_success_bodies_are_named() {
-    assert_one(document(op(json!({"200": json_body("Thing"), "201": json_body("Other")}))), "getThing", "success responses have 2 different body shapes");
-    assert_one(document(op(json!({"200": json_body("Thing"), "204": {"description": "none"}}))), "getThing", "200 json Thing, 204 (none body)");
+    assert_one(
+        document(op(json!({"200": json_body("Thing"), "201": json_body("Other")}))),
+        "getThing",
+        "success responses have 2 different body shapes",
+    );
+    assert_one(
+        document(op(json!({"200": json_body("Thing"), "204": {"description": "none"}}))),
+        "getThing",
+        "200 json Thing, 204 (none body)",
+    );
 }
 
 #[test]
 fn different_error_bodies_are_named() {
-    assert_one(document(op(json!({"200": json_body("Thing"), "400": json_body("Error"), "404": json_body("Problem")}))), "getThing", "error responses have 2");
+    assert_one(
+        document(op(json!({"200": json_body("Thing"), "400": json_body("Error"), "404": json_body("Problem")}))),
+        "getThing",
+        "error responses have 2",
+    );
     // A body-less 401 next to JSON errors trips the same assertion in progenitor.
-    assert_one(document(op(json!({"200": json_body("Thing"), "401": {"description": "no body"}, "404": json_body("Error")}))), "getThing", "401 (none body)");
-    let problem_json = json!({"description": "x", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    assert_one(
+        document(op(json!({"200": json_body("Thing"), "401": {"description": "no body"}, "404": json_body("Error")}))),
+        "getThing",
+        "401 (none body)",
+    );
+    let problem_json =
+        json!({"description": "x", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     assert_one(document(op(json!({"200": json_body("Thing"), "400": problem_json, "404": json_body("Error")}))), "getThing", "(raw body)");
 }
 
 #[test]
 fn a_default_response_counts_on_both_sides() {
-    assert_one(document(op(json!({"200": json_body("Thing"), "default": json_body("Error")}))), "getThing", "`default` response counts as both");
+    assert_one(
+        document(op(json!({"200": json_body("Thing"), "default": json_body("Error")}))),
+        "getThing",
+        "`default` response counts as both",
+    );
 }
 
 #[test]
 fn a_json_response_without_schema_is_named() {
-    assert_one(document(op(json!({"200": {"description": "x", "content": {"application/json": {}}}}))), "getThing", "response 200: application/json without a schema");
+    assert_one(
+        document(op(json!({"200": {"description": "x", "content": {"application/json": {}}}}))),
+        "getThing",
+        "response 200: application/json without a schema",
+    );
 }
 
 #[test]
@@ -126,7 +155,10 @@ fn request_bodies_need_one_supported_media_type() {
 #[test]
 fn unsupported_parameter_styles_are_named() {
     let mut o = op(json!({"200": json_body("Thing")}));
-    o["parameters"].as_array_mut().unwrap().push(json!({"name": "filter", "in": "query", "style": "deepObject", "schema": {"type": "object"}}));
+    o["parameters"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "filter", "in": "query", "style": "deepObject", "schema": {"type": "object"}}));
     o["parameters"].as_array_mut().unwrap().push(json!({"name": "session", "in": "cookie", "schema": {"type": "string"}}));
     let found = problems(document(o));
     assert_eq!(found.len(), 2, "{found:#?}");
@@ -140,7 +172,10 @@ fn operation_ids_must_exist_and_be_unique() {
     doc["paths"]["/things/{id}"]["delete"] = op(json!({"204": {"description": "gone"}}));
     doc["paths"]["/others"] = json!({"get": {"responses": {"200": json_body("Other")}}});
     let found = problems(doc);
-    assert!(found.iter().any(|p| p.starts_with("getThing: operationId used twice (GET /things/{id} and DELETE /things/{id})")), "{found:#?}");
+    assert!(
+        found.iter().any(|p| p.starts_with("getThing: operationId used twice (GET /things/{id} and DELETE /things/{id})")),
+        "{found:#?}"
+    );
     assert!(found.iter().any(|p| p.starts_with("GET /others: no operationId")), "{found:#?}");
 }
 

@@ -125,7 +125,9 @@ async fn a_retry_after_beyond_the_cap_is_not_waited_for() {
 async fn the_deadline_bounds_all_attempts() {
     let server = MockServer::start().await;
     answer_then_ok(&server, "GET", "/v1/appointments/4567", ResponseTemplate::new(503), 10).await;
-    let policy = RetryPolicy::default().with_backoff(Duration::from_millis(300), Duration::from_millis(300)).with_deadline(Duration::from_millis(200));
+    let policy = RetryPolicy::default()
+        .with_backoff(Duration::from_millis(300), Duration::from_millis(300))
+        .with_deadline(Duration::from_millis(200));
     assert!(client(&server, policy).get_appointment().id("4567").send().await.is_err());
     assert_eq!(count(&server).await, 1, "the first backoff would pass the deadline");
 }
@@ -165,7 +167,10 @@ async fn a_post_that_could_not_connect_is_retried() {
         tokio::time::sleep(Duration::from_millis(150)).await;
         let listener = std::net::TcpListener::bind(address).unwrap();
         let server = MockServer::builder().listener(listener).start().await;
-        Mock::given(method("POST")).respond_with(ResponseTemplate::new(200).set_body_raw(APPOINTMENT, "application/json")).mount(&server).await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(APPOINTMENT, "application/json"))
+            .mount(&server)
+            .await;
         tokio::time::sleep(Duration::from_secs(3)).await;
         count(&server).await
     };
@@ -177,7 +182,10 @@ async fn a_post_that_could_not_connect_is_retried() {
 #[tokio::test]
 async fn a_per_request_timeout_overrides_the_clients() {
     let server = MockServer::start().await;
-    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_raw(APPOINTMENT, "application/json").set_delay(Duration::from_millis(600))).mount(&server).await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(APPOINTMENT, "application/json").set_delay(Duration::from_millis(600)))
+        .mount(&server)
+        .await;
     let client = client(&server, RetryPolicy::none()); // 30 s timeout by default
     assert!(client.get_appointment().id("4567").send().await.is_ok());
     let hurried = client.with_request_timeout(Duration::from_millis(200));

@@ -94,7 +94,11 @@ async fn get_an_appointment() {
     assert_eq!(response.status(), 200);
     // The answer's headers are Hero's own: the SDK adds none on the way (its operation travels
     // with the error, not in a made-up header).
-    assert!(response.headers().keys().all(|k| !k.as_str().starts_with("x-hero-health")), "{:?}", response.headers().keys().collect::<Vec<_>>());
+    assert!(
+        response.headers().keys().all(|k| !k.as_str().starts_with("x-hero-health")),
+        "{:?}",
+        response.headers().keys().collect::<Vec<_>>()
+    );
     assert_seed_appointment(&response);
 }
 
@@ -196,14 +200,7 @@ async fn get_link_status() {
     // Seed 001's sample elides the reference item as `{ … }`; an empty object stands in for it.
     respond(&server, "GET", "/v1/links/status", r#"{ "status": "unused", "type": "booking", "reference": [ {} ] }"#).await;
 
-    let status = client
-        .get_link_status()
-        .url("https://bookings.herohealth.net/s/abc123")
-        .id("12345")
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+    let status = client.get_link_status().url("https://bookings.herohealth.net/s/abc123").id("12345").send().await.unwrap().into_inner();
 
     let request = single_request(&server, "GET", "/v1/links/status").await;
     // Seed 001's curl line: the same pairs, each encoded byte for byte as there (the order of
@@ -222,7 +219,8 @@ async fn get_link_status() {
 #[tokio::test]
 async fn create_a_video_link() {
     let (server, client) = setup().await;
-    respond(&server, "POST", "/v1/video_links", r#"{ "video_link": "string", "short_link_id": "string", "main_room_url": "string" }"#).await;
+    respond(&server, "POST", "/v1/video_links", r#"{ "video_link": "string", "short_link_id": "string", "main_room_url": "string" }"#)
+        .await;
 
     let link = client
         .create_video_link()
@@ -257,7 +255,10 @@ async fn an_invalid_id_is_rejected_before_sending() {
 #[tokio::test]
 async fn the_conventions_do_not_change_the_query_string() {
     let (server, client) = setup().await;
-    Mock::given(wiremock::matchers::any()).respond_with(ResponseTemplate::new(200).set_body_raw(r#"{"data": [], "count": 0}"#, "application/json")).mount(&server).await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_body_raw(r#"{"data": [], "count": 0}"#, "application/json"))
+        .mount(&server)
+        .await;
 
     client
         .list_slots()
@@ -273,7 +274,8 @@ async fn the_conventions_do_not_change_the_query_string() {
     client.list_admins().page_index(2u64).page_size(25u64).send().await.unwrap();
     client.search_patients().page_index(0u64).page_size(10u64).send().await.unwrap();
 
-    let queries: Vec<String> = server.received_requests().await.unwrap().iter().map(|r| r.url.query().unwrap_or_default().to_owned()).collect();
+    let queries: Vec<String> =
+        server.received_requests().await.unwrap().iter().map(|r| r.url.query().unwrap_or_default().to_owned()).collect();
     let sorted = |q: &str| {
         let mut pairs: Vec<String> = q.split('&').map(str::to_owned).collect();
         pairs.sort_unstable();

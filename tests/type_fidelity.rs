@@ -12,14 +12,8 @@ use serde_json::Value;
 /// The differences the crate makes on purpose, each with why: the one reviewed place. The
 /// comparison applies them as rules; anything else is a failure.
 const INTENDED: &[(&str, &str)] = &[
-    (
-        "an optional property may also be null",
-        "it is `Option<T>`: absent and null both read as `None`, and `None` is not sent",
-    ),
-    (
-        "`number` without a format is `format: double`; `integer` without one is `int64`",
-        "they are `f64` and `i64`",
-    ),
+    ("an optional property may also be null", "it is `Option<T>`: absent and null both read as `None`, and `None` is not sent"),
+    ("`number` without a format is `format: double`; `integer` without one is `int64`", "they are `f64` and `i64`"),
     (
         "an opened enum lists its known values and says others may arrive",
         "the SDK keeps an unknown value (`Unknown(String)`) instead of failing on it",
@@ -28,10 +22,7 @@ const INTENDED: &[(&str, &str)] = &[
         "constraints (pattern, minLength, minimum) are not compared",
         "they are checked on what is sent, never on what is received: Hero's answers must not fail on them; `Id` keeps its pattern in its own schema",
     ),
-    (
-        "a free-form schema (no type) matches anything",
-        "the document says nothing to compare",
-    ),
+    ("a free-form schema (no type) matches anything", "the document says nothing to compare"),
 ];
 
 /// Walks both sides; see [`INTENDED`] for what it allows.
@@ -59,7 +50,8 @@ fn doc_shape(schema: &Value) -> Shape<'_> {
         shape.reference = reference.rsplit('/').next().map(str::to_owned);
         return shape;
     }
-    shape.json_type = schema.get("type").and_then(Value::as_str).map(str::to_owned).or_else(|| schema.get("properties").map(|_| "object".to_owned()));
+    shape.json_type =
+        schema.get("type").and_then(Value::as_str).map(str::to_owned).or_else(|| schema.get("properties").map(|_| "object".to_owned()));
     shape.nullable |= schema.get("nullable").and_then(Value::as_bool) == Some(true);
     shape.schema = Some(schema);
     shape
@@ -130,8 +122,10 @@ impl Comparison<'_> {
             return self.differ(at, "JSON type", &doc_type, g.json_type.as_deref().unwrap_or("(any)"));
         }
         let (ds, gs) = (d.schema.unwrap_or(ds), g.schema.unwrap_or(gs));
-        let doc_enum: Option<BTreeSet<String>> = ds.get("enum").and_then(Value::as_array).map(|v| v.iter().map(ToString::to_string).collect());
-        let gen_enum: Option<BTreeSet<String>> = gs.get("enum").and_then(Value::as_array).map(|v| v.iter().map(ToString::to_string).collect());
+        let doc_enum: Option<BTreeSet<String>> =
+            ds.get("enum").and_then(Value::as_array).map(|v| v.iter().map(ToString::to_string).collect());
+        let gen_enum: Option<BTreeSet<String>> =
+            gs.get("enum").and_then(Value::as_array).map(|v| v.iter().map(ToString::to_string).collect());
         if doc_enum != gen_enum {
             self.differ(at, "enum values", doc_enum, gen_enum);
         }
@@ -159,7 +153,9 @@ impl Comparison<'_> {
 
     fn compare_object(&mut self, at: &str, ds: &Value, gs: &Value) {
         let properties = |s: &Value| s.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
-        let required = |s: &Value| -> BTreeSet<String> { s.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect() };
+        let required = |s: &Value| -> BTreeSet<String> {
+            s.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect()
+        };
         let (dp, gp) = (properties(ds), properties(gs));
         let (dr, gr) = (required(ds), required(gs));
         let names: BTreeSet<&String> = dp.keys().chain(gp.keys()).collect();
@@ -177,7 +173,9 @@ impl Comparison<'_> {
                 (None, None) => {}
             }
         }
-        if let (Some(d), Some(g)) = (ds.get("additionalProperties").filter(|a| a.is_object()), gs.get("additionalProperties").filter(|a| a.is_object())) {
+        if let (Some(d), Some(g)) =
+            (ds.get("additionalProperties").filter(|a| a.is_object()), gs.get("additionalProperties").filter(|a| a.is_object()))
+        {
             self.compare(&format!("{at}.*"), d, g, false);
         }
     }
@@ -229,7 +227,11 @@ type Change = fn(&mut Value);
 fn a_changed_type_required_flag_or_enum_value_is_caught() {
     let generated = hero_health::component_schemas();
     let cases: [(&str, Change, &str); 3] = [
-        ("type", |d| d["components"]["schemas"]["Appointment"]["properties"]["reason"]["type"] = "integer".into(), "Appointment.reason: JSON type: the document says \"integer\", the generated type says \"string\""),
+        (
+            "type",
+            |d| d["components"]["schemas"]["Appointment"]["properties"]["reason"]["type"] = "integer".into(),
+            "Appointment.reason: JSON type: the document says \"integer\", the generated type says \"string\"",
+        ),
         (
             "required",
             |d| {
@@ -259,4 +261,3 @@ fn id_and_opened_enums_have_faithful_schemas() {
     assert_eq!(title.get("type").and_then(Value::as_str), Some("string"));
     assert!(title.get("description").and_then(Value::as_str).unwrap().contains("may send others"));
 }
-

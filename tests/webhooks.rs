@@ -78,7 +78,10 @@ fn a_tampered_body_or_timestamp_or_wrong_key_is_a_mismatch() {
 #[test]
 fn stale_and_future_deliveries_are_refused() {
     let old = sign(BODY, KEY, now() - Duration::seconds(301));
-    assert!(matches!(verifier().verify_at(BODY, &old, now()), Err(WebhookError::OutsideTolerance { seconds: 301, direction: "before", tolerance: 300 })));
+    assert!(matches!(
+        verifier().verify_at(BODY, &old, now()),
+        Err(WebhookError::OutsideTolerance { seconds: 301, direction: "before", tolerance: 300 })
+    ));
     let future = sign(BODY, KEY, now() + Duration::seconds(400));
     assert!(matches!(verifier().verify_at(BODY, &future, now()), Err(WebhookError::OutsideTolerance { direction: "after", .. })));
     let lenient = verifier().with_tolerance(std::time::Duration::from_secs(600)).unwrap();

@@ -22,7 +22,9 @@ pub enum BookingError {
     /// request. The holder can be a reservation of yours whose answer was lost
     /// ([`BookingError::OutcomeUnknown`] from `reserve`): that hold lapses at its
     /// `reserved_until`.
-    #[error("the slot is no longer available: another reservation holds it or it was booked (possibly your own earlier reserve whose answer was lost); list slots again and pick another")]
+    #[error(
+        "the slot is no longer available: another reservation holds it or it was booked (possibly your own earlier reserve whose answer was lost); list slots again and pick another"
+    )]
     SlotUnavailable,
     /// The hold lapsed before confirmation, so Hero released the slot.
     #[error(
@@ -110,10 +112,14 @@ pub enum NotAllowed {
     #[error("Hero marks it as not cancellable (can_be_cancelled is false); `Cancellation::overriding_policy()` sends it anyway")]
     NotCancellable,
     /// Hero says it cannot be rescheduled (`can_be_rescheduled` is false).
-    #[error("Hero marks it as not reschedulable (can_be_rescheduled is false); cancel it and book the new slot instead, or `Reschedule::ignoring_flags()`")]
+    #[error(
+        "Hero marks it as not reschedulable (can_be_rescheduled is false); cancel it and book the new slot instead, or `Reschedule::ignoring_flags()`"
+    )]
     NotReschedulable,
     /// It starts within the practice's cancellation window (`cancellation_policy_hours`).
-    #[error("it starts at {starts_at}, within the practice's {hours} h cancellation window; `Cancellation::overriding_policy()` cancels anyway (suppress_cancellation_policy)")]
+    #[error(
+        "it starts at {starts_at}, within the practice's {hours} h cancellation window; `Cancellation::overriding_policy()` cancels anyway (suppress_cancellation_policy)"
+    )]
     InsidePolicyWindow {
         /// The window, in hours before the start.
         hours: u64,
@@ -156,9 +162,9 @@ impl BookingError {
     /// support.
     pub fn request_id(&self) -> Option<&str> {
         match self {
-            BookingError::Rejected { request_id, .. } | BookingError::OutcomeUnknown { request_id, .. } | BookingError::RateLimited { request_id, .. } => {
-                request_id.as_deref()
-            }
+            BookingError::Rejected { request_id, .. }
+            | BookingError::OutcomeUnknown { request_id, .. }
+            | BookingError::RateLimited { request_id, .. } => request_id.as_deref(),
             _ => None,
         }
     }

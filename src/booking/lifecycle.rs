@@ -133,7 +133,11 @@ impl Booking {
     /// nor a read-back settles it, [`BookingError::Transport`] or
     /// [`BookingError::InvalidInput`].
     pub async fn cancel(&self, appointment: &Appointment, how: &Cancellation) -> Result<Appointment, BookingError> {
-        check_cancel(appointment, how, Utc::now()).map_err(|why| BookingError::NotAllowed { action: "cancel", appointment_id: appointment.id.to_string(), why })?;
+        check_cancel(appointment, how, Utc::now()).map_err(|why| BookingError::NotAllowed {
+            action: "cancel",
+            appointment_id: appointment.id.to_string(),
+            why,
+        })?;
         self.cancel_by_id(appointment.id.as_str(), how.suppress_mail, how.override_policy).await
     }
 
@@ -148,11 +152,20 @@ impl Booking {
     /// [`BookingError::RateLimited`], [`BookingError::OutcomeUnknown`] when neither the answer
     /// nor a read-back settles it, or [`BookingError::Transport`].
     pub async fn reschedule(&self, appointment: &Appointment, to: &Slot, how: &Reschedule) -> Result<Appointment, BookingError> {
-        check_reschedule(appointment, how).map_err(|why| BookingError::NotAllowed { action: "reschedule", appointment_id: appointment.id.to_string(), why })?;
+        check_reschedule(appointment, how).map_err(|why| BookingError::NotAllowed {
+            action: "reschedule",
+            appointment_id: appointment.id.to_string(),
+            why,
+        })?;
         let practitioner_id = to.practitioner_id.clone().ok_or(BookingError::IncompleteSlot { field: "practitioner_id" })?;
         let start_time = to.start_time.ok_or(BookingError::IncompleteSlot { field: "start_time" })?;
         let duration = to.finish_time.and_then(|finish| u64::try_from((finish - start_time).num_minutes()).ok()).filter(|m| *m > 0);
-        let body = AppointmentReschedule { practitioner_id: practitioner_id.clone(), start_time, duration, suppress_mail: Some(how.suppress_mail) };
+        let body = AppointmentReschedule {
+            practitioner_id: practitioner_id.clone(),
+            start_time,
+            duration,
+            suppress_mail: Some(how.suppress_mail),
+        };
         let id = appointment.id.as_str();
         let send = || async {
             match self.client.reschedule_appointment().id(id).body(body.clone()).send_generated().await {
@@ -160,7 +173,8 @@ impl Booking {
                 Err(error) => Err(classify_write(error, "reschedule", Some(id))),
             }
         };
-        let moved = move |a: &Appointment| a.cancelled_at.is_none() && a.start_time == Some(start_time) && a.practitioner_id == practitioner_id;
+        let moved =
+            move |a: &Appointment| a.cancelled_at.is_none() && a.start_time == Some(start_time) && a.practitioner_id == practitioner_id;
         match send().await {
             Err(BookingError::OutcomeUnknown { reason, .. }) => self.settle("reschedule", id, reason, moved, send).await,
             other => other,
@@ -177,19 +191,29 @@ impl Booking {
             }
         };
         match send().await {
-            Err(BookingError::OutcomeUnknown { reason, .. }) => self.settle("cancel", id, reason, |a: &Appointment| a.cancelled_at.is_some(), send).await,
+            Err(BookingError::OutcomeUnknown { reason, .. }) => {
+                self.settle("cancel", id, reason, |a: &Appointment| a.cancelled_at.is_some(), send).await
+            }
             other => other,
         }
     }
 
     /// After an ambiguous write: read back; if `done`, it worked. Otherwise send the same
     /// request once more (it cannot take effect twice) and read back again.
-    async fn settle<F, Fut>(&self, operation: &'static str, id: &str, reason: String, done: impl Fn(&Appointment) -> bool, send: F) -> Result<Appointment, BookingError>
+    async fn settle<F, Fut>(
+        &self,
+        operation: &'static str,
+        id: &str,
+        reason: String,
+        done: impl Fn(&Appointment) -> bool,
+        send: F,
+    ) -> Result<Appointment, BookingError>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<Appointment, BookingError>>,
     {
-        let unknown = |reason: String| BookingError::OutcomeUnknown { operation, appointment_id: Some(id.to_owned()), reason, request_id: None };
+        let unknown =
+            |reason: String| BookingError::OutcomeUnknown { operation, appointment_id: Some(id.to_owned()), reason, request_id: None };
         match self.read_back(id).await {
             Ok(appointment) if done(&appointment) => return Ok(appointment),
             Ok(_) => {}
@@ -202,7 +226,9 @@ impl Booking {
         };
         match self.read_back(id).await {
             Ok(appointment) if done(&appointment) => Ok(appointment),
-            Ok(_) => Err(unknown(format!("{reason}; sending it again failed too ({again}), and it does not read as done: the first request may still be committing"))),
+            Ok(_) => Err(unknown(format!(
+                "{reason}; sending it again failed too ({again}), and it does not read as done: the first request may still be committing"
+            ))),
             Err(why) => Err(unknown(format!("{reason}; sending it again failed too ({again}), and reading it back failed: {why}"))),
         }
     }

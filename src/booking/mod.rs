@@ -30,12 +30,14 @@ mod reservation;
 use std::time::Duration;
 
 pub use error::{BookingError, NotAllowed};
-pub use pages::SlotQuery;
 pub use lifecycle::{Cancellation, Released, Reschedule};
+pub use pages::SlotQuery;
 pub use reservation::Reservation;
 
+use crate::types::{
+    Appointment, AppointmentCreate, AppointmentEdit, AppointmentType, LinkStatus, Location, Practitioner, Slot, VideoLink, VideoLinkCreate,
+};
 use crate::{Client, Id};
-use crate::types::{Appointment, AppointmentCreate, AppointmentEdit, AppointmentType, LinkStatus, Location, Practitioner, Slot, VideoLink, VideoLinkCreate};
 
 /// How close to `reserved_until` a confirmation is still attempted. Clocks differ: a hold that
 /// ends in less than this is treated as gone rather than sent a request that would fail.
@@ -235,7 +237,8 @@ fn reservation_request(slot: &Slot, patient_id: Option<&Id>) -> Result<Appointme
     if minutes <= 0 {
         return Err(BookingError::IncompleteSlot { field: "finish_time after start_time" });
     }
-    let field = |value: &Option<Id>, name| value.clone().filter(|v| !v.as_str().is_empty()).ok_or(BookingError::IncompleteSlot { field: name });
+    let field =
+        |value: &Option<Id>, name| value.clone().filter(|v| !v.as_str().is_empty()).ok_or(BookingError::IncompleteSlot { field: name });
     Ok(AppointmentCreate {
         appointment_type_id: field(&slot.appointment_type_id, "appointment_type_id")?,
         location_id: field(&slot.location_id, "location_id")?,
@@ -250,4 +253,3 @@ fn reservation_request(slot: &Slot, patient_id: Option<&Id>) -> Result<Appointme
         suppress_mail: None,
     })
 }
-

@@ -92,9 +92,7 @@ impl Booking {
 
     /// The matching slots one by one, across pages.
     pub fn slot_stream(&self, query: SlotQuery) -> impl Stream<Item = Result<Slot, BookingError>> + Send + 'static {
-        self.slot_pages(query)
-            .map_ok(|page| stream::iter(page.into_iter().map(Ok)))
-            .try_flatten()
+        self.slot_pages(query).map_ok(|page| stream::iter(page.into_iter().map(Ok))).try_flatten()
     }
 }
 

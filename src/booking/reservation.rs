@@ -4,11 +4,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::error::{EXPIRED_CODES, SLOT_UNAVAILABLE_CODES, has_code};
-use crate::error::describe_issues;
-use super::{Booking, BookingError};
-use crate::error::{ErrorBody, decode_reason, describe_transport};
 use super::Released;
+use super::error::{EXPIRED_CODES, SLOT_UNAVAILABLE_CODES, has_code};
+use super::{Booking, BookingError};
+use crate::error::describe_issues;
+use crate::error::{ErrorBody, decode_reason, describe_transport};
 use crate::types::{Appointment, AppointmentCreate};
 
 /// A reservation: Hero holds the slot until [`Reservation::reserved_until`]. Confirm it with
@@ -171,7 +171,12 @@ enum ReadBack {
 /// Classifies the failure of a request that changes state, by whether it may have taken effect.
 pub(crate) fn classify_write<E: ErrorBody>(error: progenitor_client::Error<E>, operation: &'static str, id: Option<&str>) -> BookingError {
     use progenitor_client::Error;
-    let unknown = |reason: String, request_id: Option<String>| BookingError::OutcomeUnknown { operation, appointment_id: id.map(str::to_owned), reason, request_id };
+    let unknown = |reason: String, request_id: Option<String>| BookingError::OutcomeUnknown {
+        operation,
+        appointment_id: id.map(str::to_owned),
+        reason,
+        request_id,
+    };
     match error {
         Error::InvalidRequest(reason) => BookingError::InvalidInput { reason },
         Error::ErrorResponse(answer) => {

@@ -98,7 +98,11 @@ pub(crate) fn dispatch(shared: &Arc<Shared>) {
     let events = inner.state.take_events();
     for event in events {
         for subscription in inner.state.subscribers(event.name) {
-            let job = Job { subscription: subscription.clone(), event: event.clone(), practice_group_id: shared.config.practice_group_id.clone() };
+            let job = Job {
+                subscription: subscription.clone(),
+                event: event.clone(),
+                practice_group_id: shared.config.practice_group_id.clone(),
+            };
             inner.pending_deliveries += 1;
             // One queue per receiving URL: a receiver subscribed to several event types (one
             // webhook each) still gets them in the order they happened.
@@ -116,7 +120,8 @@ pub(crate) fn dispatch(shared: &Arc<Shared>) {
 /// One receiver's queue: its events, in order, each with its retries.
 async fn work(shared: Arc<Shared>, mut jobs: mpsc::UnboundedReceiver<Job>) {
     // The mock's own client: no redirects (a delivery must not follow one), a short timeout.
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(Duration::from_secs(5)).build().unwrap_or_default();
+    let client =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(Duration::from_secs(5)).build().unwrap_or_default();
     while let Some(job) = jobs.recv().await {
         deliver(&shared, &client, &job).await;
         let mut inner = shared.lock();
@@ -139,7 +144,14 @@ async fn deliver(shared: &Shared, client: &reqwest::Client, job: &Job) {
     for attempt in 1..=retries.attempts.max(1) {
         let fault = shared.lock().delivery_faults.pop_front();
         let log = |duplicate: bool, outcome: DeliveryOutcome| {
-            let entry = Delivery { webhook_id: job.subscription.id.clone(), event: job.event.name.to_owned(), object_id: job.event.id.clone(), attempt, duplicate, outcome };
+            let entry = Delivery {
+                webhook_id: job.subscription.id.clone(),
+                event: job.event.name.to_owned(),
+                object_id: job.event.id.clone(),
+                attempt,
+                duplicate,
+                outcome,
+            };
             let mut inner = shared.lock();
             inner.deliveries.push(entry);
             // Bounded like the request log: a long-running mock does not grow without limit.
@@ -175,7 +187,8 @@ async fn deliver(shared: &Shared, client: &reqwest::Client, job: &Job) {
 
 /// The signed request; the signature is over the exact bytes sent.
 fn build(client: &reqwest::Client, subscription: &Subscription, body: &str, key: Option<&str>) -> reqwest::RequestBuilder {
-    let mut request = client.post(&subscription.url).header(CONTENT_TYPE, HeaderValue::from_static("application/json")).body(body.to_owned());
+    let mut request =
+        client.post(&subscription.url).header(CONTENT_TYPE, HeaderValue::from_static("application/json")).body(body.to_owned());
     for (name, value) in &subscription.headers {
         if let (Ok(name), Ok(value)) = (HeaderName::try_from(name.as_str()), HeaderValue::try_from(value.as_str())) {
             request = request.header(name, value);
@@ -190,10 +203,18 @@ fn build(client: &reqwest::Client, subscription: &Subscription, body: &str, key:
 }
 
 async fn send(request: Option<reqwest::RequestBuilder>, client: &reqwest::Client) -> DeliveryOutcome {
-    let Some(request) = request.and_then(|r| r.build().ok()) else { return DeliveryOutcome::NoAnswer("the request could not be built".into()) };
+    let Some(request) = request.and_then(|r| r.build().ok()) else {
+        return DeliveryOutcome::NoAnswer("the request could not be built".into());
+    };
     match client.execute(request).await {
         Ok(answer) => DeliveryOutcome::Answered(answer.status().as_u16()),
         // reqwest's error names the URL; the log keeps what happened only.
-        Err(error) => DeliveryOutcome::NoAnswer(if error.is_timeout() { "timed out".into() } else if error.is_connect() { "connection refused".into() } else { "no answer".into() }),
+        Err(error) => DeliveryOutcome::NoAnswer(if error.is_timeout() {
+            "timed out".into()
+        } else if error.is_connect() {
+            "connection refused".into()
+        } else {
+            "no answer".into()
+        }),
     }
 }

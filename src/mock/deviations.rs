@@ -10,7 +10,11 @@ use super::state::Answer;
 pub(crate) fn deviate(operation: &str, answer: &mut Answer) {
     let (status, body) = answer;
     let items = |body: &mut Option<Value>| -> Vec<serde_json::Map<String, Value>> {
-        body.as_mut().and_then(|b| b.get_mut("data")).and_then(Value::as_array_mut).map(|d| d.iter_mut().filter_map(|i| i.as_object_mut().map(std::mem::take)).collect()).unwrap_or_default()
+        body.as_mut()
+            .and_then(|b| b.get_mut("data"))
+            .and_then(Value::as_array_mut)
+            .map(|d| d.iter_mut().filter_map(|i| i.as_object_mut().map(std::mem::take)).collect())
+            .unwrap_or_default()
     };
     let put_back = |body: &mut Option<Value>, items: Vec<serde_json::Map<String, Value>>| {
         if let Some(data) = body.as_mut().and_then(|b| b.get_mut("data")) {

@@ -84,10 +84,8 @@ fn json_response(status: u16, body: Option<serde_json::Value>) -> Response {
 
 async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let path = uri.path().to_owned();
-    let query: BTreeMap<String, String> = uri
-        .query()
-        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-        .unwrap_or_default();
+    let query: BTreeMap<String, String> =
+        uri.query().map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let group = header("x-practice-group-id");
     let matched = route(&method, &path);
@@ -102,7 +100,6 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, hea
     let number = shared.lock().log(entry, shared.config.log_limit);
     let record = |status: u16| shared.lock().record(number, status);
     let mut response = async {
-
         // Auth first, as Hero does: both headers, and the cross-organisation rule.
         let config = &shared.config;
         if header("x-api-key").as_deref() != Some(config.api_key.as_str()) {
@@ -166,7 +163,8 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, hea
             Some(FaultKind::DropConnection) => {
                 // Headers go out, then the body fails: hyper aborts the connection.
                 record(0);
-                let broken = futures_util::stream::once(async { Err::<Bytes, std::io::Error>(std::io::Error::other("mock: connection dropped")) });
+                let broken =
+                    futures_util::stream::once(async { Err::<Bytes, std::io::Error>(std::io::Error::other("mock: connection dropped")) });
                 let mut response = Response::new(Body::from_stream(broken));
                 response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
                 return response;

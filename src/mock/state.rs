@@ -112,11 +112,7 @@ fn read_body<T: serde::de::DeserializeOwned + serde::Serialize>(body: &[u8], exp
 fn body_error(error: &serde_json::Error, expected: &str) -> Answer {
     let text = error.to_string();
     let field = text.split('`').nth(1).unwrap_or_default();
-    if text.starts_with("missing field") {
-        invalid("required", "a value", &[field])
-    } else {
-        invalid("invalid_type", expected, &[])
-    }
+    if text.starts_with("missing field") { invalid("required", "a value", &[field]) } else { invalid("invalid_type", expected, &[]) }
 }
 
 impl State {
@@ -133,25 +129,25 @@ impl State {
         ]
         .into_iter()
         .map(|(id, name, duration, practitioner_type, assignee)| AppointmentType {
-                admin_booking_invoice_required: Some(false),
-                assignee_id: Some(Id::from(assignee)),
-                assignee_type: None,
-                duration,
-                form_id: None,
-                id: Id::from(id),
-                in_person: true,
-                name: name.into(),
-                next_available_at: None,
-                partner_slot_name: name.into(),
-                practitioner_type,
-                price: 0.0,
-                sector: Some(AppointmentTypeSector::Nhs),
-                slot_count: 0,
-                telephone: false,
-                use_partner_bookable_slots: false,
-                video: false,
-            })
-            .collect::<Vec<_>>();
+            admin_booking_invoice_required: Some(false),
+            assignee_id: Some(Id::from(assignee)),
+            assignee_type: None,
+            duration,
+            form_id: None,
+            id: Id::from(id),
+            in_person: true,
+            name: name.into(),
+            next_available_at: None,
+            partner_slot_name: name.into(),
+            practitioner_type,
+            price: 0.0,
+            sector: Some(AppointmentTypeSector::Nhs),
+            slot_count: 0,
+            telephone: false,
+            use_partner_bookable_slots: false,
+            video: false,
+        })
+        .collect::<Vec<_>>();
         let locations = [(1, "Riverside Surgery"), (2, "Hillview Health Centre")]
             .into_iter()
             .map(|(id, name)| Location { id: Some(Id::from(id)), name: Some(name.into()) })
@@ -163,7 +159,12 @@ impl State {
         ];
         let practitioners = staff
             .iter()
-            .map(|(id, title, first, last, ..)| Practitioner { id: Some(Id::from(*id)), title: Some(title.clone()), first_name: Some((*first).into()), last_name: Some((*last).into()) })
+            .map(|(id, title, first, last, ..)| Practitioner {
+                id: Some(Id::from(*id)),
+                title: Some(title.clone()),
+                first_name: Some((*first).into()),
+                last_name: Some((*last).into()),
+            })
             .collect();
         let mut slots = Vec::new();
         let first_day = now.date_naive() + Duration::days(1);
@@ -216,13 +217,18 @@ impl State {
     }
 
     fn taken(&self, slot: &Slot, now: DateTime<Utc>) -> bool {
-        self.appointments.values().any(|a| a.slot.id == slot.id && a.cancelled_at.is_none() && (a.confirmed_at.is_some() || a.reserved_until > now))
+        self.appointments
+            .values()
+            .any(|a| a.slot.id == slot.id && a.cancelled_at.is_none() && (a.confirmed_at.is_some() || a.reserved_until > now))
     }
 
     /// An appointment Hero still has: confirmed, cancelled, or a hold that has not lapsed.
     fn live(&self, id: &str, now: DateTime<Utc>) -> Option<(u64, &Booked)> {
         let id: u64 = id.parse().ok()?;
-        self.appointments.get(&id).filter(|a| a.confirmed_at.is_some() || a.cancelled_at.is_some() || a.reserved_until > now).map(|a| (id, a))
+        self.appointments
+            .get(&id)
+            .filter(|a| a.confirmed_at.is_some() || a.cancelled_at.is_some() || a.reserved_until > now)
+            .map(|a| (id, a))
     }
 
     /// The events since the last call, oldest first.
@@ -282,7 +288,8 @@ impl State {
     pub(crate) fn list_slots(&self, query: &BTreeMap<String, String>, now: DateTime<Utc>) -> Answer {
         let date = |key: &str| query.get(key).and_then(|v| NaiveDate::parse_from_str(v.get(..10).unwrap_or(v), "%Y-%m-%d").ok());
         let (from, to) = (date("start_date"), date("end_date"));
-        let matches = |key: &str, value: &Option<Id>| query.get(key).is_none_or(|want| value.as_ref().map(Id::as_str) == Some(want.as_str()));
+        let matches =
+            |key: &str, value: &Option<Id>| query.get(key).is_none_or(|want| value.as_ref().map(Id::as_str) == Some(want.as_str()));
         let slots: Vec<Slot> = self
             .free_slots(now)
             .into_iter()
@@ -318,7 +325,18 @@ impl State {
         self.next_appointment += 1;
         let reserved_until = crate::time::later(now, self.hold);
         let practitioner = request.practitioner_id.as_str().parse().unwrap_or_default();
-        self.appointments.insert(id, Booked { slot, practitioner, patient_id: request.patient_id, reason: request.reason, reserved_until, confirmed_at: None, cancelled_at: None });
+        self.appointments.insert(
+            id,
+            Booked {
+                slot,
+                practitioner,
+                patient_id: request.patient_id,
+                reason: request.reason,
+                reserved_until,
+                confirmed_at: None,
+                cancelled_at: None,
+            },
+        );
         ok(AppointmentReservation { id: Id::from(id), reserved_until: Some(reserved_until) })
     }
 
@@ -364,7 +382,13 @@ impl State {
             Err(answer) => return answer,
         };
         let current = booked.slot.clone();
-        let target = self.slots.iter().find(|s| s.practitioner_id.as_ref() == Some(&edit.practitioner_id) && s.start_time.is_some() && s.start_time == edit.start_time).cloned();
+        let target = self
+            .slots
+            .iter()
+            .find(|s| {
+                s.practitioner_id.as_ref() == Some(&edit.practitioner_id) && s.start_time.is_some() && s.start_time == edit.start_time
+            })
+            .cloned();
         let Some(target) = target else { return invalid("slot_not_found", "the start_time of a listed slot", &["start_time"]) };
         if target.id != current.id && self.taken(&target, now) && edit.suppress_availability_check != Some(true) {
             return invalid("slot_unavailable", "a free slot", &["start_time"]);
@@ -418,7 +442,11 @@ impl State {
             return invalid("appointment_not_confirmed", "a confirmed appointment (edit a reservation instead)", &["id"]);
         }
         let current = booked.slot.clone();
-        let target = self.slots.iter().find(|s| s.practitioner_id.as_ref() == Some(&request.practitioner_id) && s.start_time == Some(request.start_time)).cloned();
+        let target = self
+            .slots
+            .iter()
+            .find(|s| s.practitioner_id.as_ref() == Some(&request.practitioner_id) && s.start_time == Some(request.start_time))
+            .cloned();
         let Some(target) = target else { return invalid("slot_not_found", "the start_time of a listed slot", &["start_time"]) };
         if target.id == current.id {
             // Already there (a repeated request): the same answer, no second move.

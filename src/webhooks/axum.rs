@@ -100,7 +100,9 @@ impl Refused {
     pub fn status(&self) -> StatusCode {
         match self {
             Refused::Webhook(WebhookError::Replayed) => StatusCode::OK,
-            Refused::Webhook(WebhookError::SignatureMismatch | WebhookError::OutsideTolerance { .. } | WebhookError::BlankSigningKey) => StatusCode::UNAUTHORIZED,
+            Refused::Webhook(WebhookError::SignatureMismatch | WebhookError::OutsideTolerance { .. } | WebhookError::BlankSigningKey) => {
+                StatusCode::UNAUTHORIZED
+            }
             Refused::Webhook(_) | Refused::Body { .. } => StatusCode::BAD_REQUEST,
         }
     }

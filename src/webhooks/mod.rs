@@ -136,7 +136,9 @@ pub enum WebhookError {
     #[error("the {TIMESTAMP_HEADER} header is not a timestamp; refuse the delivery")]
     BadTimestamp,
     /// Too old or too far in the future: possibly replayed.
-    #[error("the delivery was signed {seconds} s {direction} now, outside the {tolerance} s tolerance; refuse it (a replay, or a wrong clock)")]
+    #[error(
+        "the delivery was signed {seconds} s {direction} now, outside the {tolerance} s tolerance; refuse it (a replay, or a wrong clock)"
+    )]
     OutsideTolerance {
         /// How far from now.
         seconds: u64,
@@ -158,7 +160,9 @@ pub enum WebhookError {
     #[error("the webhook signing key is empty; pass the signing_key the webhook was created with (is its environment variable set?)")]
     BlankSigningKey,
     /// The tolerance is zero or wider than [`MAX_TOLERANCE`].
-    #[error("a webhook tolerance must be between 1 s and {max_secs} s (a wider window lets captured deliveries be replayed); 300 s is usual")]
+    #[error(
+        "a webhook tolerance must be between 1 s and {max_secs} s (a wider window lets captured deliveries be replayed); 300 s is usual"
+    )]
     ToleranceOutOfRange {
         /// The widest accepted, in seconds.
         max_secs: u64,
@@ -178,7 +182,11 @@ pub struct Verifier {
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Verifier").field("key", &"[redacted]").field("tolerance", &self.tolerance).field("replay_protection", &self.seen.is_some()).finish()
+        f.debug_struct("Verifier")
+            .field("key", &"[redacted]")
+            .field("tolerance", &self.tolerance)
+            .field("replay_protection", &self.seen.is_some())
+            .finish()
     }
 }
 
@@ -234,7 +242,8 @@ impl Verifier {
     ///
     /// As [`Verifier::verify`].
     pub fn verify_at(&self, raw_body: &[u8], headers: &HeaderMap, now: DateTime<Utc>) -> Result<WebhookEvent, WebhookError> {
-        let text = |name: &'static str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).ok_or(WebhookError::MissingHeader(name));
+        let text =
+            |name: &'static str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).ok_or(WebhookError::MissingHeader(name));
         let timestamp = text(TIMESTAMP_HEADER)?;
         let signature = decode_signature(text(SIGNATURE_HEADER)?)?;
         let signed_at = parse_timestamp(timestamp).ok_or(WebhookError::BadTimestamp)?;
@@ -260,7 +269,12 @@ impl Verifier {
         }
         let payload: Payload = serde_json::from_slice(raw_body)
             .map_err(|e| WebhookError::InvalidPayload(format!("{:?} error at line {}, column {}", e.classify(), e.line(), e.column())))?;
-        Ok(WebhookEvent { object: payload.object, id: payload.id, practice_group_id: payload.practice_group_id, event: EventType::from(payload.event.as_str()) })
+        Ok(WebhookEvent {
+            object: payload.object,
+            id: payload.id,
+            practice_group_id: payload.practice_group_id,
+            event: EventType::from(payload.event.as_str()),
+        })
     }
 }
 
@@ -306,7 +320,12 @@ fn decode_signature(text: &str) -> Result<[u8; 32], WebhookError> {
     let bytes = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
         hex::decode(text).ok()
     } else {
-        let engines = [&base64::engine::general_purpose::STANDARD, &base64::engine::general_purpose::URL_SAFE, &base64::engine::general_purpose::STANDARD_NO_PAD, &base64::engine::general_purpose::URL_SAFE_NO_PAD];
+        let engines = [
+            &base64::engine::general_purpose::STANDARD,
+            &base64::engine::general_purpose::URL_SAFE,
+            &base64::engine::general_purpose::STANDARD_NO_PAD,
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        ];
         engines.iter().find_map(|engine| engine.decode(text).ok())
     };
     bytes.and_then(|b| <[u8; 32]>::try_from(b).ok()).ok_or(WebhookError::BadSignatureEncoding)

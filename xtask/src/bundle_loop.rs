@@ -28,8 +28,10 @@ const FIXTURES: [Fixture; 2] = [("redocly-3.1", fixtures::redocly_31), ("nestjs"
 
 /// Runs the loop for every fixture; stops at the first failure.
 pub fn run(root: &Path) -> Result<(), XtaskError> {
-    let upstream: Value = yaml_serde::from_str(&std::fs::read_to_string(root.join(UPSTREAM_PATH)).map_err(|e| XtaskError::io("read", &root.join(UPSTREAM_PATH), e))?)
-        .map_err(|e| failed("upstream", format!("{UPSTREAM_PATH} is not YAML: {e}")))?;
+    let upstream: Value = yaml_serde::from_str(
+        &std::fs::read_to_string(root.join(UPSTREAM_PATH)).map_err(|e| XtaskError::io("read", &root.join(UPSTREAM_PATH), e))?,
+    )
+    .map_err(|e| failed("upstream", format!("{UPSTREAM_PATH} is not YAML: {e}")))?;
     let committed_methods = methods(&commands::surface(&Repo::new(Some(root.to_owned())))?);
     // A target directory of its own, shared by the fixtures. Not the repository's: cargo hashes a
     // path package by its place in the workspace, so a copy's build would overwrite the
@@ -46,7 +48,8 @@ pub fn run(root: &Path) -> Result<(), XtaskError> {
         std::fs::write(&fixture, text).map_err(|e| XtaskError::io("write", &fixture, e))?;
 
         let repo = Repo::new(Some(copy.path().to_owned()));
-        let options = UpdateOptions { from: Source::File(fixture), report: Some(copy.path().join("report.md")), timeout: Duration::from_secs(60) };
+        let options =
+            UpdateOptions { from: Source::File(fixture), report: Some(copy.path().join("report.md")), timeout: Duration::from_secs(60) };
         commands::update_spec(&repo, &options).map_err(|e| failed(name, format!("update-spec failed: {e}")))?;
 
         let now = methods(&commands::surface(&repo)?);
@@ -58,7 +61,8 @@ pub fn run(root: &Path) -> Result<(), XtaskError> {
 
         cargo(copy.path(), &target, &["build", "-p", "hero-health", "--tests", "--examples"]).map_err(|e| failed(name, e))?;
         println!("ok: the crate builds with its tests and examples");
-        let output = cargo(copy.path(), &target, &["run", "-q", "-p", "hero-health", "--example", "book_appointment"]).map_err(|e| failed(name, e))?;
+        let output = cargo(copy.path(), &target, &["run", "-q", "-p", "hero-health", "--example", "book_appointment"])
+            .map_err(|e| failed(name, e))?;
         if !output.contains("booked") {
             return Err(failed(name, format!("the example ran but did not say it booked:\n{output}")));
         }

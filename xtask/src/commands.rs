@@ -8,15 +8,17 @@ use std::time::{Duration, Instant};
 use crate::codegen::{self, Generated};
 use crate::drift;
 use crate::effective::{self, OVERLAY_PATH, UPSTREAM_PATH};
-use crate::overlay::{self, Overlay};
 use crate::error::XtaskError;
 use crate::normalise::{self, Normalised};
+use crate::overlay::{self, Overlay};
 use crate::report::{self, ReportInput};
 use crate::source::{self, Source};
 
 /// The snapshots `tests/generated_surface.rs` keeps of the generated surface and code.
-const SNAPSHOTS: [(&str, &str); 2] =
-    [("surface listing", "tests/snapshots/generated_surface__surface.snap"), ("generated code", "tests/snapshots/generated_surface__codegen.snap")];
+const SNAPSHOTS: [(&str, &str); 2] = [
+    ("surface listing", "tests/snapshots/generated_surface__surface.snap"),
+    ("generated code", "tests/snapshots/generated_surface__codegen.snap"),
+];
 
 /// How many diff lines `check` prints per file before summarising the rest.
 const DIFF_LINES: usize = 120;
@@ -96,7 +98,8 @@ pub fn update_spec(repo: &Repo, options: &UpdateOptions) -> Result<(), XtaskErro
         eprintln!("warning: {change}");
     }
     let rendered = normalise::render(&effective.document);
-    let (new_spec, _) = generate(&rendered).map_err(|e| XtaskError::Rejected { source_name: source_name.clone(), reason: e.to_string() })?;
+    let (new_spec, _) =
+        generate(&rendered).map_err(|e| XtaskError::Rejected { source_name: source_name.clone(), reason: e.to_string() })?;
     if new_spec.operations().next().is_none() {
         return Err(XtaskError::NoOperations { source_name });
     }

@@ -107,7 +107,10 @@ pub fn outlines(spec: &OpenAPI) -> BTreeMap<String, Outline> {
         if let Some(body) = op.request_body.as_ref().and_then(|b| resolve(spec, b, "requestBodies", |c| &c.request_bodies)) {
             for (media, content) in &body.content {
                 if let Some(schema) = &content.schema {
-                    request.insert("(body)".into(), Field { ty: format!("{media} {}", type_label(spec, schema)), required: body.required, values: BTreeSet::new() });
+                    request.insert(
+                        "(body)".into(),
+                        Field { ty: format!("{media} {}", type_label(spec, schema)), required: body.required, values: BTreeSet::new() },
+                    );
                     flatten(spec, schema, "", &mut Vec::new(), &mut request);
                 }
             }
@@ -126,12 +129,23 @@ pub fn outlines(spec: &OpenAPI) -> BTreeMap<String, Outline> {
             let Some(r) = resolve(spec, r, "responses", |c| &c.responses) else { continue };
             for (media, content) in &r.content {
                 if let Some(schema) = &content.schema {
-                    response.insert("(body)".into(), Field { ty: format!("{media} {}", type_label(spec, schema)), required: true, values: BTreeSet::new() });
+                    response.insert(
+                        "(body)".into(),
+                        Field { ty: format!("{media} {}", type_label(spec, schema)), required: true, values: BTreeSet::new() },
+                    );
                     flatten(spec, schema, "", &mut Vec::new(), &mut response);
                 }
             }
         }
-        let outline = Outline { id: id.clone(), method: method.to_uppercase(), path: path.to_owned(), params, request, response, statuses: statuses.join(", ") };
+        let outline = Outline {
+            id: id.clone(),
+            method: method.to_uppercase(),
+            path: path.to_owned(),
+            params,
+            request,
+            response,
+            statuses: statuses.join(", "),
+        };
         all.insert(id, outline);
     }
     all

@@ -54,7 +54,8 @@ pub fn build(upstream: &str, overlay: &Overlay, source_name: &str) -> Result<Eff
 pub fn report(effective: &Effective, overlay: &Overlay) -> String {
     let action = |number: usize| &overlay.actions[number - 1];
     let mut out = String::new();
-    let (mut pins_changed, mut pins_total, mut supplied, mut partly, mut covered_all, mut gone) = (Vec::new(), 0, 0, Vec::new(), Vec::new(), Vec::new());
+    let (mut pins_changed, mut pins_total, mut supplied, mut partly, mut covered_all, mut gone) =
+        (Vec::new(), 0, 0, Vec::new(), Vec::new(), Vec::new());
     for outcome in &effective.outcomes {
         match outcome {
             Outcome::Pinned { number, changed } => {

@@ -19,7 +19,9 @@ pub enum XtaskError {
         reason: crate::codegen::limits::LimitError,
     },
     /// The text is not YAML (or JSON).
-    #[error("{source_name} is not valid YAML or JSON ({reason}); if it was downloaded it may be cut off or not the bundle: try again, or check the URL")]
+    #[error(
+        "{source_name} is not valid YAML or JSON ({reason}); if it was downloaded it may be cut off or not the bundle: try again, or check the URL"
+    )]
     Yaml {
         /// The URL or file.
         source_name: String,

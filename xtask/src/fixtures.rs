@@ -26,7 +26,11 @@ const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
 pub fn redocly_31(upstream: &Value) -> Value {
     let mut doc = upstream.clone();
     set(&mut doc, "openapi", "3.1.0".into());
-    if let Some(nhs) = schemas_mut(&mut doc).and_then(|s| s.get_mut("PatientRegistration")).and_then(|s| s.get_mut("properties")).and_then(|p| p.get_mut("nhs_number")) {
+    if let Some(nhs) = schemas_mut(&mut doc)
+        .and_then(|s| s.get_mut("PatientRegistration"))
+        .and_then(|s| s.get_mut("properties"))
+        .and_then(|p| p.get_mut("nhs_number"))
+    {
         set(nhs, "pattern", "^\\d{10}$".into());
     }
     publish_the_slot_list(&mut doc);
@@ -56,12 +60,16 @@ pub fn redocly_31(upstream: &Value) -> Value {
 pub fn nestjs(upstream: &Value) -> Value {
     let mut doc = upstream.clone();
     set(&mut doc, "openapi", "3.0.0".into());
-    let names: Vec<String> = schemas_mut(&mut doc).map(|s| s.keys().filter_map(Value::as_str).map(str::to_owned).collect()).unwrap_or_default();
+    let names: Vec<String> =
+        schemas_mut(&mut doc).map(|s| s.keys().filter_map(Value::as_str).map(str::to_owned).collect()).unwrap_or_default();
     if let Some(schemas) = schemas_mut(&mut doc) {
-        let renamed: Mapping = std::mem::take(schemas).into_iter().map(|(k, v)| (Value::from(format!("{}Dto", k.as_str().unwrap_or_default())), v)).collect();
+        let renamed: Mapping =
+            std::mem::take(schemas).into_iter().map(|(k, v)| (Value::from(format!("{}Dto", k.as_str().unwrap_or_default())), v)).collect();
         *schemas = renamed;
     }
-    rewrite_refs(&mut doc, &|reference| reference.strip_prefix(SCHEMAS).filter(|n| names.iter().any(|m| m == n)).map(|n| format!("{SCHEMAS}{n}Dto")));
+    rewrite_refs(&mut doc, &|reference| {
+        reference.strip_prefix(SCHEMAS).filter(|n| names.iter().any(|m| m == n)).map(|n| format!("{SCHEMAS}{n}Dto"))
+    });
     let mut used: BTreeMap<String, usize> = BTreeMap::new();
     for_each_operation(&mut doc, |path, method, op| {
         let tag = op.get("tags").and_then(|t| t.get(0)).and_then(Value::as_str).unwrap_or("App");
@@ -105,7 +113,11 @@ answer:
     if let (Some(Value::Sequence(params)), Some(Value::Sequence(extra))) = (op.get_mut("parameters"), published.get("parameters")) {
         params.extend(extra.iter().cloned());
     }
-    let schema = op.get_mut("responses").and_then(|r| r.get_mut("200")).and_then(|r| r.get_mut("content")).and_then(|c| c.get_mut("application/json"));
+    let schema = op
+        .get_mut("responses")
+        .and_then(|r| r.get_mut("200"))
+        .and_then(|r| r.get_mut("content"))
+        .and_then(|c| c.get_mut("application/json"));
     if let (Some(media), Some(answer)) = (schema, published.get("answer")) {
         set(media, "schema", answer.clone());
     }
@@ -271,7 +283,9 @@ fn inline_single_use(doc: &mut Value) {
             let Some(Value::Mapping(content)) = holder.get_mut("content") else { continue };
             for media in content.values_mut() {
                 let Some(schema) = media.get_mut("schema") else { continue };
-                let Some(name) = schema.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix(SCHEMAS)).map(str::to_owned) else { continue };
+                let Some(name) = schema.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix(SCHEMAS)).map(str::to_owned) else {
+                    continue;
+                };
                 if counts.get(&name) == Some(&1)
                     && let Some(definition) = schemas.get(name.as_str())
                 {
@@ -332,7 +346,12 @@ mod tests {
     fn the_nestjs_bundle_has_controller_operation_ids_and_dto_schemas() {
         let doc = nestjs(&upstream());
         let text = yaml_serde::to_string(&doc).unwrap();
-        for construct in ["operationId: BookingController_findOne", "operationId: BookingController_cancel", "#/components/schemas/AppointmentDto", "    ValidationErrorDto:"] {
+        for construct in [
+            "operationId: BookingController_findOne",
+            "operationId: BookingController_cancel",
+            "#/components/schemas/AppointmentDto",
+            "    ValidationErrorDto:",
+        ] {
             assert!(text.contains(construct), "{construct}");
         }
         assert!(!text.contains("operationId: getAppointment"));

@@ -92,17 +92,26 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let repo = Repo::new(cli.root);
     let result = match cli.command {
-        Command::UpdateSpec { from, report, timeout } => {
-            commands::update_spec(&repo, &UpdateOptions { from: Source::parse(&from), report, timeout: Duration::from_secs(timeout.max(1)) })
-        }
+        Command::UpdateSpec { from, report, timeout } => commands::update_spec(
+            &repo,
+            &UpdateOptions { from: Source::parse(&from), report, timeout: Duration::from_secs(timeout.max(1)) },
+        ),
         Command::Check => commands::check(&repo),
         Command::BundleLoop => xtask::bundle_loop::run(repo.root()),
         Command::Apply => commands::apply(&repo),
         Command::Surface => commands::surface(&repo).map(|s| print!("{s}")),
         Command::BenchReport { dir } => xtask::bench_report::render(&dir).map(|s| print!("{s}")),
-        Command::Probe { base_url, environment, api_key, practice_group_id, max_requests, page_size, document, report, overlay } => {
-            probe(&repo, base_url, &environment, api_key, practice_group_id, max_requests, page_size, document, xtask::probe::Outputs { report, overlay })
-        }
+        Command::Probe { base_url, environment, api_key, practice_group_id, max_requests, page_size, document, report, overlay } => probe(
+            &repo,
+            base_url,
+            &environment,
+            api_key,
+            practice_group_id,
+            max_requests,
+            page_size,
+            document,
+            xtask::probe::Outputs { report, overlay },
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -128,8 +137,9 @@ fn probe(
     let (base_url, label) = match base_url {
         Some(url) => (url, "HERO_BASE_URL".to_owned()),
         None => {
-            let url = xtask::probe::environment_url(environment)
-                .ok_or_else(|| xtask::XtaskError::Probe(format!("HERO_ENV is `{environment}`; use staging, production or mock (or HERO_BASE_URL)")))?;
+            let url = xtask::probe::environment_url(environment).ok_or_else(|| {
+                xtask::XtaskError::Probe(format!("HERO_ENV is `{environment}`; use staging, production or mock (or HERO_BASE_URL)"))
+            })?;
             (url.to_owned(), format!("{environment} ({url})"))
         }
     };

@@ -141,7 +141,8 @@ pub fn parse(text: &str) -> Result<Overlay, OverlayError> {
     for (i, action) in actions.iter().enumerate() {
         let number = i + 1;
         let field = |name: &str| action.get(name).and_then(Value::as_str).map(str::to_owned);
-        let target = field("target").filter(|t| t.starts_with('$')).ok_or_else(|| invalid(format!("action {number} has no `target` JSONPath")))?;
+        let target =
+            field("target").filter(|t| t.starts_with('$')).ok_or_else(|| invalid(format!("action {number} has no `target` JSONPath")))?;
         JsonPath::parse(&target).map_err(|e| invalid(format!("action {number}: target {target} is not JSONPath ({e})")))?;
         let kind = match field("x-hero-kind").as_deref() {
             None | Some("inference") => Kind::Inference,
@@ -149,7 +150,9 @@ pub fn parse(text: &str) -> Result<Overlay, OverlayError> {
             Some("note") => Kind::Note,
             Some(other) => return Err(invalid(format!("action {number}: x-hero-kind {other} is not pin, inference or note"))),
         };
-        let description = field("description").filter(|d| !d.trim().is_empty()).ok_or_else(|| invalid(format!("action {number} ({target}) has no description: say why it exists")))?;
+        let description = field("description")
+            .filter(|d| !d.trim().is_empty())
+            .ok_or_else(|| invalid(format!("action {number} ({target}) has no description: say why it exists")))?;
         let update = action.get("update").cloned();
         let remove = action.get("remove").and_then(Value::as_bool).unwrap_or(false);
         if update.is_some() == remove {
@@ -179,7 +182,11 @@ fn apply_one(document: &mut Value, action: &Action) -> Result<Outcome, OverlayEr
     let locations = locate(document, &action.target).map_err(OverlayError::Invalid)?;
     if locations.is_empty() {
         return match action.kind {
-            Kind::Pin => Err(OverlayError::PinVanished { number: action.number, description: action.description.clone(), target: action.target.clone() }),
+            Kind::Pin => Err(OverlayError::PinVanished {
+                number: action.number,
+                description: action.description.clone(),
+                target: action.target.clone(),
+            }),
             Kind::Inference | Kind::Note if action.remove => Ok(Outcome::Removed { number: action.number, count: 0 }),
             Kind::Inference | Kind::Note => Ok(Outcome::TargetGone { number: action.number }),
         };
@@ -412,7 +419,9 @@ mod tests {
 
     #[test]
     fn an_inference_fills_gaps_and_gives_way_to_what_upstream_says() {
-        let mut doc = yaml("paths:\n  /a:\n    get:\n      summary: published\n      responses:\n        200:\n          description: ok\n          content: {application/json: {schema: {type: object}}}\n");
+        let mut doc = yaml(
+            "paths:\n  /a:\n    get:\n      summary: published\n      responses:\n        200:\n          description: ok\n          content: {application/json: {schema: {type: object}}}\n",
+        );
         let o = overlay(
             "- target: $.paths['/a'].get\n  description: guesses\n  update:\n    summary: ours\n    tags: [Booking]\n    responses:\n      '200':\n        content: {application/json: {schema: {$ref: '#/components/schemas/A'}}}\n",
         );
@@ -422,7 +431,10 @@ mod tests {
         assert_eq!(supplied, &["/paths/~1a/get/tags", "/paths/~1a/get/responses/200/content/application~1json/schema"]);
         assert_eq!(doc["paths"]["/a"]["get"]["summary"].as_str(), Some("published"));
         // The free-form answer was silence: the inferred schema replaced it (key 200 was a number).
-        assert_eq!(doc["paths"]["/a"]["get"]["responses"][200]["content"]["application/json"]["schema"]["$ref"].as_str(), Some("#/components/schemas/A"));
+        assert_eq!(
+            doc["paths"]["/a"]["get"]["responses"][200]["content"]["application/json"]["schema"]["$ref"].as_str(),
+            Some("#/components/schemas/A")
+        );
     }
 
     #[test]
@@ -438,9 +450,18 @@ mod tests {
     #[test]
     fn parameters_already_published_are_covered_not_duplicated() {
         let mut doc = yaml("p:\n  parameters:\n  - {name: page_size, in: query, schema: {type: integer}}\n");
-        let o = overlay("- target: $.p.parameters\n  description: paging\n  update:\n  - {name: page_size, in: query}\n  - {name: page_index, in: query}\n");
+        let o = overlay(
+            "- target: $.p.parameters\n  description: paging\n  update:\n  - {name: page_size, in: query}\n  - {name: page_index, in: query}\n",
+        );
         let outcomes = apply(&mut doc, &o).unwrap();
-        assert_eq!(outcomes, [Outcome::Inferred { number: 1, supplied: vec!["/p/parameters/[name=page_index]".into()], covered: vec!["/p/parameters/[name=page_size]".into()] }]);
+        assert_eq!(
+            outcomes,
+            [Outcome::Inferred {
+                number: 1,
+                supplied: vec!["/p/parameters/[name=page_index]".into()],
+                covered: vec!["/p/parameters/[name=page_size]".into()]
+            }]
+        );
         assert_eq!(doc["p"]["parameters"].as_sequence().unwrap().len(), 2);
     }
 
@@ -452,7 +473,10 @@ mod tests {
             ("overlay: 1.0.0\nactions:\n- {target: '$.a', description: d}\n", "exactly one of"),
             ("overlay: 1.0.0\nactions:\n- {target: 'a.b', description: d, update: {}}\n", "no `target` JSONPath"),
             ("overlay: 1.0.0\nactions:\n- {target: '$[', description: d, update: {}}\n", "not JSONPath"),
-            ("overlay: 1.0.0\nactions:\n- {target: '$.a', description: d, update: {}, x-hero-kind: maybe}\n", "is not pin, inference or note"),
+            (
+                "overlay: 1.0.0\nactions:\n- {target: '$.a', description: d, update: {}, x-hero-kind: maybe}\n",
+                "is not pin, inference or note",
+            ),
         ] {
             let error = parse(text).unwrap_err().to_string();
             assert!(error.contains(needle), "{needle}: {error}");

@@ -129,7 +129,9 @@ fn resolve(document: &Value, at: &str) -> Result<Found, String> {
             let Some(holder_value) = get(document, &location) else { return Ok(Found::Missing(format!("{operation} has no {step}"))) };
             if let Some(reference) = holder_value.get("$ref").and_then(Value::as_str) {
                 let section = if step == "request" { "requestBodies" } else { "responses" };
-                let name = reference.strip_prefix(&format!("#/components/{section}/")).ok_or_else(|| format!("{reference} is not a local {section} reference"))?;
+                let name = reference
+                    .strip_prefix(&format!("#/components/{section}/"))
+                    .ok_or_else(|| format!("{reference} is not a local {section} reference"))?;
                 location = vec!["components".into(), section.into(), name.to_owned()];
             }
             let Some(Value::Mapping(content)) = get(document, &location).and_then(|v| v.get("content")) else {
@@ -189,8 +191,10 @@ fn reference_of(schema: &Value) -> Option<String> {
 /// Free-form: no properties, items, composition or reference.
 fn silent(schema: &Value) -> bool {
     match schema {
-        Value::Mapping(map) => !["properties", "items", "allOf", "anyOf", "oneOf", "$ref", "enum", "additionalProperties"].iter().any(|k| map.contains_key(*k))
-            && map.get("type").and_then(Value::as_str).is_none_or(|t| t == "object"),
+        Value::Mapping(map) => {
+            !["properties", "items", "allOf", "anyOf", "oneOf", "$ref", "enum", "additionalProperties"].iter().any(|k| map.contains_key(*k))
+                && map.get("type").and_then(Value::as_str).is_none_or(|t| t == "object")
+        }
         _ => true,
     }
 }
@@ -235,7 +239,10 @@ fn schemas_mut(document: &mut Value) -> Option<&mut Mapping> {
 /// Renames component `from` to `to` in place (same position) and rewrites every reference.
 fn rename(document: &mut Value, from: &str, to: &str) {
     if let Some(schemas) = schemas_mut(document) {
-        let renamed: Mapping = std::mem::take(schemas).into_iter().map(|(k, v)| if k.as_str() == Some(from) { (Value::from(to), v) } else { (k, v) }).collect();
+        let renamed: Mapping = std::mem::take(schemas)
+            .into_iter()
+            .map(|(k, v)| if k.as_str() == Some(from) { (Value::from(to), v) } else { (k, v) })
+            .collect();
         *schemas = renamed;
     }
     let (old, new) = (format!("{SCHEMAS}{from}"), format!("{SCHEMAS}{to}"));
@@ -333,8 +340,14 @@ components:
         let schemas = schemas(&doc).unwrap();
         let names: Vec<&str> = schemas.keys().filter_map(Value::as_str).collect();
         assert_eq!(names, ["PageSize", "Slot", "SlotList", "AppointmentCreate"]);
-        assert_eq!(doc["components"]["schemas"]["Slot"]["properties"]["owner"]["allOf"][0]["$ref"].as_str(), Some("#/components/schemas/Slot"));
-        assert_eq!(doc["components"]["schemas"]["SlotList"]["properties"]["data"]["items"]["$ref"].as_str(), Some("#/components/schemas/Slot"));
+        assert_eq!(
+            doc["components"]["schemas"]["Slot"]["properties"]["owner"]["allOf"][0]["$ref"].as_str(),
+            Some("#/components/schemas/Slot")
+        );
+        assert_eq!(
+            doc["components"]["schemas"]["SlotList"]["properties"]["data"]["items"]["$ref"].as_str(),
+            Some("#/components/schemas/Slot")
+        );
         // Applying again changes nothing.
         assert!(apply(&mut doc, &pins, Pass::Strict).unwrap().is_empty());
     }

@@ -148,7 +148,10 @@ fn conventions(out: &mut String, changes: &[Change]) {
         return;
     }
     let _ = writeln!(out, "## SDK conventions ({} field(s))\n", touched.len());
-    let _ = writeln!(out, "One idea, one Rust type in every operation; the JSON sent for a value is unchanged (README, \"SDK conventions\").\n");
+    let _ = writeln!(
+        out,
+        "One idea, one Rust type in every operation; the JSON sent for a value is unchanged (README, \"SDK conventions\").\n"
+    );
     for rule in rules {
         let fields: Vec<&&Change> = touched.iter().filter(|c| c.rule == rule).collect();
         if fields.is_empty() {

@@ -95,7 +95,9 @@ pub enum SourceError {
         reason: String,
     },
     /// The answer is a web page, not a document.
-    #[error("{source_name} is an HTML page, not an OpenAPI document (a login or error page?); check the URL, or download the bundle in a browser and pass --from <file>")]
+    #[error(
+        "{source_name} is an HTML page, not an OpenAPI document (a login or error page?); check the URL, or download the bundle in a browser and pass --from <file>"
+    )]
     Html {
         /// The URL or file.
         source_name: String,
@@ -155,10 +157,7 @@ pub fn fetch(source: &Source, timeout: Duration) -> Result<String, SourceError> 
 
 fn download(url: &str, timeout: Duration) -> Result<Vec<u8>, SourceError> {
     let parsed = reqwest::Url::parse(url).map_err(|e| SourceError::BadUrl { url: url.to_owned(), reason: e.to_string() })?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| SourceError::Runtime(e.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| SourceError::Runtime(e.to_string()))?;
     runtime.block_on(download_async(parsed, timeout))
 }
 
@@ -173,9 +172,10 @@ async fn download_async(url: reqwest::Url, timeout: Duration) -> Result<Vec<u8>,
         .build()
         .map_err(|e| SourceError::Unreachable { host: host.clone(), reason: e.to_string() })?;
     let mut progress = Progress::start(&shown);
-    let mut response = client.get(url.clone()).send().await.map_err(|e| {
-        if e.is_timeout() { timed_out() } else { SourceError::Unreachable { host: host.clone(), reason: root_cause(&e) } }
-    })?;
+    let mut response =
+        client.get(url.clone()).send().await.map_err(|e| {
+            if e.is_timeout() { timed_out() } else { SourceError::Unreachable { host: host.clone(), reason: root_cause(&e) } }
+        })?;
     let status = response.status();
     if !status.is_success() {
         let hint = match status.as_u16() {

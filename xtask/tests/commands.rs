@@ -116,8 +116,10 @@ impl Repo {
     }
     /// Names in `openapi/`: a leftover temporary file would show here.
     fn openapi_dir(&self) -> Vec<String> {
-        let mut names: Vec<String> =
-            std::fs::read_dir(self.path().join("openapi")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut names: Vec<String> = std::fs::read_dir(self.path().join("openapi"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         names.sort();
         names
     }
@@ -250,7 +252,11 @@ fn a_stalled_server_times_out() {
     let repo = Repo::new();
     let output = repo.xtask(&["update-spec", "--from", &format!("{base}/stall"), "--timeout", "1"]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("no complete answer from") && stderr(&output).contains("within 1 s; try again, raise --timeout"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no complete answer from") && stderr(&output).contains("within 1 s; try again, raise --timeout"),
+        "{}",
+        stderr(&output)
+    );
     assert_eq!(repo.spec(), V1);
 }
 
@@ -326,7 +332,11 @@ fn the_committed_repository_passes_check_and_surface_matches_its_snapshot() {
     let snapshot = std::fs::read_to_string(root.join("tests/snapshots/generated_surface__surface.snap")).unwrap();
     assert!(snapshot.trim_end().ends_with(stdout(&surface).trim_end()), "surface prints the snapshot's listing");
     assert_eq!(stdout(&surface).lines().count(), 69);
-    assert!(stdout(&output).contains("ok: openapi/hero-public-api.yaml is what openapi/upstream.yaml + openapi/overlay.yaml give"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("ok: openapi/hero-public-api.yaml is what openapi/upstream.yaml + openapi/overlay.yaml give"),
+        "{}",
+        stdout(&output)
+    );
 }
 
 /// With an overlay: a pin whose operation upstream moved is an error naming the pin, and
@@ -361,10 +371,17 @@ actions:
     let renamed = overlay.replace("operationId: getAppointment", "operationId: fetchAppointment");
     std::fs::write(repo.path().join("openapi/overlay.yaml"), renamed).unwrap();
     let check = repo.xtask(&["check"]);
-    assert!(stdout(&check).contains("FAILED: openapi/hero-public-api.yaml is not what openapi/upstream.yaml + openapi/overlay.yaml give"), "{}", stdout(&check));
+    assert!(
+        stdout(&check).contains("FAILED: openapi/hero-public-api.yaml is not what openapi/upstream.yaml + openapi/overlay.yaml give"),
+        "{}",
+        stdout(&check)
+    );
     assert!(stdout(&check).contains("fix: cargo xtask apply"));
     let apply = repo.xtask(&["apply"]);
     assert!(apply.status.success(), "{}", stderr(&apply));
     assert!(repo.spec().contains("operationId: fetchAppointment"));
-    assert!(stdout(&repo.xtask(&["check"])).contains("ok: openapi/hero-public-api.yaml is what openapi/upstream.yaml + openapi/overlay.yaml give"));
+    assert!(
+        stdout(&repo.xtask(&["check"]))
+            .contains("ok: openapi/hero-public-api.yaml is what openapi/upstream.yaml + openapi/overlay.yaml give")
+    );
 }

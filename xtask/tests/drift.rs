@@ -30,7 +30,14 @@ fn golden_report_between_two_versions() {
     let src = hand_written_layer();
     let used = used_by_src(src.path(), &surface, &outlines(&old));
     let drift = compare(&old, &new);
-    let text = report::render(&ReportInput { versions: ("1.0.0", "2.0.0"), source: "fixtures/api-v2.yaml", drift: &drift, used: &used, changes: &[], overlay: "" });
+    let text = report::render(&ReportInput {
+        versions: ("1.0.0", "2.0.0"),
+        source: "fixtures/api-v2.yaml",
+        drift: &drift,
+        used: &used,
+        changes: &[],
+        overlay: "",
+    });
     insta::assert_snapshot!("report_v1_to_v2", text);
 }
 
@@ -70,5 +77,8 @@ fn only_operations_the_layer_calls_are_breaking() {
     let src = hand_written_layer();
     let used = used_by_src(src.path(), &surface, &outlines(&old));
     let used: Vec<(&str, &str)> = used.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    assert_eq!(used, [("bookAppointment", "book_appointment"), ("cancelAppointment", "cancel_appointment"), ("getAppointment", "get_appointment")]);
+    assert_eq!(
+        used,
+        [("bookAppointment", "book_appointment"), ("cancelAppointment", "cancel_appointment"), ("getAppointment", "get_appointment")]
+    );
 }

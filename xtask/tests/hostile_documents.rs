@@ -59,7 +59,8 @@ fn update_spec(text: &[u8], committed_mode: Option<u32>) -> Run {
         .arg(&from)
         .output()
         .unwrap();
-    let mut openapi_dir: Vec<String> = std::fs::read_dir(spec.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut openapi_dir: Vec<String> =
+        std::fs::read_dir(spec.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     openapi_dir.sort();
     Run { output, spec_after: std::fs::read_to_string(&spec).unwrap(), openapi_dir, mode_after: mode(&spec) }
 }

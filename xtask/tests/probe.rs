@@ -34,7 +34,14 @@ fn probe(hero: &MockHero, document: &Path, dir: &Path) -> (String, String, Strin
 }
 
 fn options(hero: &MockHero, document: PathBuf) -> xtask::probe::ProbeOptions {
-    xtask::probe::ProbeOptions { document, base_url: hero.url(), api_key: hero.api_key().to_owned(), practice_group_id: "1".into(), max_requests: 60, page_size: 5 }
+    xtask::probe::ProbeOptions {
+        document,
+        base_url: hero.url(),
+        api_key: hero.api_key().to_owned(),
+        practice_group_id: "1".into(),
+        max_requests: 60,
+        page_size: 5,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -47,10 +54,14 @@ async fn the_probe_finds_each_kind_of_difference_and_its_overlay_makes_a_second_
     .await
     .unwrap();
 
-    let kinds: Vec<(&str, &str, &Difference)> = first.findings.iter().map(|f| (f.operation.as_str(), f.field.as_str(), &f.difference)).collect();
+    let kinds: Vec<(&str, &str, &Difference)> =
+        first.findings.iter().map(|f| (f.operation.as_str(), f.field.as_str(), &f.difference)).collect();
     let has = |operation: &str, wanted: &dyn Fn(&Difference) -> bool| kinds.iter().any(|(op, _, d)| *op == operation && wanted(d));
     assert!(has("getPracticeGroup", &|d| matches!(d, Difference::UndocumentedStatus { status: 202 })), "{kinds:#?}");
-    assert!(has("listAppointmentTypes", &|d| matches!(d, Difference::UnknownField { name, json_type: "string" } if name == "colour")), "{kinds:#?}");
+    assert!(
+        has("listAppointmentTypes", &|d| matches!(d, Difference::UnknownField { name, json_type: "string" } if name == "colour")),
+        "{kinds:#?}"
+    );
     assert!(has("listAppointmentTypes", &|d| matches!(d, Difference::MissingRequired { name } if name == "name")), "{kinds:#?}");
     assert!(has("listAppointmentTypes", &|d| matches!(d, Difference::EnumValue { value } if value == "private_plus")), "{kinds:#?}");
     assert!(has("listLocations", &|d| matches!(d, Difference::IdPattern)), "{kinds:#?}");
@@ -115,7 +126,8 @@ mod reqwest {
             let client = ::reqwest::Client::new();
             let mut out = Vec::new();
             for path in paths {
-                let answer = client.get(format!("{base}{path}")).header("x-api-key", key).header("x-practice-group-id", "1").send().await.unwrap();
+                let answer =
+                    client.get(format!("{base}{path}")).header("x-api-key", key).header("x-practice-group-id", "1").send().await.unwrap();
                 out.push(answer.json().await.unwrap_or(serde_json::Value::Null));
             }
             out
@@ -129,7 +141,19 @@ async fn no_value_from_the_answers_reaches_the_report_the_overlay_or_the_output(
     let dir = tempfile::tempdir().unwrap();
     let (url, key) = (hero.url(), hero.api_key().to_owned());
     let values = tokio::task::spawn_blocking(move || {
-        answered_values(&url, &key, &["/v1/appointment_types", "/v1/locations", "/v1/practitioners", "/v1/practitioners/11", "/v1/slots?page_index=0&page_size=5", "/v1/me", "/v1/admins"])
+        answered_values(
+            &url,
+            &key,
+            &[
+                "/v1/appointment_types",
+                "/v1/locations",
+                "/v1/practitioners",
+                "/v1/practitioners/11",
+                "/v1/slots?page_index=0&page_size=5",
+                "/v1/me",
+                "/v1/admins",
+            ],
+        )
     })
     .await
     .unwrap();

@@ -172,7 +172,10 @@ fn id_component(document: &Value) -> String {
     }
     schemas
         .iter()
-        .find(|(_, s)| s.get("type").and_then(Value::as_str) == Some("string") && s.get("pattern").and_then(Value::as_str) == Some(super::schema::ID_PATTERN))
+        .find(|(_, s)| {
+            s.get("type").and_then(Value::as_str) == Some("string")
+                && s.get("pattern").and_then(Value::as_str) == Some(super::schema::ID_PATTERN)
+        })
         .and_then(|(name, _)| name.as_str())
         .map_or_else(|| ID_REF.to_owned(), |name| format!("#/components/schemas/{}", pointer_segment(name)))
 }
@@ -209,7 +212,10 @@ fn is_id_ref(schema: &Value, id_ref: &str) -> bool {
 /// A `type: string` with nothing that constrains or reinterprets it.
 fn is_plain_string(map: &Mapping) -> bool {
     map.get("type").and_then(Value::as_str) == Some("string")
-        && map.keys().filter_map(Value::as_str).all(|k| matches!(k, "type" | "description" | "example" | "nullable" | "minLength" | "title") || k.starts_with("x-"))
+        && map
+            .keys()
+            .filter_map(Value::as_str)
+            .all(|k| matches!(k, "type" | "description" | "example" | "nullable" | "minLength" | "title") || k.starts_with("x-"))
 }
 
 fn hero_id(schema: &mut Value, place: Place<'_>, at: &str, knowledge: &Knowledge, changes: &mut Changes) {
@@ -239,8 +245,11 @@ fn hero_id(schema: &mut Value, place: Place<'_>, at: &str, knowledge: &Knowledge
     };
     let mut replacement = Mapping::new();
     let nullable = map.get("nullable").and_then(Value::as_bool) == Some(true);
-    let kept: Vec<(Value, Value)> =
-        map.iter().filter(|(k, _)| !matches!(k.as_str(), Some("type" | "nullable" | "minLength" | "example"))).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let kept: Vec<(Value, Value)> = map
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), Some("type" | "nullable" | "minLength" | "example")))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let mut reference = Mapping::new();
     reference.insert("$ref".into(), knowledge.id_ref.as_str().into());
     if nullable || !kept.is_empty() {
@@ -311,7 +320,11 @@ fn describe(map: &Mapping) -> String {
 
 fn date_format(schema: &mut Value, place: Place<'_>, at: &str, knowledge: &Knowledge, changes: &mut Changes) {
     let (Some(name), Value::Mapping(map)) = (place.name, &mut *schema) else { return };
-    if map.get("type").and_then(Value::as_str) != Some("string") || map.contains_key("format") || map.contains_key("enum") || map.contains_key("pattern") {
+    if map.get("type").and_then(Value::as_str) != Some("string")
+        || map.contains_key("format")
+        || map.contains_key("enum")
+        || map.contains_key("pattern")
+    {
         return;
     }
     let Some(formats) = knowledge.formats.get(name) else { return };
@@ -401,14 +414,20 @@ components:
     fn each_convention_touches_what_it_names_and_nothing_else() {
         let (doc, changes) = run(DOC);
         let p = |pointer: &str| serde_json::to_value(&doc).unwrap().pointer(pointer).cloned().unwrap();
-        assert_eq!(p("/paths/~1v1~1slots/get/parameters/0/schema"), serde_json::json!({"type": "integer", "format": "uint64", "example": 0}));
+        assert_eq!(
+            p("/paths/~1v1~1slots/get/parameters/0/schema"),
+            serde_json::json!({"type": "integer", "format": "uint64", "example": 0})
+        );
         assert_eq!(p("/paths/~1v1~1slots/get/parameters/1/schema"), serde_json::json!({"type": "integer", "format": "uint64"}));
         assert_eq!(p("/paths/~1v1~1slots/get/parameters/2/schema/format"), "date");
         // A date-time query parameter would change the text users send: left alone.
         assert!(p("/paths/~1v1~1slots/get/parameters/3/schema").get("format").is_none());
         assert_eq!(p("/paths/~1v1~1slots/get/parameters/4/schema/items/$ref"), ID_REF);
         assert_eq!(p("/components/schemas/AppointmentReservation/properties/id/$ref"), ID_REF);
-        assert_eq!(p("/components/schemas/AppointmentReservation/properties/count"), serde_json::json!({"type": "integer", "format": "uint64"}));
+        assert_eq!(
+            p("/components/schemas/AppointmentReservation/properties/count"),
+            serde_json::json!({"type": "integer", "format": "uint64"})
+        );
         // Its example is a date, not a date-time: the document contradicts itself, left alone.
         assert!(p("/components/schemas/AppointmentReservation/properties/created_at").get("format").is_none());
         assert_eq!(

@@ -59,7 +59,10 @@ pub(super) fn normalise(document: &mut Value, changes: &mut Changes) {
         changes.add(
             Rule::Unsupported31,
             "#/components/pathItems",
-            format!("dropped {} path item(s) after inlining their uses (3.0 has no components/pathItems)", items.as_mapping().map_or(0, Mapping::len)),
+            format!(
+                "dropped {} path item(s) after inlining their uses (3.0 has no components/pathItems)",
+                items.as_mapping().map_or(0, Mapping::len)
+            ),
         );
     }
     for section in ["paths", "x-webhooks"] {
@@ -94,15 +97,16 @@ fn components_pass(components: &mut Mapping, changes: &mut Changes) {
         }
     }
     if let Some(Value::Mapping(schemes)) = components.get_mut("securitySchemes") {
-        let mutual: Vec<Value> = schemes
-            .iter()
-            .filter(|(_, s)| s.get("type").and_then(Value::as_str) == Some("mutualTLS"))
-            .map(|(k, _)| k.clone())
-            .collect();
+        let mutual: Vec<Value> =
+            schemes.iter().filter(|(_, s)| s.get("type").and_then(Value::as_str) == Some("mutualTLS")).map(|(k, _)| k.clone()).collect();
         for name in mutual {
             schemes.shift_remove(&name);
             let name = name.as_str().unwrap_or_default();
-            changes.add(Rule::Unsupported31, format!("#/components/securitySchemes/{}", pointer_segment(name)), "dropped mutualTLS scheme (3.1 only)");
+            changes.add(
+                Rule::Unsupported31,
+                format!("#/components/securitySchemes/{}", pointer_segment(name)),
+                "dropped mutualTLS scheme (3.1 only)",
+            );
         }
     }
 }

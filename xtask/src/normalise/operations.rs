@@ -70,10 +70,7 @@ pub(super) fn normalise(document: &mut Value, changes: &mut Changes) {
 /// Calls `f(operation name, operation)` for every operation under `paths`, in document order.
 fn for_each_operation(doc: &mut Mapping, mut f: impl FnMut(&str, &mut Mapping)) {
     for_each_route(doc, |method, path, op| {
-        let name = op
-            .get("operationId")
-            .and_then(Value::as_str)
-            .map_or_else(|| format!("{} {path}", method.to_uppercase()), str::to_owned);
+        let name = op.get("operationId").and_then(Value::as_str).map_or_else(|| format!("{} {path}", method.to_uppercase()), str::to_owned);
         f(&name, op);
     });
 }
@@ -229,7 +226,10 @@ enum Body {
     None,
     Raw,
     /// The schema as written, and as compared (one `$ref` level resolved).
-    Json { written: Value, resolved: Value },
+    Json {
+        written: Value,
+        resolved: Value,
+    },
 }
 
 fn status_text(key: &Value) -> String {
@@ -336,7 +336,11 @@ fn one_shape(
             merged.insert("oneOf".into(), Value::Sequence(shapes.iter().map(|(_, w, _)| w.clone()).collect()));
             new_schemas.push((component.clone(), Value::Mapping(merged)));
             let detail = shapes.iter().map(|(_, w, s)| format!("{} {}", s.join("/"), schema_label(w))).collect::<Vec<_>>().join(", ");
-            changes.add(side.rule(), name, format!("merged {} {} body shapes ({detail}) into oneOf component {component}", shapes.len(), side.word()));
+            changes.add(
+                side.rule(),
+                name,
+                format!("merged {} {} body shapes ({detail}) into oneOf component {component}", shapes.len(), side.word()),
+            );
             let mut reference = Mapping::new();
             reference.insert("$ref".into(), format!("#/components/schemas/{component}").into());
             Value::Mapping(reference)

@@ -80,7 +80,12 @@ impl<'a> Comparer<'a> {
     }
 
     fn add(&mut self, field: &str, at: &str, difference: Difference) {
-        self.findings.insert(Finding { operation: self.operation.clone(), field: if field.is_empty() { "(the answer)".into() } else { field.to_owned() }, at: at.to_owned(), difference });
+        self.findings.insert(Finding {
+            operation: self.operation.clone(),
+            field: if field.is_empty() { "(the answer)".into() } else { field.to_owned() },
+            at: at.to_owned(),
+            difference,
+        });
     }
 
     /// Follows `$ref`s; the schema and its location.
@@ -89,7 +94,9 @@ impl<'a> Comparer<'a> {
         for _ in 0..32 {
             let Some(reference) = schema.get("$ref").and_then(Value::as_str) else { break };
             let Some(name) = reference.strip_prefix("#/components/schemas/") else { break };
-            let Some(target) = self.document.pointer(&format!("/components/schemas/{}", name.replace('~', "~0").replace('/', "~1"))) else { break };
+            let Some(target) = self.document.pointer(&format!("/components/schemas/{}", name.replace('~', "~0").replace('/', "~1"))) else {
+                break;
+            };
             schema = target;
             at = format!("$.components.schemas['{name}']");
         }
@@ -161,7 +168,9 @@ impl<'a> Comparer<'a> {
                     match (properties.and_then(|p| p.get(name)), extra) {
                         (Some(property), _) => self.check(item, property, &format!("{resolved_at}.properties['{name}']"), &here),
                         (None, Some(extra)) => self.check(item, extra, &format!("{resolved_at}.additionalProperties"), &here),
-                        (None, None) if properties.is_some() => self.add(field, &resolved_at, Difference::UnknownField { name: name.clone(), json_type: json_type(item) }),
+                        (None, None) if properties.is_some() => {
+                            self.add(field, &resolved_at, Difference::UnknownField { name: name.clone(), json_type: json_type(item) })
+                        }
                         // A free-form object: the document says nothing to differ from.
                         (None, None) => {}
                     }

@@ -80,7 +80,8 @@ struct Read<'a> {
 /// credentials are refused (then nothing else is called).
 pub fn run(options: &ProbeOptions) -> Result<ProbeRun, XtaskError> {
     let text = std::fs::read_to_string(&options.document).map_err(|e| XtaskError::io("read", &options.document, e))?;
-    let document: Value = yaml_serde::from_str(&text).map_err(|e| XtaskError::Probe(format!("{} is not YAML: {e}", options.document.display())))?;
+    let document: Value =
+        yaml_serde::from_str(&text).map_err(|e| XtaskError::Probe(format!("{} is not YAML: {e}", options.document.display())))?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| XtaskError::Probe(e.to_string()))?;
     runtime.block_on(run_async(options, &document))
 }
@@ -104,7 +105,10 @@ async fn run_async(options: &ProbeOptions, document: &Value) -> Result<ProbeRun,
         let collection = collection_of(&read.path);
         match (read.path_params.len(), probe.ids.get(&collection).cloned()) {
             (1, Some(id)) => probe.call(read, Some(&id)).await?,
-            (1, None) => probe.run.skipped.push((read.id.clone(), format!("no list answered an id for `{collection}` (none read, or the list was empty)"))),
+            (1, None) => probe
+                .run
+                .skipped
+                .push((read.id.clone(), format!("no list answered an id for `{collection}` (none read, or the list was empty)"))),
             _ => probe.run.skipped.push((read.id.clone(), "takes several path parameters; the probe fills one".into())),
         }
     }
@@ -141,7 +145,8 @@ impl Probe<'_> {
             }
         }
         let query: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let url = format!("{}{path}{}{}", self.options.base_url.trim_end_matches('/'), if query.is_empty() { "" } else { "?" }, query.join("&"));
+        let url =
+            format!("{}{path}{}{}", self.options.base_url.trim_end_matches('/'), if query.is_empty() { "" } else { "?" }, query.join("&"));
         let mut attempt = 0;
         let answer = loop {
             attempt += 1;
@@ -158,9 +163,17 @@ impl Probe<'_> {
                 Ok(response) => response,
                 // reqwest's message holds the URL (with an id in it): say what happened only.
                 Err(error) => {
-                    let why = if error.is_timeout() { "timed out" } else if error.is_connect() { "could not connect" } else { "no answer" };
+                    let why = if error.is_timeout() {
+                        "timed out"
+                    } else if error.is_connect() {
+                        "could not connect"
+                    } else {
+                        "no answer"
+                    };
                     if self.run.probed.is_empty() {
-                        return Err(XtaskError::Probe(format!("the first request ({route}) {why}: check the base URL (HERO_ENV / HERO_BASE_URL) and the network")));
+                        return Err(XtaskError::Probe(format!(
+                            "the first request ({route}) {why}: check the base URL (HERO_ENV / HERO_BASE_URL) and the network"
+                        )));
                     }
                     break Err(why.to_owned());
                 }
@@ -202,10 +215,15 @@ impl Probe<'_> {
         let mut items = None;
         if (200..300).contains(&status) {
             let schema_key = schema_status.or_else(|| documented.and_then(|r| r.keys().find(|k| k.starts_with('2')).cloned()));
-            let schema = schema_key.as_ref().and_then(|k| read.operation.pointer(&format!("/responses/{k}/content/application~1json/schema")));
+            let schema =
+                schema_key.as_ref().and_then(|k| read.operation.pointer(&format!("/responses/{k}/content/application~1json/schema")));
             match (serde_json::from_slice::<Value>(&body), schema) {
                 (Ok(value), Some(schema)) => {
-                    let at = format!("$.paths['{}'].get.responses['{}'].content['application/json'].schema", read.path, schema_key.unwrap_or_default());
+                    let at = format!(
+                        "$.paths['{}'].get.responses['{}'].content['application/json'].schema",
+                        read.path,
+                        schema_key.unwrap_or_default()
+                    );
                     let mut comparer = Comparer::new(self.document, &read.id);
                     comparer.check(&value, schema, &at, "");
                     self.run.findings.extend(comparer.findings);
@@ -221,7 +239,12 @@ impl Probe<'_> {
                     }
                 }
                 (Err(_), _) if !body.is_empty() => {
-                    self.run.probed.push(Probed { operation: read.id.clone(), route, outcome: format!("HTTP {status}, not JSON"), items: None });
+                    self.run.probed.push(Probed {
+                        operation: read.id.clone(),
+                        route,
+                        outcome: format!("HTTP {status}, not JSON"),
+                        items: None,
+                    });
                     return Ok(());
                 }
                 _ => {}
@@ -234,7 +257,10 @@ impl Probe<'_> {
 
 /// A path segment, percent-encoded (an id from an answer must not add a `/` or `..`).
 fn percent_encode(segment: &str) -> String {
-    segment.bytes().map(|b| if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~') { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    segment
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~') { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }
 
 /// The document's read-only operations (`GET`), in document order; what cannot be called goes to
@@ -252,10 +278,16 @@ fn reads<'a>(document: &'a Value, skipped: &mut Vec<(String, String)>) -> Vec<Re
                 continue;
             }
             let parameters: Vec<&Value> = operation.get("parameters").and_then(Value::as_array).into_iter().flatten().collect();
-            let path_params: Vec<String> = parameters.iter().filter(|p| p.get("in").and_then(Value::as_str) == Some("path")).filter_map(|p| p.get("name")?.as_str().map(str::to_owned)).collect();
+            let path_params: Vec<String> = parameters
+                .iter()
+                .filter(|p| p.get("in").and_then(Value::as_str) == Some("path"))
+                .filter_map(|p| p.get("name")?.as_str().map(str::to_owned))
+                .collect();
             let required_query: Vec<&str> = parameters
                 .iter()
-                .filter(|p| p.get("in").and_then(Value::as_str) == Some("query") && p.get("required").and_then(Value::as_bool) == Some(true))
+                .filter(|p| {
+                    p.get("in").and_then(Value::as_str) == Some("query") && p.get("required").and_then(Value::as_bool) == Some(true)
+                })
                 .filter_map(|p| p.get("name")?.as_str())
                 .collect();
             if let Some(name) = required_query.first() {
@@ -263,7 +295,11 @@ fn reads<'a>(document: &'a Value, skipped: &mut Vec<(String, String)>) -> Vec<Re
                 continue;
             }
             // Link status: asks about one link, by `id` or `url`, and no read answers one.
-            let query: Vec<&str> = parameters.iter().filter(|p| p.get("in").and_then(Value::as_str) == Some("query")).filter_map(|p| p.get("name")?.as_str()).collect();
+            let query: Vec<&str> = parameters
+                .iter()
+                .filter(|p| p.get("in").and_then(Value::as_str) == Some("query"))
+                .filter_map(|p| p.get("name")?.as_str())
+                .collect();
             if !query.is_empty() && query.iter().all(|name| matches!(*name, "id" | "url")) {
                 skipped.push((id, "asks about one link by `id` or `url`, and no read answers a link".into()));
                 continue;
@@ -297,7 +333,10 @@ pub fn report(run: &ProbeRun, base_url_label: &str) -> String {
         run.elapsed.as_secs_f64(),
         run.findings.len()
     );
-    let _ = writeln!(out, "The report holds field paths, JSON types, nullness, enum values and counts: never a value a patient could be identified from.\n");
+    let _ = writeln!(
+        out,
+        "The report holds field paths, JSON types, nullness, enum values and counts: never a value a patient could be identified from.\n"
+    );
     let _ = writeln!(out, "## Differences ({})\n", run.findings.len());
     if run.findings.is_empty() {
         let _ = writeln!(out, "None: every answer matched the document.\n");
@@ -306,7 +345,10 @@ pub fn report(run: &ProbeRun, base_url_label: &str) -> String {
         let _ = writeln!(out, "- `{}` {}: {}", finding.operation, finding.field, describe(&finding.difference));
     }
     if !run.findings.is_empty() {
-        let _ = writeln!(out, "\nEach one has an action in the proposed overlay: review it, then move the actions you accept into `openapi/overlay.yaml` and run `cargo xtask apply`.\n");
+        let _ = writeln!(
+            out,
+            "\nEach one has an action in the proposed overlay: review it, then move the actions you accept into `openapi/overlay.yaml` and run `cargo xtask apply`.\n"
+        );
     }
     let _ = writeln!(out, "## Probed ({})\n", run.probed.len());
     for probed in &run.probed {
@@ -315,7 +357,10 @@ pub fn report(run: &ProbeRun, base_url_label: &str) -> String {
     }
     let empty: Vec<&Probed> = run.probed.iter().filter(|p| p.items == Some(0)).collect();
     if !empty.is_empty() && empty.len() == run.probed.iter().filter(|p| p.items.is_some()).count() {
-        let _ = writeln!(out, "\nEvery list was empty: the practice group has no data the probe can read, so reads by id were skipped. Try a practice group with appointments and patients.");
+        let _ = writeln!(
+            out,
+            "\nEvery list was empty: the practice group has no data the probe can read, so reads by id were skipped. Try a practice group with appointments and patients."
+        );
     }
     let _ = writeln!(out, "\n## Skipped ({})\n", run.skipped.len());
     for (operation, why) in &run.skipped {

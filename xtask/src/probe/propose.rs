@@ -58,15 +58,18 @@ pub fn overlay(findings: &[Finding], document: &Value) -> String {
         match &finding.difference {
             Difference::UndocumentedStatus { status } => {
                 let documented = node(document, &finding.at).and_then(Value::as_object);
-                let content = documented.and_then(|r| r.iter().find(|(k, _)| k.starts_with('2')).and_then(|(_, v)| v.get("content").cloned()));
-                let mut response = json!({"description": "Observed by cargo xtask probe; not in Hero's reference", "x-hero-observed": mark});
+                let content =
+                    documented.and_then(|r| r.iter().find(|(k, _)| k.starts_with('2')).and_then(|(_, v)| v.get("content").cloned()));
+                let mut response =
+                    json!({"description": "Observed by cargo xtask probe; not in Hero's reference", "x-hero-observed": mark});
                 if let (Some(content), true) = (content, (200..300).contains(status)) {
                     response["content"] = content;
                 }
                 actions.push(pin(&finding.at, json!({ status.to_string(): response })));
             }
             Difference::UnknownField { name, json_type } => {
-                let mut property = json!({"description": "Observed by cargo xtask probe; not in Hero's reference", "x-hero-observed": mark});
+                let mut property =
+                    json!({"description": "Observed by cargo xtask probe; not in Hero's reference", "x-hero-observed": mark});
                 if *json_type != "null" {
                     property["type"] = json!(json_type);
                 }
@@ -74,7 +77,11 @@ pub fn overlay(findings: &[Finding], document: &Value) -> String {
             }
             Difference::MissingRequired { name } => actions.push(remove(&format!("{}.required[?@ == '{name}']", finding.at))),
             Difference::TypeDiffers { observed: json_type, .. } => {
-                let new = if *json_type == "null" { json!({"x-hero-observed": mark}) } else { json!({"type": json_type, "x-hero-observed": mark}) };
+                let new = if *json_type == "null" {
+                    json!({"x-hero-observed": mark})
+                } else {
+                    json!({"type": json_type, "x-hero-observed": mark})
+                };
                 actions.extend(replace(&finding.at, new));
             }
             Difference::UnexpectedNull => {
@@ -82,9 +89,14 @@ pub fn overlay(findings: &[Finding], document: &Value) -> String {
                 match current.get("$ref") {
                     // `$ref` takes no siblings: nullable goes beside an `allOf` of it.
                     Some(reference) => {
-                        let ty = reference.as_str().and_then(|r| node(document, &format!("$.components.schemas['{}']", r.rsplit('/').next().unwrap_or_default())));
+                        let ty = reference
+                            .as_str()
+                            .and_then(|r| node(document, &format!("$.components.schemas['{}']", r.rsplit('/').next().unwrap_or_default())));
                         let ty = ty.and_then(|s| s.get("type").cloned()).unwrap_or(json!("object"));
-                        actions.extend(replace(&finding.at, json!({"type": ty, "allOf": [{"$ref": reference}], "nullable": true, "x-hero-observed": mark})));
+                        actions.extend(replace(
+                            &finding.at,
+                            json!({"type": ty, "allOf": [{"$ref": reference}], "nullable": true, "x-hero-observed": mark}),
+                        ));
                     }
                     None => actions.push(pin(&finding.at, json!({"nullable": true, "x-hero-observed": mark}))),
                 }
