@@ -123,6 +123,9 @@ pub enum Error {
     Timeout {
         /// Operation, when known.
         context: ErrorContext,
+        /// The HTTP client's error, without the URL (none for a 408 answer).
+        #[source]
+        source: Option<TransportError>,
     },
     /// No connection, or it broke.
     #[error("could not talk to Hero{context}: {reason}")]
@@ -131,6 +134,9 @@ pub enum Error {
         context: ErrorContext,
         /// What failed (no URL, no body).
         reason: String,
+        /// The HTTP client's error, without the URL: `source()` walks down to the io error.
+        #[source]
+        source: Option<TransportError>,
     },
     /// Hero answered with a redirect (3xx), or a custom HTTP client followed one. hero-health
     /// follows no redirect: the auth headers would go to wherever it points.
@@ -194,7 +200,7 @@ macro_rules! context_of {
             | Error::Conflict { context }
             | Error::RateLimited { context, .. }
             | Error::Server { context }
-            | Error::Timeout { context }
+            | Error::Timeout { context, .. }
             | Error::Transport { context, .. }
             | Error::Redirected { context }
             | Error::ResponseTooLarge { context, .. }
@@ -287,7 +293,7 @@ fn by_status(status: StatusCode, headers: &HeaderMap, validation: Option<Validat
         403 => Error::Forbidden { context },
         404 => Error::NotFound { context },
         409 => Error::Conflict { context },
-        408 => Error::Timeout { context },
+        408 => Error::Timeout { context, source: None },
         429 => Error::RateLimited { retry_after: crate::retry::retry_after(headers, chrono::Utc::now()), context },
         300..=399 => Error::Redirected { context },
         500..=599 => Error::Server { context },
@@ -306,7 +312,7 @@ impl<E: ErrorBody> From<progenitor_client::Error<E>> for Error {
                 by_status(status, &headers, answer.validation().cloned())
             }
             G::UnexpectedResponse(response) => by_status(response.status(), response.headers(), None),
-            G::CommunicationError(e) | G::InvalidUpgrade(e) | G::ResponseBodyError(e) => transport(&e),
+            G::CommunicationError(e) | G::InvalidUpgrade(e) | G::ResponseBodyError(e) => transport(e),
             G::InvalidResponsePayload(body, e) => {
                 // A missing field is reported at the end of its object: name the object instead.
                 let missing = e.to_string().starts_with("missing field");
@@ -320,17 +326,49 @@ impl<E: ErrorBody> From<progenitor_client::Error<E>> for Error {
     }
 }
 
-fn transport(error: &reqwest::Error) -> Error {
+fn transport(error: reqwest::Error) -> Error {
     let context = ErrorContext { status: error.status(), ..ErrorContext::default() };
-    match crate::answer::refusal(error) {
+    match crate::answer::refusal(&error) {
         Some(Refusal::TooLarge { limit }) => return Error::ResponseTooLarge { context, limit: *limit },
         Some(Refusal::Redirected) => return Error::Redirected { context },
         None => {}
     }
     if error.is_timeout() {
-        return Error::Timeout { context };
+        return Error::Timeout { context, source: Some(TransportError::new(error)) };
     }
-    Error::Transport { context, reason: describe_transport(error) }
+    let reason = describe_transport(&error);
+    Error::Transport { context, reason, source: Some(TransportError::new(error)) }
+}
+
+/// The HTTP client's error behind [`Error::Transport`] or [`Error::Timeout`], with the URL
+/// taken out (reqwest's `without_url`): its `Display`, `Debug` and `source()` chain (hyper, io)
+/// stay useful without carrying a path that can hold patient ids. (A connect error may name the
+/// server's socket address.) A decoding error has no such
+/// source: serde's message can quote the value it choked on.
+#[derive(Debug)]
+pub struct TransportError(reqwest::Error);
+
+impl TransportError {
+    fn new(error: reqwest::Error) -> Self {
+        TransportError(error.without_url())
+    }
+
+    /// Whether the connection could not be made (nothing was sent).
+    pub fn is_connect(&self) -> bool {
+        self.0.is_connect()
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.0)
+    }
 }
 
 /// What failed on the wire, from the innermost cause (hyper/io), which names it; reqwest's own

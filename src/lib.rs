@@ -55,7 +55,7 @@ pub mod webhooks;
 pub use client::ClientBuilder;
 pub use config_error::ConfigError;
 pub use environment::Environment;
-pub use error::{Error, ErrorContext};
+pub use error::{Error, ErrorContext, TransportError};
 /// progenitor's error type. Generated calls return [`Error`] instead; this converts into it
 /// (`Error::from`) for code that builds requests with progenitor's own helpers.
 pub use generated::Error as GeneratedError;

@@ -125,12 +125,30 @@ async fn transport_failures_are_typed() {
     assert!(matches!(error, Error::Transport { .. }), "{error:?}");
     assert!(error.is_retryable());
     assert!(!error.to_string().contains(&port.to_string()), "no URL in the message: {error}");
+    // The cause is kept, as reqwest keeps it, down to the io error; no link of the chain, in
+    // Display or Debug, holds the URL or the id in its path (hyper's connect error may name
+    // the server's socket address, which is not the URL and carries no patient data).
+    let mut chain = Vec::new();
+    let mut cause: Option<&dyn std::error::Error> = Some(&error);
+    while let Some(link) = cause {
+        chain.push((link.to_string(), format!("{link:?}")));
+        cause = link.source();
+    }
+    assert!(chain.len() >= 3, "Error → reqwest → hyper/io: {chain:#?}");
+    assert!(chain.iter().any(|(text, _)| text.to_lowercase().contains("refused")), "{chain:#?}");
+    for (text, debug) in &chain {
+        for shown in [text, debug] {
+            assert!(!shown.contains("http://") && !shown.contains("/v1/") && !shown.contains("4567"), "a URL in the chain: {shown}");
+        }
+    }
 
     let server = MockServer::start().await;
     Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(2))).mount(&server).await;
     let slow = builder(&server.uri()).with_timeout(Duration::from_millis(200)).build().unwrap();
     let error = slow.get_appointment().id("4567").send().await.unwrap_err();
     assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
+    let source = std::error::Error::source(&error).expect("the timeout keeps its cause");
+    assert!(!format!("{source} {source:?}").contains("4567") && !format!("{source:?}").contains("http://"), "{source:?}");
 }
 
 #[tokio::test]
