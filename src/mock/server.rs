@@ -41,33 +41,42 @@ fn examples() -> &'static [Example] {
     EXAMPLES.get_or_init(|| serde_json::from_str(include_str!(concat!(env!("OUT_DIR"), "/mock_examples.json"))).unwrap_or_default())
 }
 
-/// The path parameter, if `path` matches `template` (`/v1/appointments/{id}`).
-fn matches(template: &str, path: &str) -> Option<Option<String>> {
+/// A request matched to an operation of the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Route {
+    /// The operationId.
+    operation: &'static str,
+    /// The value of the path's parameter, for a path that has one (`/v1/appointments/{id}`).
+    param: Option<String>,
+}
+
+/// The route, if `path` is the example's path template (`/v1/appointments/{id}`).
+fn matches(example: &'static Example, path: &str) -> Option<Route> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    let pattern: Vec<&str> = template.split('/').collect();
+    let pattern: Vec<&str> = example.path.split('/').collect();
     if pattern.len() != segments.len() {
         return None;
     }
-    let mut param = None;
+    let mut route = Route { operation: example.operation.as_str(), param: None };
     for (p, s) in pattern.iter().zip(&segments) {
         if p.starts_with('{') {
-            param = Some((*s).to_owned());
+            route.param = Some((*s).to_owned());
         } else if p != s {
             return None;
         }
     }
-    Some(param)
+    Some(route)
 }
 
-/// `(operationId, path parameter)` for a request. A literal segment beats a parameter
-/// (`/v1/slots/count` is not `/v1/slots/{id}`).
-fn route(method: &Method, path: &str) -> Option<(&'static str, Option<String>)> {
+/// The operation a request is for. A literal segment beats a parameter (`/v1/slots/count` is
+/// not `/v1/slots/{id}`).
+fn route(method: &Method, path: &str) -> Option<Route> {
     examples()
         .iter()
         .filter(|e| e.method == method.as_str())
-        .filter_map(|e| Some((e.path.matches('{').count(), e.operation.as_str(), matches(&e.path, path)?)))
-        .min_by_key(|(params, ..)| *params)
-        .map(|(_, operation, param)| (operation, param))
+        .filter_map(|e| Some((e.path.matches('{').count(), matches(e, path)?)))
+        .min_by_key(|(params, _)| *params)
+        .map(|(_, route)| route)
 }
 
 fn json_response(status: u16, body: Option<serde_json::Value>) -> Response {
@@ -93,7 +102,7 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, hea
         method: method.to_string(),
         path: path.clone(),
         query: query.clone(),
-        operation: matched.as_ref().map(|(op, _)| (*op).to_owned()),
+        operation: matched.as_ref().map(|route| route.operation.to_owned()),
         practice_group_id: group.clone(),
         status: 0,
     };
@@ -117,7 +126,7 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, hea
                 return json_response(401, Some(json!({"statusCode": 401, "message": "Unauthorized: x-practice-group-id is missing"})));
             }
         }
-        let Some((operation, param)) = matched else {
+        let Some(Route { operation, param }) = matched else {
             record(404);
             return json_response(404, None);
         };

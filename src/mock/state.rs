@@ -20,8 +20,15 @@ pub(crate) type Answer = (u16, Option<Value>);
 /// Default page size of list operations when the request sets none (Hero's is not documented).
 const DEFAULT_PAGE_SIZE: usize = 20;
 
-/// A seeded practitioner: id, title, first and last name, location, appointment types.
-type Staff = (u64, Title, &'static str, &'static str, u64, &'static [u64]);
+/// A seeded practitioner.
+struct Staff {
+    id: u64,
+    title: Title,
+    first_name: &'static str,
+    last_name: &'static str,
+    location: u64,
+    appointment_types: &'static [u64],
+}
 
 #[derive(Debug, Clone)]
 struct Booked {
@@ -152,18 +159,18 @@ impl State {
             .into_iter()
             .map(|(id, name)| Location { id: Some(Id::from(id)), name: Some(name.into()) })
             .collect();
-        let staff: [Staff; 3] = [
-            (11, Title::Dr, "Amara", "Okafor", 1, &[1]),
-            (12, Title::Ms, "Bethan", "Price", 1, &[2, 3]),
-            (13, Title::Dr, "Rohan", "Mehta", 2, &[1]),
+        let staff = [
+            Staff { id: 11, title: Title::Dr, first_name: "Amara", last_name: "Okafor", location: 1, appointment_types: &[1] },
+            Staff { id: 12, title: Title::Ms, first_name: "Bethan", last_name: "Price", location: 1, appointment_types: &[2, 3] },
+            Staff { id: 13, title: Title::Dr, first_name: "Rohan", last_name: "Mehta", location: 2, appointment_types: &[1] },
         ];
         let practitioners = staff
             .iter()
-            .map(|(id, title, first, last, ..)| Practitioner {
-                id: Some(Id::from(*id)),
-                title: Some(title.clone()),
-                first_name: Some((*first).into()),
-                last_name: Some((*last).into()),
+            .map(|s| Practitioner {
+                id: Some(Id::from(s.id)),
+                title: Some(s.title.clone()),
+                first_name: Some(s.first_name.into()),
+                last_name: Some(s.last_name.into()),
             })
             .collect();
         let mut slots = Vec::new();
@@ -171,7 +178,7 @@ impl State {
         let mut next_slot = 100u64;
         for day in 0..days {
             let date = first_day + Duration::days(i64::from(day));
-            for (practitioner, _, _, _, location, type_ids) in &staff {
+            for Staff { id: practitioner, location, appointment_types: type_ids, .. } in &staff {
                 let mut start = date.and_hms_opt(9, 0, 0).unwrap_or_default().and_utc();
                 let end = date.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc();
                 let mut turn = 0;

@@ -309,18 +309,18 @@ fn one_shape(
         }
     }
     // Distinct shapes, in status order, each with the schema as first written.
-    let mut shapes: Vec<(Value, Value, Vec<String>)> = Vec::new();
+    let mut shapes: Vec<Shape> = Vec::new();
     for (_, status, b) in &entries {
         if let Body::Json { written, resolved } = b {
-            match shapes.iter_mut().find(|(r, _, _)| r == resolved) {
-                Some((_, _, statuses)) => statuses.push(status.clone()),
-                None => shapes.push((resolved.clone(), written.clone(), vec![status.clone()])),
+            match shapes.iter_mut().find(|shape| shape.resolved == *resolved) {
+                Some(shape) => shape.statuses.push(status.clone()),
+                None => shapes.push(Shape { resolved: resolved.clone(), written: written.clone(), statuses: vec![status.clone()] }),
             }
         }
     }
     let target = match shapes.len() {
         0 => return,
-        1 => shapes[0].1.clone(),
+        1 => shapes[0].written.clone(),
         _ => {
             let component = unique(&format!("{}{}", pascal(name), side.suffix()), "", taken);
             let mut merged = Mapping::new();
@@ -333,9 +333,13 @@ fn one_shape(
                 )
                 .into(),
             );
-            merged.insert("oneOf".into(), Value::Sequence(shapes.iter().map(|(_, w, _)| w.clone()).collect()));
+            merged.insert("oneOf".into(), Value::Sequence(shapes.iter().map(|shape| shape.written.clone()).collect()));
             new_schemas.push((component.clone(), Value::Mapping(merged)));
-            let detail = shapes.iter().map(|(_, w, s)| format!("{} {}", s.join("/"), schema_label(w))).collect::<Vec<_>>().join(", ");
+            let detail = shapes
+                .iter()
+                .map(|shape| format!("{} {}", shape.statuses.join("/"), schema_label(&shape.written)))
+                .collect::<Vec<_>>()
+                .join(", ");
             changes.add(
                 side.rule(),
                 name,
@@ -352,7 +356,11 @@ fn one_shape(
             continue;
         }
         if shapes.len() == 1 {
-            changes.add(side.rule(), name, format!("{status} now uses the same schema as {} (the shapes are identical)", shapes[0].2[0]));
+            changes.add(
+                side.rule(),
+                name,
+                format!("{status} now uses the same schema as {} (the shapes are identical)", shapes[0].statuses[0]),
+            );
         }
         if let Some(response) = responses.get_mut(key) {
             // A shared `components/responses` entry is left alone: this operation gets a copy.
@@ -363,6 +371,16 @@ fn one_shape(
             *response = copy;
         }
     }
+}
+
+/// One body shape of an operation's side (success or error), and the statuses that use it.
+struct Shape {
+    /// With `$ref`s followed: what decides whether two bodies are the same shape.
+    resolved: Value,
+    /// As the first status wrote it (a `$ref` stays a `$ref`).
+    written: Value,
+    /// The statuses with this shape, in document order.
+    statuses: Vec<String>,
 }
 
 fn schema_label(schema: &Value) -> String {
