@@ -113,7 +113,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_body_over_the_limit_is_refused() {
-        // (An announced Content-Length over the limit: tests/hostile.rs, with a real connection.)
+        // (An announced Content-Length over the limit: tests/it/hostile.rs, with a real connection.)
         assert!(matches!(read(response("12345678"), 7).await, Read::Refused(Refusal::TooLarge { limit: 7 })));
     }
 

@@ -1,6 +1,7 @@
 //! One span per call with the operation, method, path template, status and attempts; nothing
 //! above `trace` shows a body, the API key, a concrete path or a patient's data.
 
+#[path = "it/support/mod.rs"]
 mod support;
 
 use std::io::Write;

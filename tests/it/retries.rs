@@ -1,6 +1,6 @@
 //! Scripted wiremock sequences for every retry rule.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

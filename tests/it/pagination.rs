@@ -1,7 +1,7 @@
 //! The generic paginator over `page_index` / `page_size` and `{data, count}` envelopes: one
 //! implementation for every list operation, and `pages()` / `items()` on every list builder.
 
-mod support;
+use crate::support;
 
 use std::num::NonZeroU64;
 

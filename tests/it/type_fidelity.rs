@@ -198,7 +198,7 @@ fn differences(document: &Value, generated: &[(&'static str, schemars::Schema)])
 }
 
 fn document() -> Value {
-    yaml_serde::from_str(include_str!("../openapi/hero-public-api.yaml")).unwrap()
+    yaml_serde::from_str(include_str!("../../openapi/hero-public-api.yaml")).unwrap()
 }
 
 #[test]
@@ -210,7 +210,7 @@ fn every_generated_type_says_what_the_document_says() {
     let rules: Vec<String> = INTENDED.iter().map(|(rule, why)| format!("- {rule}: {why}")).collect();
     assert!(
         differences.is_empty(),
-        "{} unintended difference(s) between the document and the generated types:\n{}\n\nDifferences made on purpose (tests/type_fidelity.rs, INTENDED):\n{}",
+        "{} unintended difference(s) between the document and the generated types:\n{}\n\nDifferences made on purpose (tests/it/type_fidelity.rs, INTENDED):\n{}",
         differences.len(),
         differences.join("\n"),
         rules.join("\n")

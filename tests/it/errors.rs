@@ -2,7 +2,7 @@
 //! and request id, and never showing a body or the API key. A bad-input corpus of answers: none
 //! panics, each becomes a clear error.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! 0.15 panics on or rejects without saying where is reported with the operation and the fix,
 //! and a clean document generates code with a surface listing.
 
-#[path = "../codegen/mod.rs"]
+#[path = "../../codegen/mod.rs"]
 #[allow(dead_code)]
 mod codegen;
 

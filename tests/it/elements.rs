@@ -1,7 +1,7 @@
 //! Elements access tokens: expiry from the JWT, capped at the documented 30 minutes; reused only
 //! while valid; never shown in Debug.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! Each server here is a scripted raw TCP server on a loopback address (wiremock cannot cut a
 //! body or send one without end). Every loop is bounded in bytes and time and stops by itself.
 
-mod support;
+use crate::support;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

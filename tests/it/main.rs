@@ -1,0 +1,23 @@
+//! The integration tests as one binary: each module is what was one test file, so the crate is
+//! linked once instead of fifteen times (CI time). Three stay binaries of their own:
+//! `tests/from_env.rs` changes the process environment, `tests/tracing_output.rs` installs a
+//! subscriber (tracing's interest cache is process-wide), and `tests/generated_surface.rs` owns
+//! the snapshot names `cargo xtask check` reads.
+
+mod support;
+
+mod booking;
+mod configuration;
+mod conformance;
+mod elements;
+mod errors;
+mod hostile;
+mod lifecycle;
+mod mock_server;
+mod pagination;
+mod preflight;
+mod retries;
+mod seed_operations;
+mod tolerant_decoding;
+mod type_fidelity;
+mod webhooks;
