@@ -168,7 +168,7 @@ impl Booking {
         };
         let id = appointment.id.as_str();
         let send = || async {
-            match self.client.reschedule_appointment().id(id).body(body.clone()).send_generated().await {
+            match self.client.reschedule_appointment().id(id).body(body.clone()).send().await {
                 Ok(moved) => Ok(moved.into_inner()),
                 Err(error) => Err(classify_write(error, "reschedule", Some(id))),
             }
@@ -185,7 +185,7 @@ impl Booking {
     pub(crate) async fn cancel_by_id(&self, id: &str, suppress_mail: bool, suppress_policy: bool) -> Result<Appointment, BookingError> {
         let body = AppointmentCancel { suppress_mail: Some(suppress_mail), suppress_cancellation_policy: Some(suppress_policy) };
         let send = || async {
-            match self.client.cancel_appointment().id(id).body(body.clone()).send_generated().await {
+            match self.client.cancel_appointment().id(id).body(body.clone()).send().await {
                 Ok(cancelled) => Ok(cancelled.into_inner()),
                 Err(error) => Err(classify_write(error, "cancel", Some(id))),
             }

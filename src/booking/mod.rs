@@ -174,7 +174,7 @@ impl Booking {
     /// [`BookingError::SlotUnavailable`], [`BookingError::OutcomeUnknown`],
     /// [`BookingError::RateLimited`] or [`BookingError::Transport`].
     pub async fn edit_appointment(&self, id: &str, edit: AppointmentEdit) -> Result<Appointment, BookingError> {
-        match self.client.edit_appointment().id(id).body(edit).send_generated().await {
+        match self.client.edit_appointment().id(id).body(edit).send().await {
             Ok(appointment) => Ok(appointment.into_inner()),
             Err(e) => Err(reservation::classify_write(e, "edit", Some(id))),
         }
@@ -187,7 +187,7 @@ impl Booking {
     /// [`BookingError::Rejected`], [`BookingError::OutcomeUnknown`] (the link may exist),
     /// [`BookingError::RateLimited`] or [`BookingError::Transport`].
     pub async fn create_video_link(&self, request: VideoLinkCreate) -> Result<VideoLink, BookingError> {
-        match self.client.create_video_link().body(request).send_generated().await {
+        match self.client.create_video_link().body(request).send().await {
             Ok(link) => Ok(link.into_inner()),
             Err(e) => Err(reservation::classify_write(e, "create video link", None)),
         }

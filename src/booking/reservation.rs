@@ -8,7 +8,6 @@ use super::Released;
 use super::error::{EXPIRED_CODES, SLOT_UNAVAILABLE_CODES, has_code};
 use super::{Booking, BookingError};
 use crate::error::describe_issues;
-use crate::error::{ErrorBody, decode_reason, describe_transport};
 use crate::types::{Appointment, AppointmentCreate};
 
 /// A reservation: Hero holds the slot until [`Reservation::reserved_until`]. Confirm it with
@@ -22,7 +21,7 @@ pub struct Reservation {
 }
 
 pub(super) async fn reserve(booking: Booking, request: AppointmentCreate) -> Result<Reservation, BookingError> {
-    match booking.client.create_appointment().body(request.clone()).send_generated().await {
+    match booking.client.create_appointment().body(request.clone()).send().await {
         Ok(answer) => {
             let answer = answer.into_inner();
             Ok(Reservation { booking, id: answer.id.into(), reserved_until: answer.reserved_until, request })
@@ -77,7 +76,7 @@ impl Reservation {
         {
             return Err(self.expired());
         }
-        match self.booking.client.book_appointment().id(self.id.as_str()).send_generated().await {
+        match self.booking.client.book_appointment().id(self.id.as_str()).send().await {
             Ok(appointment) => Ok(appointment.into_inner()),
             Err(error) => match classify_write(error, "confirm", Some(&self.id)) {
                 BookingError::OutcomeUnknown { reason, .. } => self.settle(reason).await,
@@ -123,7 +122,7 @@ impl Reservation {
             ReadBack::Failed(why) => return Err(self.unknown(format!("{reason}; reading it back failed too: {why}"))),
             ReadBack::Reserved => {}
         }
-        let again = match self.booking.client.book_appointment().id(self.id.as_str()).send_generated().await {
+        let again = match self.booking.client.book_appointment().id(self.id.as_str()).send().await {
             Ok(appointment) => return Ok(appointment.into_inner()),
             Err(error) => classify_write(error, "confirm", Some(&self.id)),
         };
@@ -168,56 +167,44 @@ enum ReadBack {
     Failed(String),
 }
 
-/// Classifies the failure of a request that changes state, by whether it may have taken effect.
-pub(crate) fn classify_write<E: ErrorBody>(error: progenitor_client::Error<E>, operation: &'static str, id: Option<&str>) -> BookingError {
-    use progenitor_client::Error;
-    let unknown = |reason: String, request_id: Option<String>| BookingError::OutcomeUnknown {
+/// Classifies the failure of a request that changes state by whether it may have taken effect.
+///
+/// It builds on the crate's one classification of progenitor's error ([`crate::Error`]) and
+/// places every variant itself, with no catch-all: a variant added later must be decided here,
+/// never fall into "outcome unknown" (or "safe to retry") unseen.
+pub(crate) fn classify_write(error: crate::Error, operation: &'static str, id: Option<&str>) -> BookingError {
+    use crate::Error as E;
+    let request_id = error.request_id().map(str::to_owned);
+    let status = error.status().map(|s| s.as_u16());
+    let unknown = |reason: String| BookingError::OutcomeUnknown {
         operation,
         appointment_id: id.map(str::to_owned),
         reason,
-        request_id,
+        request_id: request_id.clone(),
     };
-    match error {
-        Error::InvalidRequest(reason) => BookingError::InvalidInput { reason },
-        Error::ErrorResponse(answer) => {
-            let (status, request_id) = (answer.status().as_u16(), request_id(answer.headers()));
-            match answer.validation() {
-                Some(body) if has_code(body, SLOT_UNAVAILABLE_CODES) => BookingError::SlotUnavailable,
-                Some(body) if has_code(body, EXPIRED_CODES) => {
-                    BookingError::ReservationExpired { appointment_id: id.unwrap_or_default().to_owned(), reserved_until: None }
-                }
-                Some(body) => BookingError::Rejected { status, issues: describe_issues(body), request_id },
-                None => BookingError::Rejected { status, issues: Vec::new(), request_id },
-            }
+    match &error {
+        E::InvalidRequest { reason } => BookingError::InvalidInput { reason: reason.clone() },
+        E::BadRequest { validation: Some(body), .. } if has_code(body, SLOT_UNAVAILABLE_CODES) => BookingError::SlotUnavailable,
+        E::BadRequest { validation: Some(body), .. } if has_code(body, EXPIRED_CODES) => {
+            BookingError::ReservationExpired { appointment_id: id.unwrap_or_default().to_owned(), reserved_until: None }
         }
-        Error::UnexpectedResponse(response) => {
-            let request_id = request_id(response.headers());
-            match response.status().as_u16() {
-                409 => BookingError::SlotUnavailable,
-                // Refused before doing anything: safe to send again after the wait.
-                429 => BookingError::RateLimited { retry_after: crate::retry::retry_after(response.headers(), Utc::now()), request_id },
-                status @ (408 | 500..) => unknown(format!("HTTP {status}"), request_id),
-                status => BookingError::Rejected { status, issues: Vec::new(), request_id },
-            }
+        E::BadRequest { validation, .. } => {
+            BookingError::Rejected { status: 400, issues: validation.as_ref().map(describe_issues).unwrap_or_default(), request_id }
+        }
+        E::Conflict { .. } => BookingError::SlotUnavailable,
+        // Refused before doing anything: safe to send again after the wait.
+        E::RateLimited { retry_after, .. } => BookingError::RateLimited { retry_after: *retry_after, request_id },
+        // Refused: Hero did not act on it (a redirect was not followed).
+        E::Unauthorized { .. } | E::Forbidden { .. } | E::NotFound { .. } | E::UnexpectedStatus { .. } | E::Redirected { .. } => {
+            BookingError::Rejected { status: status.unwrap_or(300), issues: Vec::new(), request_id }
         }
         // Never connected: the request cannot have reached Hero.
-        Error::CommunicationError(e) if e.is_connect() => BookingError::Transport { reason: describe_transport(&e) },
-        other => unknown(describe(&other), None),
-    }
-}
-
-fn request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
-    headers.get(crate::error::REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned)
-}
-
-/// A body-free, URL-free description of a failed call (bodies and URLs can carry patient data).
-pub(crate) fn describe<E>(error: &progenitor_client::Error<E>) -> String {
-    use progenitor_client::Error;
-    match error {
-        Error::InvalidRequest(reason) | Error::Custom(reason) => reason.clone(),
-        Error::CommunicationError(e) | Error::InvalidUpgrade(e) | Error::ResponseBodyError(e) => describe_transport(e),
-        Error::InvalidResponsePayload(_, e) => format!("the answer could not be decoded ({})", decode_reason(e)),
-        Error::ErrorResponse(answer) => format!("HTTP {}", answer.status()),
-        Error::UnexpectedResponse(response) => format!("HTTP {}", response.status()),
+        E::Transport { reason, source: Some(source), .. } if source.is_connect() => BookingError::Transport { reason: reason.clone() },
+        // Sent, and no usable answer: it may have taken effect.
+        E::Transport { reason, .. } => unknown(reason.clone()),
+        E::Server { .. } => unknown(format!("HTTP {}", status.unwrap_or(500))),
+        E::Timeout { .. } => unknown(status.map_or_else(|| "timed out".to_owned(), |s| format!("HTTP {s}"))),
+        E::Decode { reason, .. } => unknown(format!("the answer could not be decoded ({reason})")),
+        E::ResponseTooLarge { limit, .. } => unknown(format!("the answer was over the {limit}-byte limit")),
     }
 }
