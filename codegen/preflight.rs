@@ -1,6 +1,7 @@
 //! Rejects, before generation, what progenitor 0.15 would reject with an unhelpful message or
-//! panic on with none (measured in `shared/research/progenitor-spike.md` §3). Every problem names
-//! the operation (or the document location) and what to change.
+//! panic on with none (each case was measured against progenitor 0.15; `tests/it/preflight.rs`
+//! has a test per case). Every problem names the operation (or the document location) and what
+//! to change.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
