@@ -8,7 +8,7 @@
 use openapiv3::{OpenAPI, ReferenceOr, Schema, SchemaKind, StatusCode, StringFormat, Type, VariantOrUnknownOrEmpty};
 use serde_json::{Map, Value, json};
 
-use super::preflight::resolve;
+use super::document::{resolve, unbox};
 
 /// How deep nested objects are filled; deeper (or recursive) ones are left empty.
 const MAX_DEPTH: usize = 8;
@@ -119,13 +119,5 @@ fn string_value(format: &VariantOrUnknownOrEmpty<StringFormat>, pattern: Option<
     match min_length {
         Some(n) if value.len() < n => format!("{value}{}", "x".repeat(n - value.len())),
         _ => value,
-    }
-}
-
-/// A property or item schema (`ReferenceOr<Box<Schema>>`) in the shape the rest takes.
-pub fn unbox(schema: &ReferenceOr<Box<Schema>>) -> ReferenceOr<Schema> {
-    match schema {
-        ReferenceOr::Item(s) => ReferenceOr::Item((**s).clone()),
-        ReferenceOr::Reference { reference } => ReferenceOr::Reference { reference: reference.clone() },
     }
 }

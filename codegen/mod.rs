@@ -7,6 +7,7 @@
 pub mod clashes;
 pub mod constructors;
 pub mod docs;
+pub mod document;
 pub mod examples;
 pub mod limits;
 pub mod operations;

@@ -6,6 +6,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
+use super::document::{REQUEST_MEDIA_TYPES, resolve};
 use openapiv3::{OpenAPI, Parameter, PathStyle, QueryStyle, ReferenceOr, Response, SchemaKind, StatusCode};
 
 /// One thing the generator cannot handle, and where.
@@ -27,10 +28,6 @@ fn problem(location: impl Into<String>, reason: impl Into<String>) -> Problem {
     Problem { location: location.into(), reason: reason.into() }
 }
 
-/// Request media types progenitor 0.15 can send (`method.rs: BodyContentType`).
-const REQUEST_MEDIA_TYPES: &[&str] =
-    &["application/json", "application/x-www-form-urlencoded", "application/octet-stream", "text/plain", "text/x-markdown"];
-
 /// Checks on the raw YAML/JSON value: the OpenAPI version and the 3.1 schema keywords that make
 /// `openapiv3` fail to parse (or typify panic) without saying where.
 pub fn check_raw(doc: &yaml_serde::Value) -> Vec<Problem> {
@@ -51,7 +48,7 @@ fn walk_raw(value: &yaml_serde::Value, pointer: &mut String, keys_are_names: boo
                 let Some(key) = key.as_str() else { continue };
                 let len = pointer.len();
                 pointer.push('/');
-                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                pointer.push_str(&super::document::pointer_segment(key));
                 if !keys_are_names {
                     match (key, child) {
                         ("type", yaml_serde::Value::Sequence(_)) => {
@@ -363,21 +360,5 @@ fn short(shape: &str) -> String {
         }
     } else {
         format!("({shape} body)")
-    }
-}
-
-/// `item` itself, or what its `$ref` names in `components/<section>` (`None` when it does not resolve).
-pub fn resolve<'a, T>(
-    spec: &'a OpenAPI,
-    item: &'a ReferenceOr<T>,
-    section: &str,
-    get: impl Fn(&'a openapiv3::Components) -> &'a indexmap::IndexMap<String, ReferenceOr<T>>,
-) -> Option<&'a T> {
-    match item {
-        ReferenceOr::Item(item) => Some(item),
-        ReferenceOr::Reference { reference } => {
-            let name = reference.strip_prefix(&format!("#/components/{section}/"))?;
-            get(spec.components.as_ref()?).get(name)?.as_item()
-        }
     }
 }

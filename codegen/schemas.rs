@@ -34,11 +34,10 @@ pub fn add(file: &mut syn::File, spec: &OpenAPI) -> usize {
     let properties: BTreeMap<(String, String), String> = super::docs::field_schemas(types, spec)
         .into_iter()
         .filter_map(|(at, schema)| match &schema.schema_kind {
-            openapiv3::SchemaKind::Type(openapiv3::Type::String(s)) => match &s.format {
-                openapiv3::VariantOrUnknownOrEmpty::Unknown(format) => Some((at, format.clone())),
-                openapiv3::VariantOrUnknownOrEmpty::Item(openapiv3::StringFormat::Password) => Some((at, "password".into())),
-                _ => None,
-            },
+            // chrono's types carry `date` and `date-time` themselves.
+            openapiv3::SchemaKind::Type(openapiv3::Type::String(s)) => {
+                super::document::format_name(&s.format).filter(|f| !matches!(f.as_str(), "date" | "date-time")).map(|f| (at, f))
+            }
             _ => None,
         })
         .collect();

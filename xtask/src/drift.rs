@@ -6,8 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use crate::codegen::examples::unbox;
-use crate::codegen::preflight::resolve;
+use crate::codegen::document::{format_name, resolve, unbox};
 use openapiv3::{OpenAPI, Parameter, ParameterSchemaOrContent, ReferenceOr, Schema, SchemaKind, StatusCode, Type};
 
 /// How deep nested fields are compared (`a.b.c…`); deeper changes show at this depth.
@@ -225,9 +224,9 @@ fn type_label(spec: &OpenAPI, schema: &ReferenceOr<Schema>) -> String {
     let (name, target) = resolve_schema(spec, schema);
     let Some(s) = target else { return name.unwrap_or_else(|| "?".into()) };
     let base = match &s.schema_kind {
-        SchemaKind::Type(Type::String(t)) => format!("string{}", format_label(&format!("{:?}", t.format))),
-        SchemaKind::Type(Type::Number(t)) => format!("number{}", format_label(&format!("{:?}", t.format))),
-        SchemaKind::Type(Type::Integer(t)) => format!("integer{}", format_label(&format!("{:?}", t.format))),
+        SchemaKind::Type(Type::String(t)) => format!("string{}", format_label(format_name(&t.format))),
+        SchemaKind::Type(Type::Number(t)) => format!("number{}", format_label(format_name(&t.format))),
+        SchemaKind::Type(Type::Integer(t)) => format!("integer{}", format_label(format_name(&t.format))),
         SchemaKind::Type(Type::Boolean(_)) => "boolean".into(),
         SchemaKind::Type(Type::Object(_)) => "object".into(),
         SchemaKind::Type(Type::Array(a)) => match &a.items {
@@ -252,19 +251,9 @@ fn type_label(spec: &OpenAPI, schema: &ReferenceOr<Schema>) -> String {
 }
 
 /// `Item(DateTime)` → `(date-time)`; `Empty` → ``; `Unknown("uuid")` → `(uuid)`.
-fn format_label(debug: &str) -> String {
-    if debug == "Empty" {
-        return String::new();
-    }
-    let inner = debug.trim_start_matches("Item(").trim_start_matches("Unknown(").trim_end_matches(')').trim_matches('"');
-    let mut kebab = String::new();
-    for (i, c) in inner.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            kebab.push('-');
-        }
-        kebab.push(c.to_ascii_lowercase());
-    }
-    format!("({kebab})")
+/// `(date-time)` for a format, nothing without one.
+fn format_label(format: Option<String>) -> String {
+    format.map(|f| format!("({f})")).unwrap_or_default()
 }
 
 /// Records every field under `prefix` (`a.b`, `items[].c`) with its type, flag and enum values.

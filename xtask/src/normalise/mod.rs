@@ -215,10 +215,8 @@ impl Changes {
     }
 }
 
-/// `key` with JSON-pointer escaping (`~` and `/`), for locations.
-pub fn pointer_segment(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
-}
+/// `key` with JSON-pointer escaping (`~` and `/`), for locations: the generator's own.
+pub use crate::codegen::document::pointer_segment;
 
 /// Short text of a small YAML value for a warning (`[string, 'null']`).
 pub(crate) fn brief(value: &Value) -> String {

@@ -9,9 +9,8 @@ use yaml_serde::{Mapping, Value};
 use super::document::METHODS;
 use super::{Changes, Rule, pointer_segment};
 
-/// Request media types in the order we prefer to keep them; all are ones progenitor can send.
-const REQUEST_PREFERENCE: &[&str] =
-    &["application/json", "application/x-www-form-urlencoded", "application/octet-stream", "text/plain", "text/x-markdown"];
+/// Request media types in the order we prefer to keep them: the ones progenitor can send.
+use crate::codegen::document::REQUEST_MEDIA_TYPES as REQUEST_PREFERENCE;
 
 pub(super) fn normalise(document: &mut Value, changes: &mut Changes) {
     let Value::Mapping(doc) = document else { return };

@@ -94,7 +94,8 @@ impl<'a> Comparer<'a> {
         for _ in 0..32 {
             let Some(reference) = schema.get("$ref").and_then(Value::as_str) else { break };
             let Some(name) = reference.strip_prefix("#/components/schemas/") else { break };
-            let Some(target) = self.document.pointer(&format!("/components/schemas/{}", name.replace('~', "~0").replace('/', "~1"))) else {
+            let Some(target) = self.document.pointer(&format!("/components/schemas/{}", crate::codegen::document::pointer_segment(name)))
+            else {
                 break;
             };
             schema = target;
