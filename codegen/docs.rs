@@ -32,9 +32,8 @@ pub struct Added {
     pub inferred: usize,
 }
 
-/// Runs the pass (see the module docs). `surface` is the surface listing, which maps routes to
-/// method names.
-pub fn complete(file: &mut syn::File, spec: &OpenAPI, surface: &str) -> Added {
+/// Runs the pass (see the module docs). The surface's rows map routes to method names.
+pub fn complete(file: &mut syn::File, spec: &OpenAPI, surface: &[super::surface::Row]) -> Added {
     let operations = operations_by_method(spec, surface);
     let mut added = Added::default();
     for item in &mut file.items {
@@ -66,11 +65,10 @@ struct Op<'a> {
     parameters: Vec<&'a openapiv3::ParameterData>,
 }
 
-fn operations_by_method<'a>(spec: &'a OpenAPI, surface: &str) -> BTreeMap<String, Op<'a>> {
+fn operations_by_method<'a>(spec: &'a OpenAPI, surface: &[super::surface::Row]) -> BTreeMap<String, Op<'a>> {
     let mut out = BTreeMap::new();
     for (path, method, operation) in spec.operations() {
-        let route = format!("{} {path} -> ", method.to_uppercase());
-        let Some(name) = surface.lines().find_map(|l| l.strip_prefix(&route)).and_then(|rest| rest.split(" -> ").next()) else { continue };
+        let Some(name) = super::surface::Row::find(surface, method, path).map(|row| row.name.as_str()) else { continue };
         let item_parameters = spec.paths.paths.get(path).and_then(ReferenceOr::as_item).map(|i| &i.parameters[..]).unwrap_or_default();
         let parameters = operation.parameters.iter().chain(item_parameters).filter_map(|p| resolve_parameter(spec, p)).collect();
         let id = operation.operation_id.clone().unwrap_or_else(|| name.to_owned());

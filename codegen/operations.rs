@@ -5,9 +5,11 @@
 
 use openapiv3::OpenAPI;
 
-/// Rust source of `pub(crate) static OPERATIONS: &[(&str, &str, &str, &str)]`; `surface` is the
-/// surface listing (`METHOD /path -> method -> …`), which knows the method names.
-pub fn table(spec: &OpenAPI, surface: &str) -> String {
+use super::surface::Row;
+
+/// Rust source of `pub(crate) static OPERATIONS: &[(&str, &str, &str, &str)]`; the surface's
+/// rows know the method names.
+pub fn table(spec: &OpenAPI, surface: &[Row]) -> String {
     let mut out = String::from(
         "/// `(method name, operationId, METHOD, path template)`, generated from the OpenAPI document.\n\
          pub(crate) static OPERATIONS: &[(&str, &str, &str, &str)] = &[\n",
@@ -15,8 +17,7 @@ pub fn table(spec: &OpenAPI, surface: &str) -> String {
     for (path, method, op) in spec.operations() {
         let method = method.to_uppercase();
         let id = op.operation_id.as_deref().unwrap_or_default();
-        let route = format!("{method} {path} -> ");
-        let name = surface.lines().find_map(|l| l.strip_prefix(&route)).and_then(|rest| rest.split(" -> ").next()).unwrap_or(id);
+        let name = Row::find(surface, &method, path).map_or(id, |row| row.name.as_str());
         out.push_str(&format!("    ({name:?}, {id:?}, {method:?}, {path:?}),\n"));
     }
     out.push_str("];\n");

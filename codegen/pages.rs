@@ -4,9 +4,11 @@
 
 use openapiv3::{OpenAPI, ReferenceOr, SchemaKind, Type};
 
+use super::surface::Row;
+
 /// Rust source of the `Page` impls, and of `pages()`/`items()` on every list builder (see
-/// `list_streams`); `surface` is the surface listing, which knows the method names.
-pub fn impls(spec: &OpenAPI, surface: &str) -> String {
+/// `list_streams`); the surface's rows know the method names.
+pub fn impls(spec: &OpenAPI, surface: &[Row]) -> String {
     let (mut out, pageable) = page_impls(spec);
     out.push_str(&list_streams(spec, surface, &pageable));
     out
@@ -57,14 +59,11 @@ fn page_impls(spec: &OpenAPI) -> (String, Vec<String>) {
 /// and `page_size` and answers a page: a `Stream` that sets both itself. Hero types the two
 /// differently per operation (string, integer, number), so the conversion is written per
 /// operation here rather than asked of the caller.
-fn list_streams(spec: &OpenAPI, surface: &str, pageable: &[String]) -> String {
+fn list_streams(spec: &OpenAPI, surface: &[Row], pageable: &[String]) -> String {
     let mut out = String::from("// `pages()` / `items()` on every list builder, generated from the OpenAPI document.\n");
     for (path, method, op) in spec.operations() {
-        let route = format!("{} {path} -> ", method.to_uppercase());
-        let Some(rest) = surface.lines().find_map(|l| l.strip_prefix(&route)) else { continue };
-        let mut parts = rest.split(" -> ");
-        let (Some(name), Some(answer)) = (parts.next(), parts.next()) else { continue };
-        let answer = answer.split(" ! ").next().unwrap_or_default().trim_start_matches("hero_health::types::");
+        let Some(row) = Row::find(surface, method, path) else { continue };
+        let (name, answer) = (row.name.as_str(), row.success.trim_start_matches("hero_health::types::"));
         if !pageable.iter().any(|p| p == answer) {
             continue;
         }

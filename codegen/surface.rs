@@ -4,8 +4,43 @@
 
 use quote::ToTokens;
 
-/// Builds the listing from the generated file (builder interface, merged tags).
-pub fn listing(file: &syn::File) -> Result<String, String> {
+/// One operation of the generated client: what the listing shows and the other passes use.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Row {
+    /// `GET`, `POST`…
+    pub method: String,
+    /// The path template, `/v1/appointments/{id}`.
+    pub path: String,
+    /// The generated method's name, `get_appointment`.
+    pub name: String,
+    /// The success type, `hero_health::types::Appointment` (or `()`, `ByteStream`).
+    pub success: String,
+    /// The documented error body type, if any.
+    pub error: Option<String>,
+}
+
+impl Row {
+    /// The row of `METHOD path`, if the client has it.
+    pub fn find<'a>(rows: &'a [Row], method: &str, path: &str) -> Option<&'a Row> {
+        rows.iter().find(|r| r.method.eq_ignore_ascii_case(method) && r.path == path)
+    }
+}
+
+/// The listing's text: one sorted line per row.
+pub fn render(rows: &[Row]) -> String {
+    let mut lines: Vec<String> = rows
+        .iter()
+        .map(|r| match &r.error {
+            Some(error) => format!("{} {} -> {} -> {} ! {error}", r.method, r.path, r.name, r.success),
+            None => format!("{} {} -> {} -> {}", r.method, r.path, r.name, r.success),
+        })
+        .collect();
+    lines.sort();
+    lines.join("\n") + "\n"
+}
+
+/// The rows of the generated file (builder interface, merged tags), sorted.
+pub fn rows(file: &syn::File) -> Result<Vec<Row>, String> {
     // `impl Client { fn op(&self) -> builder::Op<'_> }`, documented "Sends a `GET` request to `/p`".
     let mut ops = Vec::new();
     for item in &file.items {
@@ -29,7 +64,7 @@ pub fn listing(file: &syn::File) -> Result<String, String> {
             _ => None,
         })
         .ok_or("generated code has no `builder` module (is the interface style Builder?)")?;
-    let mut lines = Vec::with_capacity(ops.len());
+    let mut rows = Vec::with_capacity(ops.len());
     for (method, path, name, builder) in ops {
         let send = builder_mod
             .iter()
@@ -50,13 +85,10 @@ pub fn listing(file: &syn::File) -> Result<String, String> {
         };
         let success = generic_args(ok).first().map(|t| type_name(t)).unwrap_or_else(|| type_name(ok));
         let error = generic_args(err).first().map(|t| type_name(t)).filter(|e| e != "()");
-        lines.push(match error {
-            Some(error) => format!("{method} {path} -> {name} -> {success} ! {error}"),
-            None => format!("{method} {path} -> {name} -> {success}"),
-        });
+        rows.push(Row { method, path, name, success, error });
     }
-    lines.sort();
-    Ok(lines.join("\n") + "\n")
+    rows.sort();
+    Ok(rows)
 }
 
 fn request_line(attrs: &[syn::Attribute]) -> Option<(String, String)> {
