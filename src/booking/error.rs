@@ -98,6 +98,9 @@ pub enum BookingError {
     Transport {
         /// What went wrong, without any body.
         reason: String,
+        /// The call's error, which keeps its own cause (down to the io error), without URLs.
+        #[source]
+        source: Box<crate::Error>,
     },
 }
 
@@ -197,7 +200,7 @@ impl From<crate::Error> for BookingError {
                 issues: error.validation().map(describe_issues).unwrap_or_default(),
                 request_id,
             },
-            _ => BookingError::Transport { reason: error.to_string() },
+            _ => BookingError::Transport { reason: error.to_string(), source: Box::new(error) },
         }
     }
 }

@@ -199,7 +199,9 @@ pub(crate) fn classify_write(error: crate::Error, operation: &'static str, id: O
             BookingError::Rejected { status: status.unwrap_or(300), issues: Vec::new(), request_id }
         }
         // Never connected: the request cannot have reached Hero.
-        E::Transport { reason, source: Some(source), .. } if source.is_connect() => BookingError::Transport { reason: reason.clone() },
+        E::Transport { reason, source: Some(source), .. } if source.is_connect() => {
+            BookingError::Transport { reason: reason.clone(), source: Box::new(error) }
+        }
         // Sent, and no usable answer: it may have taken effect.
         E::Transport { reason, .. } => unknown(reason.clone()),
         E::Server { .. } => unknown(format!("HTTP {}", status.unwrap_or(500))),

@@ -432,3 +432,27 @@ async fn a_fault_on_an_unknown_operation_is_refused_and_method_names_work() {
     let error = hero.client().booking().appointment_types().await.unwrap_err();
     assert!(error.to_string().contains("503"), "the method name reached its operation: {error}");
 }
+
+/// A transport failure keeps its cause (the call's error, then reqwest's, down to the io error),
+/// and no link of the chain holds the URL.
+#[tokio::test]
+async fn a_transport_failure_keeps_its_cause() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let client = hero_health::Client::builder()
+        .with_api_key("k")
+        .with_practice_group_id("1")
+        .with_environment(hero_health::Environment::custom(&format!("http://127.0.0.1:{port}")).unwrap())
+        .with_retry_policy(hero_health::RetryPolicy::none())
+        .build()
+        .unwrap();
+    let error = client.booking().appointment("4567").await.unwrap_err();
+    assert!(matches!(error, BookingError::Transport { .. }), "{error:?}");
+    let mut links = 0;
+    let mut cause: Option<&dyn std::error::Error> = Some(&error);
+    while let Some(link) = cause {
+        assert!(!link.to_string().contains("4567") && !link.to_string().contains("http://"), "{link}");
+        links += 1;
+        cause = link.source();
+    }
+    assert!(links >= 4, "BookingError → Error → reqwest → hyper/io ({links} links)");
+}
