@@ -6,6 +6,7 @@
 #
 #   scripts/build-cost.sh            # prints a Markdown table; RUNS=5 for more samples
 #   FEATURES=schemars scripts/build-cost.sh   # also a row for hero-health with those features
+#   FEATURES=rustls-ring NO_DEFAULT_FEATURES=1 scripts/build-cost.sh   # another TLS backend
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 runs="${RUNS:-3}"
@@ -35,8 +36,9 @@ make_crate downstream \
 features="${FEATURES:-}"
 if [ -n "$features" ]; then
   quoted=$(printf '"%s",' $(echo "$features" | tr ',' ' ') | sed 's/,$//')
+  defaults=$([ -n "${NO_DEFAULT_FEATURES:-}" ] && echo ', default-features = false' || true)
   make_crate featured \
-    "hero-health = { path = \"$repo\", features = [$quoted] }" \
+    "hero-health = { path = \"$repo\", features = [$quoted]$defaults }" \
     'fn main() { let _ = hero_health::Client::builder(); }'
 fi
 
@@ -70,7 +72,7 @@ printf '| Clean, floor (reqwest + serde + tokio) | %.1f | %s | 1.00 | |\n' "$mf"
 printf '| Clean, with hero-health | %.1f | %s | %.2f | ≤ 1.30 |\n' "$mh" "$(range "${hero[@]}")" "$(awk -v h="$mh" -v f="$mf" 'BEGIN { print h / f }')"
 if [ -n "$features" ]; then
   mx=$(median "${featured[@]}")
-  printf '| Clean, with hero-health features %s | %.1f | %s | %.2f | |\n' "$features" "$mx" "$(range "${featured[@]}")" "$(awk -v h="$mx" -v f="$mf" 'BEGIN { print h / f }')"
+  printf '| Clean, with hero-health features %s%s | %.1f | %s | %.2f | |\n' "$features" "${NO_DEFAULT_FEATURES:+ (no default features)}" "$mx" "$(range "${featured[@]}")" "$(awk -v h="$mx" -v f="$mf" 'BEGIN { print h / f }')"
 fi
 printf '| No-op rebuild (build.rs reruns: %s) | %.2f | | | build.rs must not rerun |\n' "$reran" "$noop"
 printf '| Rebuild after touching the OpenAPI document | %.1f | | | |\n' "$touched"

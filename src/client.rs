@@ -204,6 +204,12 @@ impl ClientBuilder {
 /// # Ok(()) }
 /// ```
 pub fn http_client_builder() -> reqwest::ClientBuilder {
+    // `rustls-ring` alone: reqwest's rustls has no provider of its own, so ring becomes the
+    // process default (a no-op when the application installed one already).
+    #[cfg(all(feature = "rustls-ring", not(feature = "rustls")))]
+    {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
     reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .redirect(reqwest::redirect::Policy::none())

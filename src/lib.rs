@@ -32,6 +32,11 @@
 #![deny(missing_debug_implementations)]
 #![warn(clippy::missing_errors_doc)]
 
+#[cfg(not(any(feature = "rustls", feature = "rustls-ring", feature = "native-tls")))]
+compile_error!(
+    "hero-health needs a TLS backend to reach Hero over https: enable the `rustls` feature (the default), `rustls-ring` or `native-tls`"
+);
+
 mod answer;
 pub mod booking;
 pub mod client;
