@@ -95,6 +95,11 @@ fn list<T: serde::Serialize>(items: &[T], query: &BTreeMap<String, String>) -> A
     (200, Some(json!({"data": page, "count": items.len()})))
 }
 
+/// Hero's 400 for anything asked of a cancelled appointment (confirm, edit, cancel, reschedule).
+fn cancelled() -> Answer {
+    invalid("appointment_cancelled", "an appointment that is not cancelled", &["id"])
+}
+
 /// Reads a request body the way Hero validates it: every problem in one 400 with the validation
 /// body. A field the type does not have (or that decoding would drop) is `unrecognized_keys`; an
 /// id that is not a numeric string is `invalid_string`. The mock never stores less than it was
@@ -352,7 +357,7 @@ impl State {
         let Some(key) = id.parse::<u64>().ok().filter(|k| self.appointments.contains_key(k)) else { return (404, None) };
         let Some(booked) = self.appointments.get_mut(&key) else { return (404, None) };
         if booked.cancelled_at.is_some() {
-            return invalid("appointment_cancelled", "an appointment that is not cancelled", &["id"]);
+            return cancelled();
         }
         let newly = booked.confirmed_at.is_none();
         if newly {
@@ -379,7 +384,7 @@ impl State {
     pub(crate) fn edit_appointment(&mut self, id: &str, body: &[u8], now: DateTime<Utc>) -> Answer {
         let Some((key, booked)) = self.live(id, now) else { return (404, None) };
         if booked.cancelled_at.is_some() {
-            return invalid("appointment_cancelled", "an appointment that is not cancelled", &["id"]);
+            return cancelled();
         }
         if booked.confirmed_at.is_some() {
             return invalid("appointment_confirmed", "an appointment that is not confirmed yet", &["id"]);
@@ -416,7 +421,7 @@ impl State {
             Err(answer) => return answer,
         };
         if booked.cancelled_at.is_some() {
-            return invalid("appointment_cancelled", "an appointment that is not cancelled", &["id"]);
+            return cancelled();
         }
         let window = Duration::hours(i64::try_from(CANCELLATION_POLICY_HOURS).unwrap_or(24));
         let inside = booked.confirmed_at.is_some() && booked.slot.start_time.is_some_and(|start| start - now < window);
@@ -443,7 +448,7 @@ impl State {
             Err(answer) => return answer,
         };
         if booked.cancelled_at.is_some() {
-            return invalid("appointment_cancelled", "an appointment that is not cancelled", &["id"]);
+            return cancelled();
         }
         if booked.confirmed_at.is_none() {
             return invalid("appointment_not_confirmed", "a confirmed appointment (edit a reservation instead)", &["id"]);
