@@ -301,10 +301,12 @@ async fn a_dropped_delivery_is_logged_and_never_sent() {
 
     assert_eq!(hero.deliveries()[0].outcome, DeliveryOutcome::Dropped);
     assert!(seen.lock().unwrap().is_empty());
-    // The webhook list holds the webhook, never its signing key.
+    // The webhook list holds the webhook, never its signing key; nor does the mock's Debug.
     let hooks = hero.client().list_webhooks().send().await.unwrap().into_inner();
     assert_eq!(hooks.count, 1);
     assert!(hooks.data[0].signing_key.is_none());
+    let debug = format!("{hero:?}");
+    assert!(!debug.contains("whsec-lifecycle-test") && !debug.contains("1234"), "{debug}");
 }
 
 #[tokio::test]
