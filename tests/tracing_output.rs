@@ -1,7 +1,9 @@
 //! One span per call with the operation, method, path template, status and attempts; nothing
 //! above `trace` shows a body, the API key, a concrete path or a patient's data.
 
+// The integration tests' shared helpers; this binary uses only `client_for`.
 #[path = "it/support/mod.rs"]
+#[allow(dead_code)]
 mod support;
 
 use std::io::Write;

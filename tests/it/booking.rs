@@ -11,12 +11,10 @@ use hero_health::booking::{BookingError, LinkRef, SlotQuery};
 use hero_health::mock::{Fault, FaultKind, MockHero};
 use hero_health::types::{AppointmentEdit, Slot, VideoLinkCreate};
 
-fn operations(hero: &MockHero) -> Vec<String> {
-    hero.requests().into_iter().map(|r| r.operation.unwrap_or(r.path)).collect()
-}
+use crate::support::operations;
 
 async fn first_slot(hero: &MockHero) -> Slot {
-    hero.client().booking().slots(&SlotQuery::new()).await.unwrap().remove(0)
+    crate::support::free_slots(hero).await.remove(0)
 }
 
 #[tokio::test]

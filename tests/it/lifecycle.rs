@@ -6,19 +6,13 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::post;
-use hero_health::booking::{BookingError, Cancellation, NotAllowed, Released, Reschedule, SlotQuery};
+use hero_health::booking::{BookingError, Cancellation, NotAllowed, Released, Reschedule};
 use hero_health::mock::{DeliveryFault, DeliveryOutcome, Fault, FaultKind, MockHero};
 use hero_health::types::{Appointment, Slot, WebhookCreate, WebhookEventType};
 use hero_health::webhooks::EventType;
 use hero_health::webhooks::axum::{VerifiedEvent, WebhookReceiver};
 
-fn operations(hero: &MockHero) -> Vec<String> {
-    hero.requests().into_iter().map(|r| r.operation.unwrap_or(r.path)).collect()
-}
-
-async fn slots(hero: &MockHero) -> Vec<Slot> {
-    hero.client().booking().slots(&SlotQuery::new()).await.unwrap()
-}
+use crate::support::{free_slots as slots, operations};
 
 async fn booked(hero: &MockHero, slot: &Slot) -> Appointment {
     hero.client().booking().book(slot, Some(&"1234".parse().unwrap())).await.unwrap()
