@@ -76,16 +76,20 @@ async fn the_probe_finds_each_kind_of_difference_and_its_overlay_makes_a_second_
     assert!(first.probed.iter().any(|p| p.operation == "getPractitioner"), "a read by id, with an id from the list");
     assert!(first.skipped.iter().any(|(op, why)| op == "createAppointment" && why.contains("never sends a write")));
 
-    // The proposed overlay, applied to the document, makes a second run against the same server clean.
+    // As a reviewer accepts the findings: the proposed actions go at the end of a copy of
+    // openapi/overlay.yaml, `cargo xtask apply` rebuilds the effective document (and generates
+    // from it), and a second run against the same server is clean.
     let yaml: yaml_serde::Value = yaml_serde::from_str(&std::fs::read_to_string(document()).unwrap()).unwrap();
     let proposed = xtask::probe::propose::overlay(&first.findings, &serde_json::to_value(&yaml).unwrap());
-    let overlay = xtask::overlay::parse(&proposed).unwrap();
-    let mut patched = yaml;
-    xtask::overlay::apply(&mut patched, &overlay).unwrap();
-    let patched = xtask::normalise::normalise(patched).unwrap().document;
+    let accepted = proposed.split_once("\nactions:\n").expect("the proposal lists actions").1;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("patched.yaml");
-    std::fs::write(&path, xtask::normalise::render(&patched)).unwrap();
+    std::fs::create_dir(dir.path().join("openapi")).unwrap();
+    std::fs::copy(root().join("openapi/upstream.yaml"), dir.path().join("openapi/upstream.yaml")).unwrap();
+    let overlay = std::fs::read_to_string(root().join("openapi/overlay.yaml")).unwrap();
+    std::fs::write(dir.path().join("openapi/overlay.yaml"), format!("{}\n{accepted}", overlay.trim_end())).unwrap();
+    let apply = Command::new(env!("CARGO_BIN_EXE_xtask")).arg("apply").env("HERO_XTASK_ROOT", dir.path()).output().unwrap();
+    assert!(apply.status.success(), "{}", String::from_utf8_lossy(&apply.stderr));
+    let path = dir.path().join("openapi/hero-public-api.yaml");
     let second = tokio::task::spawn_blocking({
         let options = options(&hero, path);
         move || xtask::probe::run(&options).unwrap()
@@ -98,7 +102,7 @@ async fn the_probe_finds_each_kind_of_difference_and_its_overlay_makes_a_second_
 /// Every string the mock answered that is not a word of the document itself (field names,
 /// enum values, type names): names, dates, ids, free text.
 fn answered_values(hero_url: &str, api_key: &str, paths: &[&str]) -> Vec<String> {
-    let client = reqwest::blocking_get_free(hero_url, api_key, paths);
+    let answers = fetch_answers(hero_url, api_key, paths);
     let document = std::fs::read_to_string(document()).unwrap();
     let mut values = Vec::new();
     fn walk(value: &Value, into: &mut Vec<String>) {
@@ -109,7 +113,7 @@ fn answered_values(hero_url: &str, api_key: &str, paths: &[&str]) -> Vec<String>
             _ => {}
         }
     }
-    for body in client {
+    for body in answers {
         walk(&body, &mut values);
     }
     values.retain(|v| v.len() >= 3 && !document.contains(v.as_str()));
@@ -118,21 +122,19 @@ fn answered_values(hero_url: &str, api_key: &str, paths: &[&str]) -> Vec<String>
     values
 }
 
-mod reqwest {
-    //! The answers themselves, fetched with a plain client for the test's own comparison.
-    pub fn blocking_get_free(base: &str, key: &str, paths: &[&str]) -> Vec<serde_json::Value> {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(async {
-            let client = ::reqwest::Client::new();
-            let mut out = Vec::new();
-            for path in paths {
-                let answer =
-                    client.get(format!("{base}{path}")).header("x-api-key", key).header("x-practice-group-id", "1").send().await.unwrap();
-                out.push(answer.json().await.unwrap_or(serde_json::Value::Null));
-            }
-            out
-        })
-    }
+/// The answers themselves, fetched with a plain client for the test's own comparison.
+fn fetch_answers(base: &str, key: &str, paths: &[&str]) -> Vec<Value> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let mut out = Vec::new();
+        for path in paths {
+            let answer =
+                client.get(format!("{base}{path}")).header("x-api-key", key).header("x-practice-group-id", "1").send().await.unwrap();
+            out.push(answer.json().await.unwrap_or(Value::Null));
+        }
+        out
+    })
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -79,11 +79,19 @@ struct Read<'a> {
 /// [`XtaskError::Probe`] when the document cannot be read, the server cannot be reached, or the
 /// credentials are refused (then nothing else is called).
 pub fn run(options: &ProbeOptions) -> Result<ProbeRun, XtaskError> {
-    let text = std::fs::read_to_string(&options.document).map_err(|e| XtaskError::io("read", &options.document, e))?;
-    let document: Value =
-        yaml_serde::from_str(&text).map_err(|e| XtaskError::Probe(format!("{} is not YAML: {e}", options.document.display())))?;
+    run_on(options, &load(&options.document)?)
+}
+
+/// [`run`] against a document already read.
+fn run_on(options: &ProbeOptions, document: &Value) -> Result<ProbeRun, XtaskError> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| XtaskError::Probe(e.to_string()))?;
-    runtime.block_on(run_async(options, &document))
+    runtime.block_on(run_async(options, document))
+}
+
+/// The effective document, as JSON values.
+fn load(path: &std::path::Path) -> Result<Value, XtaskError> {
+    let text = std::fs::read_to_string(path).map_err(|e| XtaskError::io("read", path, e))?;
+    yaml_serde::from_str(&text).map_err(|e| XtaskError::Probe(format!("{} is not YAML: {e}", path.display())))
 }
 
 async fn run_async(options: &ProbeOptions, document: &Value) -> Result<ProbeRun, XtaskError> {
@@ -203,14 +211,12 @@ impl Probe<'_> {
         let documented = read.operation.get("responses").and_then(Value::as_object);
         let schema_status = documented.and_then(|r| r.keys().find(|k| k.as_str() == status.to_string()).cloned());
         if schema_status.is_none() && !matches!(status, 401 | 403 | 404 | 429 | 500..) {
-            let mut comparer = Comparer::new(self.document, &read.id);
-            comparer.findings.insert(Finding {
+            self.run.findings.push(Finding {
                 operation: read.id.clone(),
                 field: "(the status)".into(),
                 at: format!("$.paths['{}'].get.responses", read.path),
                 difference: compare::Difference::UndocumentedStatus { status },
             });
-            self.run.findings.extend(comparer.findings);
         }
         let mut items = None;
         if (200..300).contains(&status) {
@@ -400,9 +406,8 @@ pub struct Outputs {
 /// As [`run`], and when a file cannot be written.
 pub fn command(options: &ProbeOptions, outputs: &Outputs, server_label: &str) -> Result<ProbeRun, XtaskError> {
     eprintln!("probing {server_label} (read-only operations only, at most {} requests) …", options.max_requests);
-    let run = run(options)?;
-    let text = std::fs::read_to_string(&options.document).map_err(|e| XtaskError::io("read", &options.document, e))?;
-    let document: Value = yaml_serde::from_str(&text).map_err(|e| XtaskError::Probe(e.to_string()))?;
+    let document = load(&options.document)?;
+    let run = run_on(options, &document)?;
     let report = report(&run, server_label);
     for (path, body) in [(&outputs.report, report.clone()), (&outputs.overlay, propose::overlay(&run.findings, &document))] {
         if let Some(dir) = path.parent() {
