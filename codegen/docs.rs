@@ -23,36 +23,27 @@ use proc_macro2::{Group, Literal, TokenStream, TokenTree};
 use quote::ToTokens as _;
 use syn::{Attribute, Fields, ImplItem, Item, parse_quote};
 
-/// What was added, for the build's own checks.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Added {
-    /// Doc comments written or extended.
-    pub docs: usize,
-    /// "Inferred" notes among them.
-    pub inferred: usize,
-}
+use super::syntax::{builder_name, is_named, last_ident};
 
 /// Runs the pass (see the module docs). The surface's rows map routes to method names.
-pub fn complete(file: &mut syn::File, spec: &OpenAPI, surface: &[super::surface::Row]) -> Added {
+pub fn complete(file: &mut syn::File, spec: &OpenAPI, surface: &[super::surface::Row]) {
     let operations = operations_by_method(spec, surface);
-    let mut added = Added::default();
     for item in &mut file.items {
         match item {
-            Item::Impl(imp) if imp.trait_.is_none() && is_named(&imp.self_ty, "Client") => client_methods(imp, &operations, &mut added),
+            Item::Impl(imp) if imp.trait_.is_none() && is_named(&imp.self_ty, "Client") => client_methods(imp, &operations),
             Item::Mod(m) if m.ident == "builder" => {
                 if let Some((_, items)) = &mut m.content {
-                    request_builders(items, &operations, spec, &mut added);
+                    request_builders(items, &operations, spec);
                 }
             }
             Item::Mod(m) if m.ident == "types" => {
                 if let Some((_, items)) = &mut m.content {
-                    types(items, spec, &mut added);
+                    types(items, spec);
                 }
             }
             _ => {}
         }
     }
-    added
 }
 
 /// One operation of the document, as the generated method sees it.
@@ -110,7 +101,7 @@ fn inferred(extensions: &indexmap::IndexMap<String, serde_json::Value>) -> Optio
     Some(format!("**Inferred** (`x-hero-inferred`: Hero's reference has never confirmed this): {reason}"))
 }
 
-fn client_methods(imp: &mut syn::ItemImpl, operations: &BTreeMap<String, Op<'_>>, added: &mut Added) {
+fn client_methods(imp: &mut syn::ItemImpl, operations: &BTreeMap<String, Op<'_>>) {
     for item in &mut imp.items {
         let ImplItem::Fn(f) = item else { continue };
         let Some(op) = operations.get(&f.sig.ident.to_string()) else { continue };
@@ -122,10 +113,9 @@ fn client_methods(imp: &mut syn::ItemImpl, operations: &BTreeMap<String, Op<'_>>
         if !required.is_empty() {
             text.push_str(&format!(" Required before `send()`: {}.", required.join(", ")));
         }
-        push_doc(&mut f.attrs, &text, added);
+        push_doc(&mut f.attrs, &text);
         for note in operation_notes(op) {
-            added.inferred += 1;
-            push_doc(&mut f.attrs, &note, added);
+            push_doc(&mut f.attrs, &note);
         }
     }
 }
@@ -161,8 +151,8 @@ fn required_fields(op: &Op<'_>) -> Vec<String> {
     required
 }
 
-fn request_builders(items: &mut [Item], operations: &BTreeMap<String, Op<'_>>, spec: &OpenAPI, added: &mut Added) {
-    let by_builder: BTreeMap<String, &Op<'_>> = operations.iter().map(|(method, op)| (pascal(method), op)).collect();
+fn request_builders(items: &mut [Item], operations: &BTreeMap<String, Op<'_>>, spec: &OpenAPI) {
+    let by_builder: BTreeMap<String, &Op<'_>> = operations.iter().map(|(method, op)| (builder_name(method), op)).collect();
     for item in items.iter_mut() {
         match item {
             Item::Struct(s) => {
@@ -179,18 +169,18 @@ fn request_builders(items: &mut [Item], operations: &BTreeMap<String, Op<'_>>, s
                             required.join(", ")
                         )
                     };
-                    push_doc(&mut s.attrs, &text, added);
+                    push_doc(&mut s.attrs, &text);
                 }
             }
             Item::Impl(imp) if imp.trait_.is_none() => {
-                let Some(op) = self_name(&imp.self_ty).and_then(|name| by_builder.get(&name)) else { continue };
+                let Some(op) = last_ident(&imp.self_ty).and_then(|name| by_builder.get(&name)) else { continue };
                 let body_type = body_schema_name(op.operation, spec);
                 for impl_item in &mut imp.items {
                     let ImplItem::Fn(f) = impl_item else { continue };
                     let name = f.sig.ident.to_string();
                     if matches!(f.vis, syn::Visibility::Public(_)) && !has_doc(&f.attrs) {
                         let text = setter_doc(&name, op, body_type.as_deref());
-                        push_doc(&mut f.attrs, &text, added);
+                        push_doc(&mut f.attrs, &text);
                     }
                     if name == "send" {
                         name_every_missing_request_field(f);
@@ -286,7 +276,7 @@ pub(crate) fn field_schemas<'a>(items: &[Item], spec: &'a OpenAPI) -> BTreeMap<(
     out
 }
 
-fn types(items: &mut [Item], spec: &OpenAPI, added: &mut Added) {
+fn types(items: &mut [Item], spec: &OpenAPI) {
     let schemas = component_schemas(spec);
     // Which struct field uses which inline type: the inline type's docs say what it is part of.
     let part_of = part_of_map(items, &schemas);
@@ -294,7 +284,7 @@ fn types(items: &mut [Item], spec: &OpenAPI, added: &mut Added) {
     for item in items.iter() {
         match item {
             Item::Impl(imp) if imp.trait_.as_ref().is_some_and(|(p, _)| p.segments.last().is_some_and(|s| s.ident == "Display")) => {
-                if let Some(name) = self_name(&imp.self_ty) {
+                if let Some(name) = last_ident(&imp.self_ty) {
                     collect_wire_values(&name, imp, &mut wire_values);
                 }
             }
@@ -306,7 +296,7 @@ fn types(items: &mut [Item], spec: &OpenAPI, added: &mut Added) {
             Item::Struct(s) => {
                 let name = s.ident.to_string();
                 let schema = schema_of(&name, &schemas, &part_of, 0);
-                type_doc(&mut s.attrs, &name, schema, &part_of, added);
+                type_doc(&mut s.attrs, &name, schema, &part_of);
                 if let Fields::Named(fields) = &mut s.fields {
                     for field in fields.named.iter_mut() {
                         let json = json_name(field);
@@ -316,18 +306,17 @@ fn types(items: &mut [Item], spec: &OpenAPI, added: &mut Added) {
                             let text = property
                                 .and_then(|p| p.schema_data.description.clone())
                                 .unwrap_or_else(|| format!("`{json}`{}", if required { " (required)." } else { " (optional)." }));
-                            push_doc(&mut field.attrs, &text, added);
+                            push_doc(&mut field.attrs, &text);
                         }
                         if let Some(note) = property.and_then(|p| inferred(&p.schema_data.extensions)) {
-                            added.inferred += 1;
-                            push_doc(&mut field.attrs, &note, added);
+                            push_doc(&mut field.attrs, &note);
                         }
                     }
                 }
             }
             Item::Enum(e) => {
                 let name = e.ident.to_string();
-                type_doc(&mut e.attrs, &name, schemas.get(&name).copied(), &part_of, added);
+                type_doc(&mut e.attrs, &name, schemas.get(&name).copied(), &part_of);
                 for variant in e.variants.iter_mut() {
                     if has_doc(&variant.attrs) {
                         continue;
@@ -336,11 +325,11 @@ fn types(items: &mut [Item], spec: &OpenAPI, added: &mut Added) {
                         Some(value) => format!("`\"{value}\"`"),
                         None => format!("The `{}` variant.", variant.ident),
                     };
-                    push_doc(&mut variant.attrs, &text, added);
+                    push_doc(&mut variant.attrs, &text);
                 }
             }
             Item::Impl(imp) if imp.trait_.is_none() => {
-                let Some(name) = self_name(&imp.self_ty) else { continue };
+                let Some(name) = last_ident(&imp.self_ty) else { continue };
                 for impl_item in &mut imp.items {
                     if let ImplItem::Fn(f) = impl_item
                         && matches!(f.vis, syn::Visibility::Public(_))
@@ -350,13 +339,13 @@ fn types(items: &mut [Item], spec: &OpenAPI, added: &mut Added) {
                             "builder" => format!("A builder for [`{name}`], every field unset: set them one by one, then `try_into()`."),
                             other => format!("`{other}` of [`{name}`]."),
                         };
-                        push_doc(&mut f.attrs, &text, added);
+                        push_doc(&mut f.attrs, &text);
                     }
                 }
             }
             Item::Mod(m) if m.ident == "builder" => {
                 if let Some((_, items)) = &mut m.content {
-                    type_builders(items, &schemas, added);
+                    type_builders(items, &schemas);
                 }
             }
             _ => {}
@@ -389,7 +378,7 @@ fn schema_of<'a>(
     Some(schema)
 }
 
-fn type_doc(attrs: &mut Vec<Attribute>, name: &str, schema: Option<&Schema>, part_of: &BTreeMap<String, String>, added: &mut Added) {
+fn type_doc(attrs: &mut Vec<Attribute>, name: &str, schema: Option<&Schema>, part_of: &BTreeMap<String, String>) {
     let described = schema.is_some_and(|s| s.schema_data.description.is_some());
     if !described {
         let text = match (schema.filter(|_| !part_of.contains_key(name)), part_of.get(name)) {
@@ -397,15 +386,14 @@ fn type_doc(attrs: &mut Vec<Attribute>, name: &str, schema: Option<&Schema>, par
             (None, Some(owner)) => format!("The type of `{owner}` (an inline schema, named after where it sits)."),
             (None, None) => format!("`{name}`, an inline schema of Hero's API."),
         };
-        push_doc(attrs, &text, added);
+        push_doc(attrs, &text);
     }
     if let Some(note) = schema.and_then(|s| inferred(&s.schema_data.extensions)) {
-        added.inferred += 1;
-        push_doc(attrs, &note, added);
+        push_doc(attrs, &note);
     }
 }
 
-fn type_builders(items: &mut [Item], schemas: &BTreeMap<String, &Schema>, added: &mut Added) {
+fn type_builders(items: &mut [Item], schemas: &BTreeMap<String, &Schema>) {
     for item in items.iter_mut() {
         match item {
             Item::Struct(s) if !has_doc(&s.attrs) => {
@@ -421,10 +409,10 @@ fn type_builders(items: &mut [Item], schemas: &BTreeMap<String, &Schema>, added:
                 let text = format!(
                     "Builder for [`super::{name}`]: set fields with its methods, then `try_into()`. Required: {required}. A conversion with fields missing names every one."
                 );
-                push_doc(&mut s.attrs, &text, added);
+                push_doc(&mut s.attrs, &text);
             }
             Item::Impl(imp) => {
-                let Some(name) = self_name(&imp.self_ty) else { continue };
+                let Some(name) = last_ident(&imp.self_ty) else { continue };
                 let schema = schemas.get(&name).copied();
                 for impl_item in &mut imp.items {
                     let ImplItem::Fn(f) = impl_item else { continue };
@@ -440,7 +428,7 @@ fn type_builders(items: &mut [Item], schemas: &BTreeMap<String, &Schema>, added:
                     if let Some(description) = schema.and_then(|s| property(s, &field)).and_then(|p| p.schema_data.description.as_deref()) {
                         text.push_str(&format!(" {}", description.trim()));
                     }
-                    push_doc(&mut f.attrs, &text, added);
+                    push_doc(&mut f.attrs, &text);
                 }
             }
             _ => {}
@@ -608,7 +596,7 @@ fn has_doc(attrs: &[Attribute]) -> bool {
 }
 
 /// Appends a paragraph to an item's docs.
-fn push_doc(attrs: &mut Vec<Attribute>, text: &str, added: &mut Added) {
+fn push_doc(attrs: &mut Vec<Attribute>, text: &str) {
     if has_doc(attrs) {
         attrs.push(parse_quote!(#[doc = ""]));
     }
@@ -616,20 +604,4 @@ fn push_doc(attrs: &mut Vec<Attribute>, text: &str, added: &mut Added) {
         let line = format!(" {line}");
         attrs.push(parse_quote!(#[doc = #line]));
     }
-    added.docs += 1;
-}
-
-fn self_name(ty: &syn::Type) -> Option<String> {
-    match ty {
-        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
-        _ => None,
-    }
-}
-
-fn is_named(ty: &syn::Type, name: &str) -> bool {
-    self_name(ty).as_deref() == Some(name)
-}
-
-fn pascal(snake: &str) -> String {
-    snake.split('_').filter(|w| !w.is_empty()).map(|w| w[..1].to_ascii_uppercase() + &w[1..]).collect()
 }

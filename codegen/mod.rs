@@ -16,6 +16,7 @@ pub mod preflight;
 pub mod public_errors;
 pub mod schemas;
 pub mod surface;
+pub mod syntax;
 pub mod tolerant;
 
 use std::fmt;

@@ -80,7 +80,7 @@ fn list_streams(spec: &OpenAPI, surface: &[Row], pageable: &[String]) -> String 
             })
         };
         let (Some(index), Some(size)) = (conversion("page_index", "index"), conversion("page_size", "size.get()")) else { continue };
-        let builder: String = name.split('_').map(|w| w[..1].to_ascii_uppercase() + &w[1..]).collect();
+        let builder = super::syntax::builder_name(name);
         out.push_str(&format!(
             r#"impl<'a> crate::builder::{builder}<'a> {{
     /// The list's pages as a `Stream`, each fetched when polled: this request with

@@ -13,14 +13,9 @@ use std::collections::BTreeMap;
 use openapiv3::OpenAPI;
 use syn::{Item, parse_quote};
 
-/// Adds the derives and impls; returns how many types got a schema.
-pub fn add(file: &mut syn::File, spec: &OpenAPI) -> usize {
-    let Some(types) = file.items.iter_mut().find_map(|item| match item {
-        Item::Mod(m) if m.ident == "types" => m.content.as_mut().map(|(_, items)| items),
-        _ => None,
-    }) else {
-        return 0;
-    };
+/// Adds the derives and impls.
+pub fn add(file: &mut syn::File, spec: &OpenAPI) {
+    let Some(types) = super::syntax::types_module(file) else { return };
     let mut wire: BTreeMap<(String, String), String> = BTreeMap::new();
     for item in types.iter() {
         if let Item::Impl(imp) = item
@@ -116,7 +111,6 @@ pub fn add(file: &mut syn::File, spec: &OpenAPI) -> usize {
             ::std::vec![#((#names, ::schemars::schema_for!(types::#components))),*]
         }
     });
-    named.len()
 }
 
 /// `T` of `Option<T>` (written `::std::option::Option<T>` by typify).

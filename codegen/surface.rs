@@ -4,6 +4,8 @@
 
 use quote::ToTokens;
 
+use super::syntax::{is_named, last_ident};
+
 /// One operation of the generated client: what the listing shows and the other passes use.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Row {
@@ -103,17 +105,6 @@ fn request_line(attrs: &[syn::Attribute]) -> Option<(String, String)> {
             Some((method.to_string(), path.to_string()))
         })
     })
-}
-
-fn is_named(ty: &syn::Type, name: &str) -> bool {
-    last_ident(ty).is_some_and(|n| n == name)
-}
-
-fn last_ident(ty: &syn::Type) -> Option<String> {
-    match ty {
-        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
-        _ => None,
-    }
 }
 
 fn generic_args(ty: &syn::Type) -> Vec<&syn::Type> {

@@ -14,6 +14,8 @@
 
 use syn::{Item, ItemEnum, parse_quote};
 
+use super::syntax::types_module;
+
 /// Constrained strings (a `pattern`, `minLength`…) become newtypes whose `Deserialize` checks
 /// the constraint. The crate's policy is to check what it sends, never what it receives (a
 /// server answering an id the pattern does not allow must not fail the whole answer), so their
@@ -45,13 +47,6 @@ pub fn lenient_newtypes(file: &mut syn::File) -> usize {
         }
     }
     count
-}
-
-fn types_module(file: &mut syn::File) -> Option<&mut Vec<Item>> {
-    file.items.iter_mut().find_map(|item| match item {
-        Item::Mod(m) if m.ident == "types" => m.content.as_mut().map(|(_, items)| items),
-        _ => None,
-    })
 }
 
 /// Opens every closed string enum of `mod types`; returns how many.
