@@ -32,6 +32,9 @@ pub mod fixtures;
 pub mod normalise;
 pub mod overlay;
 pub mod pins;
+/// The generated code formatted for people (the codegen snapshot); build.rs does not format it.
+#[path = "../../codegen/pretty.rs"]
+pub mod pretty;
 pub mod probe;
 pub mod report;
 pub mod source;

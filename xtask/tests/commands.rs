@@ -307,7 +307,7 @@ fn check_fails_with_a_diff_when_a_snapshot_is_stale() {
     let current = codegen::generate(&codegen::parse(&v2).unwrap()).unwrap();
     let old = codegen::generate(&codegen::parse(V1).unwrap()).unwrap();
     write_snapshot(&repo, "surface", &old.surface);
-    write_snapshot(&repo, "codegen", &current.code);
+    write_snapshot(&repo, "codegen", &xtask::pretty::code(&current.code).unwrap());
     let output = repo.xtask(&["check"]);
     let out = stdout(&output);
     assert_eq!(output.status.code(), Some(1), "{out}");
