@@ -197,7 +197,7 @@ pub fn generate(spec: &openapiv3::OpenAPI) -> Result<Generated, GenerateError> {
     }
     // The rows name progenitor's error body types, so they are taken before `send` is rewrapped;
     // the other passes use the rows, and the text is rendered last.
-    let rows = surface::rows(&file).map_err(GenerateError::Progenitor)?;
+    let rows = surface::rows(&file, spec).map_err(GenerateError::Progenitor)?;
     docs::complete(&mut file, spec, &rows);
     schemas::add(&mut file, spec);
     public_errors::rewrite(&mut file).map_err(GenerateError::Progenitor)?;
