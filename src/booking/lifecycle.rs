@@ -9,12 +9,10 @@
 //!   more (cancelling or moving to the same slot twice cannot do it twice) and read back again;
 //!   what is still unsettled is [`BookingError::OutcomeUnknown`].
 
-use std::future::Future;
-
 use chrono::{DateTime, Utc};
 
 use super::error::NotAllowed;
-use super::reservation::classify_write;
+use super::write::{classify_write, done_when, settle};
 use super::{Booking, BookingError};
 use crate::types::{Appointment, AppointmentCancel, AppointmentReschedule, Slot};
 
@@ -176,7 +174,9 @@ impl Booking {
         let moved =
             move |a: &Appointment| a.cancelled_at.is_none() && a.start_time == Some(start_time) && a.practitioner_id == practitioner_id;
         match send().await {
-            Err(BookingError::OutcomeUnknown { reason, .. }) => self.settle("reschedule", id, reason, moved, send).await,
+            Err(BookingError::OutcomeUnknown { reason, .. }) => {
+                settle(&self.client, "reschedule", id, reason, done_when(moved), send).await
+            }
             other => other,
         }
     }
@@ -192,49 +192,10 @@ impl Booking {
         };
         match send().await {
             Err(BookingError::OutcomeUnknown { reason, .. }) => {
-                self.settle("cancel", id, reason, |a: &Appointment| a.cancelled_at.is_some(), send).await
+                settle(&self.client, "cancel", id, reason, done_when(|a: &Appointment| a.cancelled_at.is_some()), send).await
             }
             other => other,
         }
-    }
-
-    /// After an ambiguous write: read back; if `done`, it worked. Otherwise send the same
-    /// request once more (it cannot take effect twice) and read back again.
-    async fn settle<F, Fut>(
-        &self,
-        operation: &'static str,
-        id: &str,
-        reason: String,
-        done: impl Fn(&Appointment) -> bool,
-        send: F,
-    ) -> Result<Appointment, BookingError>
-    where
-        F: Fn() -> Fut,
-        Fut: Future<Output = Result<Appointment, BookingError>>,
-    {
-        let unknown =
-            |reason: String| BookingError::OutcomeUnknown { operation, appointment_id: Some(id.to_owned()), reason, request_id: None };
-        match self.read_back(id).await {
-            Ok(appointment) if done(&appointment) => return Ok(appointment),
-            Ok(_) => {}
-            Err(why) => return Err(unknown(format!("{reason}; reading it back failed too: {why}"))),
-        }
-        let again = match send().await {
-            Ok(appointment) => return Ok(appointment),
-            // Refused outright (it may already have happened: the read-back decides).
-            Err(error) => error.to_string(),
-        };
-        match self.read_back(id).await {
-            Ok(appointment) if done(&appointment) => Ok(appointment),
-            Ok(_) => Err(unknown(format!(
-                "{reason}; sending it again failed too ({again}), and it does not read as done: the first request may still be committing"
-            ))),
-            Err(why) => Err(unknown(format!("{reason}; sending it again failed too ({again}), and reading it back failed: {why}"))),
-        }
-    }
-
-    async fn read_back(&self, id: &str) -> Result<Appointment, String> {
-        self.client.get_appointment().id(id).send().await.map(|a| a.into_inner()).map_err(|e| e.to_string())
     }
 }
 

@@ -26,6 +26,7 @@ mod error;
 mod lifecycle;
 mod pages;
 mod reservation;
+mod write;
 
 use std::time::Duration;
 
@@ -176,7 +177,7 @@ impl Booking {
     pub async fn edit_appointment(&self, id: &str, edit: AppointmentEdit) -> Result<Appointment, BookingError> {
         match self.client.edit_appointment().id(id).body(edit).send().await {
             Ok(appointment) => Ok(appointment.into_inner()),
-            Err(e) => Err(reservation::classify_write(e, "edit", Some(id))),
+            Err(e) => Err(write::classify_write(e, "edit", Some(id))),
         }
     }
 
@@ -189,7 +190,7 @@ impl Booking {
     pub async fn create_video_link(&self, request: VideoLinkCreate) -> Result<VideoLink, BookingError> {
         match self.client.create_video_link().body(request).send().await {
             Ok(link) => Ok(link.into_inner()),
-            Err(e) => Err(reservation::classify_write(e, "create video link", None)),
+            Err(e) => Err(write::classify_write(e, "create video link", None)),
         }
     }
 

@@ -1,13 +1,13 @@
-//! A held slot, and how state-changing requests' failures are classified.
+//! A held slot: confirming it (settled by reading back when the answer is ambiguous) and
+//! releasing it.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use super::Released;
-use super::error::{EXPIRED_CODES, SLOT_UNAVAILABLE_CODES, has_code};
+use super::write::{ReadBack, classify_write, settle};
 use super::{Booking, BookingError};
-use crate::error::describe_issues;
 use crate::types::{Appointment, AppointmentCreate};
 
 /// A reservation: Hero holds the slot until [`Reservation::reserved_until`]. Confirm it with
@@ -76,13 +76,23 @@ impl Reservation {
         {
             return Err(self.expired());
         }
+        match self.send_confirm().await {
+            Err(BookingError::OutcomeUnknown { reason, .. }) => {
+                settle(&self.booking.client, "confirm", &self.id, reason, |read| confirmed(read, || self.expired()), || self.send_confirm())
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    /// One confirmation request, its failure classified (a lapsed hold keeps its `reserved_until`).
+    async fn send_confirm(&self) -> Result<Appointment, BookingError> {
         match self.booking.client.book_appointment().id(self.id.as_str()).send().await {
             Ok(appointment) => Ok(appointment.into_inner()),
-            Err(error) => match classify_write(error, "confirm", Some(&self.id)) {
-                BookingError::OutcomeUnknown { reason, .. } => self.settle(reason).await,
-                BookingError::ReservationExpired { .. } => Err(self.expired()),
-                other => Err(other),
-            },
+            Err(error) => Err(match classify_write(error, "confirm", Some(&self.id)) {
+                BookingError::ReservationExpired { .. } => self.expired(),
+                other => other,
+            }),
         }
     }
 
@@ -108,105 +118,45 @@ impl Reservation {
     fn expired(&self) -> BookingError {
         BookingError::ReservationExpired { appointment_id: self.id.clone(), reserved_until: self.reserved_until }
     }
+}
 
-    /// After an ambiguous confirmation: did it go through?
-    ///
-    /// Reading back "still only reserved" does not mean the confirmation failed: a server
-    /// usually finishes a request after the client hung up, so it may commit a moment later.
-    /// Confirming the same reservation again can never book a second appointment, so it is
-    /// re-sent once; if that is not answered either, the outcome stays unknown.
-    async fn settle(&self, reason: String) -> Result<Appointment, BookingError> {
-        match self.read_back().await {
-            ReadBack::Confirmed(appointment) => return Ok(*appointment),
-            ReadBack::Gone => return Err(self.expired()),
-            ReadBack::Failed(why) => return Err(self.unknown(format!("{reason}; reading it back failed too: {why}"))),
-            ReadBack::Reserved => {}
-        }
-        let again = match self.booking.client.book_appointment().id(self.id.as_str()).send().await {
-            Ok(appointment) => return Ok(appointment.into_inner()),
-            Err(error) => classify_write(error, "confirm", Some(&self.id)),
-        };
-        let again = match again {
-            BookingError::ReservationExpired { .. } => return Err(self.expired()),
-            BookingError::OutcomeUnknown { reason, .. } => reason,
-            other => other.to_string(),
-        };
-        match self.read_back().await {
-            ReadBack::Confirmed(appointment) => Ok(*appointment),
-            ReadBack::Gone => Err(self.expired()),
-            ReadBack::Reserved => Err(self.unknown(format!("{reason}; confirming again failed too ({again}), and it still reads as only reserved: the first confirmation may still be committing"))),
-            ReadBack::Failed(why) => Err(self.unknown(format!("{reason}; confirming again failed too ({again}), and reading it back failed: {why}"))),
-        }
-    }
-
-    fn unknown(&self, reason: String) -> BookingError {
-        BookingError::OutcomeUnknown { operation: "confirm", appointment_id: Some(self.id.clone()), reason, request_id: None }
-    }
-
-    /// The appointment's state as Hero reports it now.
-    async fn read_back(&self) -> ReadBack {
-        // A read: the crate's error is enough (404 means released).
-        match self.booking.client.get_appointment().id(self.id.as_str()).send().await {
-            Ok(appointment) if appointment.booking_confirmed_at.is_some() => ReadBack::Confirmed(Box::new(appointment.into_inner())),
-            Ok(appointment) if appointment.reserved_until.is_some_and(|until| until <= Utc::now()) => ReadBack::Gone,
-            Ok(_) => ReadBack::Reserved,
-            Err(error) if error.status().is_some_and(|s| s.as_u16() == 404) => ReadBack::Gone,
-            Err(error) => ReadBack::Failed(error.to_string()),
-        }
+/// What a reservation read back says about its confirmation: booked, lapsed (or gone: Hero
+/// answers 404 for a released hold), or still only reserved. "Still reserved" is not "failed":
+/// a server usually finishes a request after the client hung up.
+fn confirmed(read: Result<Appointment, crate::Error>, expired: impl Fn() -> BookingError) -> Result<ReadBack, String> {
+    match read {
+        Ok(appointment) if appointment.booking_confirmed_at.is_some() => Ok(ReadBack::Done(Box::new(appointment))),
+        Ok(appointment) if appointment.reserved_until.is_some_and(|until| until <= Utc::now()) => Ok(ReadBack::Never(expired())),
+        Ok(_) => Ok(ReadBack::NotYet),
+        Err(error) if error.status().is_some_and(|s| s.as_u16() == 404) => Ok(ReadBack::Never(expired())),
+        Err(error) => Err(error.to_string()),
     }
 }
 
-/// What reading a reservation back showed.
-enum ReadBack {
-    Confirmed(Box<Appointment>),
-    /// Released: the hold lapsed (or Hero no longer has it).
-    Gone,
-    /// Held, not confirmed (yet).
-    Reserved,
-    /// The read failed: why, without a body.
-    Failed(String),
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Classifies the failure of a request that changes state by whether it may have taken effect.
-///
-/// It builds on the crate's one classification of progenitor's error ([`crate::Error`]) and
-/// places every variant itself, with no catch-all: a variant added later must be decided here,
-/// never fall into "outcome unknown" (or "safe to retry") unseen.
-pub(crate) fn classify_write(error: crate::Error, operation: &'static str, id: Option<&str>) -> BookingError {
-    use crate::Error as E;
-    let request_id = error.request_id().map(str::to_owned);
-    let status = error.status().map(|s| s.as_u16());
-    let unknown = |reason: String| BookingError::OutcomeUnknown {
-        operation,
-        appointment_id: id.map(str::to_owned),
-        reason,
-        request_id: request_id.clone(),
-    };
-    match &error {
-        E::InvalidRequest { reason } => BookingError::InvalidInput { reason: reason.clone() },
-        E::BadRequest { validation: Some(body), .. } if has_code(body, SLOT_UNAVAILABLE_CODES) => BookingError::SlotUnavailable,
-        E::BadRequest { validation: Some(body), .. } if has_code(body, EXPIRED_CODES) => {
-            BookingError::ReservationExpired { appointment_id: id.unwrap_or_default().to_owned(), reserved_until: None }
-        }
-        E::BadRequest { validation, .. } => {
-            BookingError::Rejected { status: 400, issues: validation.as_ref().map(describe_issues).unwrap_or_default(), request_id }
-        }
-        E::Conflict { .. } => BookingError::SlotUnavailable,
-        // Refused before doing anything: safe to send again after the wait.
-        E::RateLimited { retry_after, .. } => BookingError::RateLimited { retry_after: *retry_after, request_id },
-        // Refused: Hero did not act on it (a redirect was not followed).
-        E::Unauthorized { .. } | E::Forbidden { .. } | E::NotFound { .. } | E::UnexpectedStatus { .. } | E::Redirected { .. } => {
-            BookingError::Rejected { status: status.unwrap_or(300), issues: Vec::new(), request_id }
-        }
-        // Never connected: the request cannot have reached Hero.
-        E::Transport { reason, source: Some(source), .. } if source.is_connect() => {
-            BookingError::Transport { reason: reason.clone(), source: Box::new(error) }
-        }
-        // Sent, and no usable answer: it may have taken effect.
-        E::Transport { reason, .. } => unknown(reason.clone()),
-        E::Server { .. } => unknown(format!("HTTP {}", status.unwrap_or(500))),
-        E::Timeout { .. } => unknown(status.map_or_else(|| "timed out".to_owned(), |s| format!("HTTP {s}"))),
-        E::Decode { reason, .. } => unknown(format!("the answer could not be decoded ({reason})")),
-        E::ResponseTooLarge { limit, .. } => unknown(format!("the answer was over the {limit}-byte limit")),
+    fn reservation(confirmed_at: Option<DateTime<Utc>>, reserved_until: DateTime<Utc>) -> Appointment {
+        serde_json::from_value(serde_json::json!({
+            "id": "5001", "practitioner_id": "11", "location_id": "1", "appointment_type_id": "1",
+            "start_time": reserved_until + chrono::Duration::days(1), "booking_confirmed_at": confirmed_at, "reserved_until": reserved_until,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_read_back_confirmation_is_booked_lapsed_or_not_yet() {
+        let now = Utc::now();
+        let expired = || BookingError::ReservationExpired { appointment_id: "5001".into(), reserved_until: None };
+        let later = now + chrono::Duration::minutes(5);
+        assert!(matches!(confirmed(Ok(reservation(Some(now), later)), expired), Ok(ReadBack::Done(_))));
+        // Booked wins over a hold that has since ended.
+        assert!(matches!(confirmed(Ok(reservation(Some(now), now - chrono::Duration::minutes(5))), expired), Ok(ReadBack::Done(_))));
+        assert!(matches!(confirmed(Ok(reservation(None, later)), expired), Ok(ReadBack::NotYet)));
+        assert!(matches!(
+            confirmed(Ok(reservation(None, now - chrono::Duration::seconds(1))), expired),
+            Ok(ReadBack::Never(BookingError::ReservationExpired { .. }))
+        ));
     }
 }
