@@ -7,6 +7,8 @@
 #   scripts/build-cost.sh            # prints a Markdown table; RUNS=5 for more samples
 #   FEATURES=schemars scripts/build-cost.sh   # also a row for hero-health with those features
 #   FEATURES=rustls-ring NO_DEFAULT_FEATURES=1 scripts/build-cost.sh   # another TLS backend
+#   BASE=<git rev> scripts/build-cost.sh   # also a row for hero-health at that revision, built in
+#                                          # the same alternation: a lever's effect beyond noise
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 runs="${RUNS:-3}"
@@ -33,6 +35,14 @@ make_crate downstream \
   "hero-health = { path = \"$repo\" }" \
   'fn main() { let _ = hero_health::Client::builder(); }'
 
+if [ -n "${BASE:-}" ]; then
+  mkdir -p "$work/base-repo"
+  git -C "$repo" archive "$BASE" | tar -x -C "$work/base-repo"
+  make_crate baseline \
+    "hero-health = { path = \"$work/base-repo\" }" \
+    'fn main() { let _ = hero_health::Client::builder(); }'
+fi
+
 features="${FEATURES:-}"
 if [ -n "$features" ]; then
   quoted=$(printf '"%s",' $(echo "$features" | tr ',' ' ') | sed 's/,$//')
@@ -42,20 +52,29 @@ if [ -n "$features" ]; then
     'fn main() { let _ = hero_health::Client::builder(); }'
 fi
 
-seconds() { local start end; start=$(date +%s.%N); "$@" >/dev/null 2>&1; end=$(date +%s.%N); awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }'; }
+# A build that fails is an error, never a (short) time: `set -e` stops the script.
+seconds() {
+  local start end
+  start=$(date +%s.%N)
+  "$@" >/dev/null 2>&1 || { echo "error: \`$*\` failed" >&2; return 1; }
+  end=$(date +%s.%N)
+  awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }'
+}
 clean_build() { rm -rf "$work/$1/target"; seconds cargo build --quiet --manifest-path "$work/$1/Cargo.toml"; }
 
 # Fetch everything first so downloads are not timed.
 cargo fetch --quiet --manifest-path "$work/floor/Cargo.toml"
 cargo fetch --quiet --manifest-path "$work/downstream/Cargo.toml"
 [ -z "$features" ] || cargo fetch --quiet --manifest-path "$work/featured/Cargo.toml"
+[ -z "${BASE:-}" ] || cargo fetch --quiet --manifest-path "$work/baseline/Cargo.toml"
 
-floor=(); hero=(); featured=()
+floor=(); hero=(); featured=(); base=()
 for i in $(seq "$runs"); do
   floor+=("$(clean_build floor)")
   hero+=("$(clean_build downstream)")
   [ -z "$features" ] || featured+=("$(clean_build featured)")
-  echo "run $i: floor ${floor[-1]} s, hero-health ${hero[-1]} s${features:+, with $features ${featured[-1]} s}" >&2
+  [ -z "${BASE:-}" ] || base+=("$(clean_build baseline)")
+  echo "run $i: floor ${floor[-1]} s, hero-health ${hero[-1]} s${features:+, with $features ${featured[-1]} s}${BASE:+, at $BASE ${base[-1]} s}" >&2
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 range() { printf '%s\n' "$@" | sort -n | awk 'NR==1{lo=$1} {hi=$1} END {printf "%.1f–%.1f", lo, hi}'; }
@@ -73,6 +92,10 @@ printf '| Clean, with hero-health | %.1f | %s | %.2f | ≤ 1.30 |\n' "$mh" "$(ra
 if [ -n "$features" ]; then
   mx=$(median "${featured[@]}")
   printf '| Clean, with hero-health features %s%s | %.1f | %s | %.2f | |\n' "$features" "${NO_DEFAULT_FEATURES:+ (no default features)}" "$mx" "$(range "${featured[@]}")" "$(awk -v h="$mx" -v f="$mf" 'BEGIN { print h / f }')"
+fi
+if [ -n "${BASE:-}" ]; then
+  mb=$(median "${base[@]}")
+  printf '| Clean, with hero-health at %s | %.1f | %s | %.2f | |\n' "$BASE" "$mb" "$(range "${base[@]}")" "$(awk -v h="$mb" -v f="$mf" 'BEGIN { print h / f }')"
 fi
 printf '| No-op rebuild (build.rs reruns: %s) | %.2f | | | build.rs must not rerun |\n' "$reran" "$noop"
 printf '| Rebuild after touching the OpenAPI document | %.1f | | | |\n' "$touched"
