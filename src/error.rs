@@ -294,7 +294,7 @@ fn by_status(status: StatusCode, headers: &HeaderMap, validation: Option<Validat
         404 => Error::NotFound { context },
         409 => Error::Conflict { context },
         408 => Error::Timeout { context, source: None },
-        429 => Error::RateLimited { retry_after: crate::retry::retry_after(headers, chrono::Utc::now()), context },
+        429 => Error::RateLimited { retry_after: crate::retry_after::retry_after(headers, chrono::Utc::now()), context },
         300..=399 => Error::Redirected { context },
         500..=599 => Error::Server { context },
         _ => Error::UnexpectedStatus { context },

@@ -54,6 +54,7 @@ pub mod mock;
 mod operations;
 pub mod pagination;
 mod retry;
+mod retry_after;
 mod time;
 pub mod webhooks;
 

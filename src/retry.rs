@@ -20,7 +20,7 @@
 use std::time::{Duration, Instant};
 
 use backon::BackoffBuilder as _;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use reqwest::{Method, StatusCode};
 
 /// How the client retries. Default: 2 retries, backoff from 250 ms up to 8 s with jitter,
@@ -137,23 +137,15 @@ pub(crate) fn decide(policy: &RetryPolicy, method: &Method, failure: &Failure<'_
     match failure {
         Failure::Connect => Decision::Backoff,
         Failure::InFlight if idempotent(method) => Decision::Backoff,
-        Failure::Status(status, headers) if idempotent(method) && retryable_status(*status) => match retry_after(headers, Utc::now()) {
-            Some(wait) if wait > policy.max_retry_after() => Decision::Stop,
-            Some(wait) => Decision::RetryAfter(wait),
-            None => Decision::Backoff,
-        },
+        Failure::Status(status, headers) if idempotent(method) && retryable_status(*status) => {
+            match crate::retry_after::retry_after(headers, Utc::now()) {
+                Some(wait) if wait > policy.max_retry_after() => Decision::Stop,
+                Some(wait) => Decision::RetryAfter(wait),
+                None => Decision::Backoff,
+            }
+        }
         _ => Decision::Stop,
     }
-}
-
-/// `Retry-After: 3` or `Retry-After: Wed, 21 Oct 2026 07:28:00 GMT`.
-pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
-    Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
 
 #[cfg(test)]

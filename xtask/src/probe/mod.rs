@@ -8,6 +8,9 @@
 
 pub mod compare;
 pub mod propose;
+/// The client's own reading of `Retry-After` (seconds or an HTTP date).
+#[path = "../../../src/retry_after.rs"]
+mod retry_after;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -188,9 +191,9 @@ impl Probe<'_> {
             };
             let status = response.status().as_u16();
             if status == 429 && attempt <= 3 && self.run.requests < self.options.max_requests {
-                // As the client's retry policy does: wait what Hero asks (capped), then again.
-                let wait = response.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse::<u64>().ok()).unwrap_or(1).min(60);
-                tokio::time::sleep(Duration::from_secs(wait)).await;
+                // As the client's retry policy does: wait what Hero asks (seconds or a date, capped), then again.
+                let wait = retry_after::retry_after(response.headers(), chrono::Utc::now()).unwrap_or(Duration::from_secs(1));
+                tokio::time::sleep(wait.min(Duration::from_secs(60))).await;
                 continue;
             }
             if matches!(status, 401 | 403) && self.run.probed.is_empty() {
