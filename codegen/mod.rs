@@ -107,7 +107,7 @@ pub fn settings() -> progenitor::GenerationSettings {
     settings
         .with_interface(progenitor::InterfaceStyle::Builder)
         .with_tag(progenitor::TagStyle::Merged)
-        .with_inner_type(quote::quote!(crate::client::RequestContext))
+        .with_inner_type(quote::quote!(crate::context::RequestContext))
         .with_hooks(progenitor::HooksMode::Expected)
         // Ids are checked on what we send but not on what we receive (Hero's docs mock answers
         // `"id": "string"`): a hand-written type replaces the generated pattern newtype.

@@ -76,6 +76,6 @@ fn push_item(out: &mut String, item: &Item) {
 /// `item` (emptied) without its closing brace: `pub mod types {`.
 fn push_open(out: &mut String, item: &impl ToTokens) {
     let text = item.to_token_stream().to_string();
-    out.push_str(text.trim_end().strip_suffix('}').unwrap_or(&text));
+    out.push_str(text.trim_end().strip_suffix('}').unwrap_or(&text).trim_end());
     out.push('\n');
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 
+pub use crate::context::RequestContext;
 use crate::{Client, ConfigError, Environment};
 
 /// The `User-Agent` every request carries.
@@ -14,31 +15,6 @@ pub const USER_AGENT: &str = concat!("hero-health/", env!("CARGO_PKG_VERSION"));
 
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Per-client request state the generated code carries and the hooks read (`src/hooks.rs`):
-/// the two auth headers, already validated and encoded.
-///
-/// It is built by [`ClientBuilder`] only. Its `Debug` output never shows the API key.
-#[derive(Clone)]
-pub struct RequestContext {
-    pub(crate) api_key: HeaderValue,
-    pub(crate) practice_group_id: HeaderValue,
-    pub(crate) retry: crate::RetryPolicy,
-    pub(crate) request_timeout: Option<Duration>,
-    pub(crate) max_response_bytes: usize,
-}
-
-impl fmt::Debug for RequestContext {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RequestContext")
-            .field("api_key", &"[redacted]")
-            .field("practice_group_id", &self.practice_group_id)
-            .field("retry", &self.retry)
-            .field("request_timeout", &self.request_timeout)
-            .field("max_response_bytes", &self.max_response_bytes)
-            .finish()
-    }
-}
 
 /// Configures a [`Client`]. Start from [`Client::builder`].
 ///

@@ -14,7 +14,7 @@ use tracing::Instrument as _;
 
 use crate::Client;
 use crate::answer::{self, Read, Refusal};
-use crate::client::RequestContext;
+use crate::context::RequestContext;
 use crate::error::REQUEST_ID_HEADER;
 use crate::operations::operation;
 use crate::retry::{Decision, Failure, decide};

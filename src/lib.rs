@@ -41,6 +41,7 @@ mod answer;
 pub mod booking;
 pub mod client;
 mod config_error;
+mod context;
 pub mod elements;
 mod environment;
 mod error;

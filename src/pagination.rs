@@ -27,7 +27,9 @@ use std::num::NonZeroU64;
 use futures_core::Stream;
 use futures_util::{TryStreamExt, stream};
 
-use crate::{Error, ResponseValue};
+use progenitor_client::ResponseValue;
+
+use crate::Error;
 
 /// Pages fetched at most, whatever `count` says.
 pub const MAX_PAGES: u64 = 10_000;

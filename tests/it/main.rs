@@ -14,6 +14,7 @@ mod errors;
 mod hostile;
 mod lifecycle;
 mod mock_server;
+mod module_graph;
 mod pagination;
 mod preflight;
 mod retries;

@@ -1,0 +1,33 @@
+//! What every request of a client carries ([`RequestContext`]): the generated client holds it,
+//! the hooks read it, the builder makes it. Its own module so that the generated code depends
+//! on this core, never on the builder that depends on the generated code.
+
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::header::HeaderValue;
+
+/// Per-client request state the generated code carries and the hooks read (`src/hooks.rs`):
+/// the two auth headers, already validated and encoded.
+///
+/// It is built by [`crate::ClientBuilder`] only. Its `Debug` output never shows the API key.
+#[derive(Clone)]
+pub struct RequestContext {
+    pub(crate) api_key: HeaderValue,
+    pub(crate) practice_group_id: HeaderValue,
+    pub(crate) retry: crate::RetryPolicy,
+    pub(crate) request_timeout: Option<Duration>,
+    pub(crate) max_response_bytes: usize,
+}
+
+impl fmt::Debug for RequestContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestContext")
+            .field("api_key", &"[redacted]")
+            .field("practice_group_id", &self.practice_group_id)
+            .field("retry", &self.retry)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish()
+    }
+}
