@@ -30,10 +30,17 @@ async fn get_with(answer: ResponseTemplate) -> Error {
     result.expect_err("the answer is not a valid appointment")
 }
 
+/// Neither Display nor Debug of the error, nor of any link of its `source()` chain, holds the
+/// API key, a body's patient data or the URL (scheme, path, or the id in it).
 fn assert_safe(error: &Error) {
-    for text in [error.to_string(), format!("{error:?}")] {
-        assert!(!text.contains(KEY), "the API key leaked: {text}");
-        assert!(!text.contains(PATIENT) && !text.contains("Zebedee"), "patient data leaked: {text}");
+    let mut link: Option<&dyn std::error::Error> = Some(error);
+    while let Some(error) = link {
+        for text in [error.to_string(), format!("{error:?}")] {
+            assert!(!text.contains(KEY), "the API key leaked: {text}");
+            assert!(!text.contains(PATIENT) && !text.contains("Zebedee"), "patient data leaked: {text}");
+            assert!(!text.contains("http://") && !text.contains("/v1/") && !text.contains("4567"), "the URL leaked: {text}");
+        }
+        link = error.source();
     }
 }
 
