@@ -35,31 +35,31 @@ pub fn builder_name(method: &str) -> String {
 /// Why lines at all: rustc compiles the same code on one 1 MB line about 20 % slower (finding a
 /// span's column walks its line). Why not prettyplease: the build script would compile and run a
 /// formatter for a file nobody reads; the snapshot formats it instead (`codegen/pretty.rs`).
-pub fn item_lines(file: &syn::File) -> String {
+pub fn item_lines(file: syn::File) -> String {
     let mut out = String::new();
     for attr in &file.attrs {
         out.push_str(&attr.to_token_stream().to_string());
         out.push('\n');
     }
-    for item in &file.items {
+    for item in file.items {
         push_item(&mut out, item);
     }
     out
 }
 
-fn push_item(out: &mut String, item: &Item) {
+/// Takes the item apart rather than cloning it: the `types` module is most of the file, and the
+/// build script runs unoptimised in every user's build.
+fn push_item(out: &mut String, item: Item) {
     match item {
-        Item::Mod(m) if m.content.is_some() => {
-            let mut header = m.clone();
-            let items = header.content.as_mut().map(|(_, items)| std::mem::take(items)).unwrap_or_default();
-            push_open(out, &header);
-            items.iter().for_each(|item| push_item(out, item));
+        Item::Mod(mut m) if m.content.is_some() => {
+            let items = m.content.as_mut().map(|(_, items)| std::mem::take(items)).unwrap_or_default();
+            push_open(out, &m);
+            items.into_iter().for_each(|item| push_item(out, item));
             out.push_str("}\n");
         }
-        Item::Impl(imp) => {
-            let mut header = imp.clone();
-            let items = std::mem::take(&mut header.items);
-            push_open(out, &header);
+        Item::Impl(mut imp) => {
+            let items = std::mem::take(&mut imp.items);
+            push_open(out, &imp);
             for item in &items {
                 out.push_str(&item.to_token_stream().to_string());
                 out.push('\n');
