@@ -23,7 +23,7 @@ use proc_macro2::{Group, Literal, TokenStream, TokenTree};
 use quote::ToTokens as _;
 use syn::{Attribute, Fields, ImplItem, Item, parse_quote};
 
-use super::syntax::{builder_name, is_named, last_ident};
+use super::syntax::{is_named, last_ident};
 
 /// Runs the pass (see the module docs). The surface's rows map routes to method names.
 pub fn complete(file: &mut syn::File, spec: &OpenAPI, surface: &[super::surface::Row]) {
@@ -49,6 +49,7 @@ pub fn complete(file: &mut syn::File, spec: &OpenAPI, surface: &[super::surface:
 /// One operation of the document, as the generated method sees it.
 struct Op<'a> {
     name: String,
+    builder: String,
     id: String,
     method: String,
     path: String,
@@ -59,13 +60,22 @@ struct Op<'a> {
 fn operations_by_method<'a>(spec: &'a OpenAPI, surface: &[super::surface::Row]) -> BTreeMap<String, Op<'a>> {
     let mut out = BTreeMap::new();
     for (path, method, operation) in spec.operations() {
-        let Some(name) = super::surface::Row::find(surface, method, path).map(|row| row.name.as_str()) else { continue };
+        let Some(row) = super::surface::Row::find(surface, method, path) else { continue };
+        let name = row.name.as_str();
         let item_parameters = spec.paths.paths.get(path).and_then(ReferenceOr::as_item).map(|i| &i.parameters[..]).unwrap_or_default();
         let parameters = operation.parameters.iter().chain(item_parameters).filter_map(|p| resolve_parameter(spec, p)).collect();
         let id = operation.operation_id.clone().unwrap_or_else(|| name.to_owned());
         out.insert(
             name.to_owned(),
-            Op { name: name.to_owned(), id, method: method.to_uppercase(), path: path.to_owned(), operation, parameters },
+            Op {
+                name: name.to_owned(),
+                builder: row.builder.clone(),
+                id,
+                method: method.to_uppercase(),
+                path: path.to_owned(),
+                operation,
+                parameters,
+            },
         );
     }
     out
@@ -152,11 +162,11 @@ fn required_fields(op: &Op<'_>) -> Vec<String> {
 }
 
 fn request_builders(items: &mut [Item], operations: &BTreeMap<String, Op<'_>>, spec: &OpenAPI) {
-    let by_builder: BTreeMap<String, &Op<'_>> = operations.iter().map(|(method, op)| (builder_name(method), op)).collect();
+    let by_builder: BTreeMap<&str, &Op<'_>> = operations.values().map(|op| (op.builder.as_str(), op)).collect();
     for item in items.iter_mut() {
         match item {
             Item::Struct(s) => {
-                if let Some(op) = by_builder.get(&s.ident.to_string()) {
+                if let Some(op) = by_builder.get(s.ident.to_string().as_str()) {
                     let required = required_fields(op);
                     let text = if required.is_empty() {
                         format!("Operation `{}` (`{} {}`). Every field is optional.", op.id, op.method, op.path)
@@ -173,7 +183,7 @@ fn request_builders(items: &mut [Item], operations: &BTreeMap<String, Op<'_>>, s
                 }
             }
             Item::Impl(imp) if imp.trait_.is_none() => {
-                let Some(op) = last_ident(&imp.self_ty).and_then(|name| by_builder.get(&name)) else { continue };
+                let Some(op) = last_ident(&imp.self_ty).and_then(|name| by_builder.get(name.as_str())) else { continue };
                 let body_type = body_schema_name(op.operation, spec);
                 for impl_item in &mut imp.items {
                     let ImplItem::Fn(f) = impl_item else { continue };
@@ -460,7 +470,7 @@ fn name_every_missing_type_field(f: &mut syn::ImplItemFn) {
     f.block.stmts.insert(0, check);
 }
 
-/// A request builder's `send_generated`: after `let Self { client, a, b } = self;`, report every
+/// A request builder's (progenitor's) `send`: after `let Self { client, a, b } = self;`, report every
 /// field that is unset or failed to convert (the body's own missing fields included).
 fn name_every_missing_request_field(f: &mut syn::ImplItemFn) {
     let Some(position) = f.block.stmts.iter().position(|s| s.to_token_stream().to_string().starts_with("let Self {")) else { return };

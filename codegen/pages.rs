@@ -63,7 +63,7 @@ fn list_streams(spec: &OpenAPI, surface: &[Row], pageable: &[String]) -> String 
     let mut out = String::from("// `pages()` / `items()` on every list builder, generated from the OpenAPI document.\n");
     for (path, method, op) in spec.operations() {
         let Some(row) = Row::find(surface, method, path) else { continue };
-        let (name, answer) = (row.name.as_str(), row.success.trim_start_matches("hero_health::types::"));
+        let answer = row.success.trim_start_matches("hero_health::types::");
         if !pageable.iter().any(|p| p == answer) {
             continue;
         }
@@ -80,7 +80,7 @@ fn list_streams(spec: &OpenAPI, surface: &[Row], pageable: &[String]) -> String 
             })
         };
         let (Some(index), Some(size)) = (conversion("page_index", "index"), conversion("page_size", "size.get()")) else { continue };
-        let builder = super::syntax::builder_name(name);
+        let builder = &row.builder;
         out.push_str(&format!(
             r#"impl<'a> crate::builder::{builder}<'a> {{
     /// The list's pages as a `Stream`, each fetched when polled: this request with

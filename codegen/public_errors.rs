@@ -10,9 +10,9 @@
 //! }
 //! ```
 //!
-//! progenitor's own `send` is kept as `send_generated`, visible inside the crate only. The
-//! booking layer needs the raw outcome to tell "never sent" from "may have taken effect".
-//! Every error body type gets the crate's `ErrorBody` (validation issues, when the body is
+//! progenitor's own `send` is kept, unchanged, as the crate-private `send_generated` that the
+//! new `send` wraps (so the generated request code stays exactly as progenitor wrote it, and the
+//! snapshot shows the wrapper apart from it). Every error body type gets the crate's `ErrorBody` (validation issues, when the body is
 //! Hero's `ValidationError`).
 
 use std::collections::BTreeSet;
@@ -20,9 +20,12 @@ use std::collections::BTreeSet;
 use quote::ToTokens as _;
 use syn::{GenericArgument, ImplItem, Item, PathArguments, ReturnType, Type, parse_quote};
 
-/// Rewrites every builder's `send`; returns how many. Errors name what did not look like
-/// progenitor's output.
-pub fn rewrite(file: &mut syn::File) -> Result<usize, String> {
+use super::syntax::last_ident;
+
+/// Rewrites every builder's `send`; returns how many. The rows name each builder's method
+/// (what `in_operation` is given). Errors name what did not look like progenitor's output.
+pub fn rewrite(file: &mut syn::File, rows: &[super::surface::Row]) -> Result<usize, String> {
+    let methods: std::collections::BTreeMap<&str, &str> = rows.iter().map(|row| (row.builder.as_str(), row.name.as_str())).collect();
     let builder = file
         .items
         .iter_mut()
@@ -40,20 +43,15 @@ pub fn rewrite(file: &mut syn::File) -> Result<usize, String> {
         let (success, error_body) = split_return(&original.sig.output)
             .ok_or_else(|| format!("`send` of {} does not return Result<ResponseValue<_>, Error<_>>", imp.self_ty.to_token_stream()))?;
         let docs: Vec<syn::Attribute> = original.attrs.iter().filter(|a| a.path().is_ident("doc")).cloned().collect();
-        // progenitor names the operation by its method in `OperationInfo { operation_id: "…" }`.
-        let body = original.block.to_token_stream().to_string();
-        let method = body
-            .split("operation_id :")
-            .nth(1)
-            .and_then(|rest| rest.split('"').nth(1))
-            .map(str::to_owned)
-            .ok_or_else(|| format!("`send` of {} names no operation", imp.self_ty.to_token_stream()))?;
+        let method = last_ident(&imp.self_ty)
+            .and_then(|builder| methods.get(builder.as_str()).copied())
+            .ok_or_else(|| format!("`send` of {} belongs to no operation of the surface", imp.self_ty.to_token_stream()))?;
         original.sig.ident = parse_quote!(send_generated);
         original.vis = parse_quote!(pub(crate));
         original.attrs.retain(|a| !a.path().is_ident("doc"));
-        original.attrs.push(
-            parse_quote!(#[doc = " progenitor's `send`, for the crate's own layer: the raw outcome, before it becomes `crate::Error`."]),
-        );
+        original
+            .attrs
+            .push(parse_quote!(#[doc = " progenitor's `send`, as it wrote it; `send` wraps it so that its error becomes `crate::Error`."]));
         let wrapper: ImplItem = parse_quote! {
             #(#docs)*
             ///

@@ -15,6 +15,9 @@ pub struct Row {
     pub path: String,
     /// The generated method's name, `get_appointment`.
     pub name: String,
+    /// Its request builder's name as generated, `GetAppointment` (progenitor escapes keywords:
+    /// `self` gives `Self_`), read from the method's return type.
+    pub builder: String,
     /// The success type, `hero_health::types::Appointment` (or `()`, `ByteStream`).
     pub success: String,
     /// The documented error body type, if any.
@@ -104,7 +107,7 @@ pub fn rows(file: &syn::File, spec: &openapiv3::OpenAPI) -> Result<Vec<Row>, Str
         };
         let success = generic_args(ok).first().map(|t| type_name(t)).unwrap_or_else(|| type_name(ok));
         let error = generic_args(err).first().map(|t| type_name(t)).filter(|e| e != "()");
-        rows.push(Row { method, path, name, success, error });
+        rows.push(Row { method, path, name, builder, success, error });
     }
     if rows.len() != templates.len() {
         return Err(format!("the client has {} operations this listing can read, the document {}", rows.len(), templates.len()));

@@ -24,11 +24,6 @@ pub fn is_named(ty: &syn::Type, name: &str) -> bool {
     last_ident(ty).is_some_and(|n| n == name)
 }
 
-/// The request builder progenitor makes for a method (`get_appointment` → `GetAppointment`).
-pub fn builder_name(method: &str) -> String {
-    method.split('_').filter(|w| !w.is_empty()).map(|w| w[..1].to_ascii_uppercase() + &w[1..]).collect()
-}
-
 /// The file's tokens, one item per line, also inside modules and impl blocks; otherwise as
 /// compact as `to_token_stream()`.
 ///
