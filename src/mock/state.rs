@@ -43,6 +43,8 @@ struct Booked {
 
 /// The practice's cancellation window the mock enforces (Hero's value is per practice).
 const CANCELLATION_POLICY_HOURS: u64 = 24;
+/// The same window as a duration (24 fits an i64).
+const CANCELLATION_WINDOW: Duration = Duration::hours(CANCELLATION_POLICY_HOURS as i64);
 
 /// Something that happened that Hero announces by webhook: the event name and the object's id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -383,25 +385,22 @@ impl State {
     /// Edit: only before confirmation; moves the reservation to another free slot.
     pub(crate) fn edit_appointment(&mut self, id: &str, body: &[u8], now: DateTime<Utc>) -> Answer {
         let Some((key, booked)) = self.live(id, now) else { return (404, None) };
+        // Hero validates the body before it looks at the appointment (as for cancel and reschedule).
+        let edit: AppointmentEdit = match read_body(body, "an AppointmentEdit body") {
+            Ok(edit) => edit,
+            Err(answer) => return answer,
+        };
         if booked.cancelled_at.is_some() {
             return cancelled();
         }
         if booked.confirmed_at.is_some() {
             return invalid("appointment_confirmed", "an appointment that is not confirmed yet", &["id"]);
         }
-        let edit: AppointmentEdit = match read_body(body, "an AppointmentEdit body") {
-            Ok(edit) => edit,
+        let current = booked.slot.clone();
+        let target = match self.listed_slot(&edit.practitioner_id, edit.start_time) {
+            Ok(target) => target,
             Err(answer) => return answer,
         };
-        let current = booked.slot.clone();
-        let target = self
-            .slots
-            .iter()
-            .find(|s| {
-                s.practitioner_id.as_ref() == Some(&edit.practitioner_id) && s.start_time.is_some() && s.start_time == edit.start_time
-            })
-            .cloned();
-        let Some(target) = target else { return invalid("slot_not_found", "the start_time of a listed slot", &["start_time"]) };
         if target.id != current.id && self.taken(&target, now) && edit.suppress_availability_check != Some(true) {
             return invalid("slot_unavailable", "a free slot", &["start_time"]);
         }
@@ -410,6 +409,16 @@ impl State {
         booked.slot = target;
         let booked = booked.clone();
         ok(self.appointment(key, &booked))
+    }
+
+    /// The listed slot of `practitioner` at `start_time` (an edit or a reschedule names its target
+    /// this way), or Hero's 400.
+    fn listed_slot(&self, practitioner: &Id, start_time: Option<DateTime<Utc>>) -> Result<Slot, Answer> {
+        self.slots
+            .iter()
+            .find(|s| s.practitioner_id.as_ref() == Some(practitioner) && start_time.is_some() && s.start_time == start_time)
+            .cloned()
+            .ok_or_else(|| invalid("slot_not_found", "the start_time of a listed slot", &["start_time"]))
     }
 
     /// Cancel: frees the slot. A confirmed appointment inside the practice's cancellation window
@@ -423,8 +432,7 @@ impl State {
         if booked.cancelled_at.is_some() {
             return cancelled();
         }
-        let window = Duration::hours(i64::try_from(CANCELLATION_POLICY_HOURS).unwrap_or(24));
-        let inside = booked.confirmed_at.is_some() && booked.slot.start_time.is_some_and(|start| start - now < window);
+        let inside = booked.confirmed_at.is_some() && booked.slot.start_time.is_some_and(|start| start - now < CANCELLATION_WINDOW);
         if inside && request.suppress_cancellation_policy != Some(true) {
             return invalid("cancellation_policy", "a start time outside the practice's cancellation window", &["id"]);
         }
@@ -454,12 +462,10 @@ impl State {
             return invalid("appointment_not_confirmed", "a confirmed appointment (edit a reservation instead)", &["id"]);
         }
         let current = booked.slot.clone();
-        let target = self
-            .slots
-            .iter()
-            .find(|s| s.practitioner_id.as_ref() == Some(&request.practitioner_id) && s.start_time == Some(request.start_time))
-            .cloned();
-        let Some(target) = target else { return invalid("slot_not_found", "the start_time of a listed slot", &["start_time"]) };
+        let target = match self.listed_slot(&request.practitioner_id, Some(request.start_time)) {
+            Ok(target) => target,
+            Err(answer) => return answer,
+        };
         if target.id == current.id {
             // Already there (a repeated request): the same answer, no second move.
             let booked = booked.clone();

@@ -101,6 +101,27 @@ async fn cancel_frees_the_slot_and_a_cancelled_appointment_cannot_be_confirmed_o
     assert_eq!(confirm.validation().unwrap().message[0].code, "appointment_cancelled");
 }
 
+/// Hero validates a body before it looks at the appointment: a malformed edit of a confirmed
+/// appointment is the validation 400, not "appointment_confirmed" (the mock is not kinder).
+#[tokio::test]
+async fn the_mock_validates_an_edit_body_before_the_appointments_state() {
+    let hero = MockHero::start().await.unwrap();
+    let slot = slots(&hero).await.remove(0);
+    let appointment = booked(&hero, &slot).await;
+    let response = reqwest::Client::new()
+        .put(format!("{}/v1/appointments/{}", hero.url(), appointment.id))
+        .header("x-api-key", hero.api_key())
+        .header("x-practice-group-id", "1")
+        .json(&serde_json::json!({"practitioner_id": "not-a-number", "start_time": slot.start_time}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    let codes: Vec<&str> = body["message"].as_array().unwrap().iter().filter_map(|i| i["code"].as_str()).collect();
+    assert!(!codes.is_empty() && !codes.contains(&"appointment_confirmed"), "the body's own problems: {body}");
+}
+
 #[tokio::test]
 async fn a_cancel_that_commits_then_times_out_is_settled_by_reading_back() {
     let hero = MockHero::start().await.unwrap();
