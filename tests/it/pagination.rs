@@ -111,8 +111,9 @@ async fn an_error_on_a_later_page_ends_the_stream_with_that_error() {
     assert!(matches!(results[1], Err(Error::Forbidden { .. })), "{:?}", results[1]);
 }
 
-/// Every list builder streams itself: `pages(size)` / `items(size)` set the page fields (a
-/// string on listAdmins, an integer on listEpisodes) and keep the other fields on every page.
+/// Every list builder streams itself: `pages(size)` / `items(size)` set the page fields (u64 on
+/// every list since the `page-integers` convention; Hero publishes strings on listAdmins) and
+/// keep the other fields on every page.
 #[tokio::test]
 async fn list_builders_stream_their_own_pages_keeping_their_filters() {
     let server = MockServer::start().await;
