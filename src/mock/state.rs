@@ -54,8 +54,10 @@ pub(crate) struct Event {
     pub(crate) id: String,
 }
 
-/// A webhook created through the API, with its signing key (kept for signing deliveries).
-#[derive(Debug, Clone)]
+/// A webhook created through the API, with its signing key (kept for signing deliveries). Its
+/// `Debug` shows neither the key nor the values of the headers sent with each delivery (they
+/// often carry the receiver's own credentials).
+#[derive(Clone)]
 pub(crate) struct Subscription {
     pub(crate) id: String,
     pub(crate) url: String,
@@ -63,6 +65,18 @@ pub(crate) struct Subscription {
     pub(crate) signing_key: Option<String>,
     pub(crate) headers: BTreeMap<String, String>,
     pub(crate) created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("id", &self.id)
+            .field("event_type", &self.event_type)
+            .field("signing_key", &self.signing_key.as_ref().map(|_| "[redacted]"))
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
@@ -556,5 +570,27 @@ fn webhook(subscription: &Subscription) -> Webhook {
         headers: subscription.headers.clone().into_iter().collect(),
         created_at: subscription.created_at,
         updated_at: subscription.created_at.to_rfc3339(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_subscriptions_debug_shows_no_key_header_value_or_url() {
+        let subscription = Subscription {
+            id: "7".into(),
+            url: "https://partner.example/hooks?token=url-secret".into(),
+            event_type: "appointment.confirmed".into(),
+            signing_key: Some("whsec-signing-secret".into()),
+            headers: [("authorization".to_owned(), "Bearer header-secret".to_owned())].into_iter().collect(),
+            created_at: Utc::now(),
+        };
+        let debug = format!("{subscription:?}");
+        for secret in ["whsec-signing-secret", "header-secret", "url-secret", "partner.example"] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+        assert!(debug.contains("authorization") && debug.contains("[redacted]"), "{debug}");
     }
 }
