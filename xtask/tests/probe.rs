@@ -201,3 +201,12 @@ async fn the_request_budget_is_kept() {
     assert_eq!(run.requests, 3);
     assert!(run.skipped.iter().any(|(_, why)| why.contains("--max-requests budget (3)")));
 }
+
+/// The options' Debug (what a `dbg!` or an error report would print) holds no API key.
+#[tokio::test]
+async fn the_options_debug_holds_no_api_key() {
+    let hero = MockHero::start().await.unwrap();
+    let options = options(&hero, PathBuf::from("openapi/hero-public-api.yaml"));
+    let debug = format!("{options:?}");
+    assert!(!debug.contains(hero.api_key()) && debug.contains("[redacted]"), "{debug}");
+}

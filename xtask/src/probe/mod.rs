@@ -22,8 +22,8 @@ use serde_json::Value;
 use crate::XtaskError;
 use compare::{Comparer, Finding};
 
-/// What to probe, and with what.
-#[derive(Debug, Clone)]
+/// What to probe, and with what. Its `Debug` shows no API key.
+#[derive(Clone)]
 pub struct ProbeOptions {
     /// The effective document to compare with.
     pub document: PathBuf,
@@ -37,6 +37,19 @@ pub struct ProbeOptions {
     pub max_requests: usize,
     /// `page_size` of the one page read from each list.
     pub page_size: u32,
+}
+
+impl std::fmt::Debug for ProbeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProbeOptions")
+            .field("document", &self.document)
+            .field("base_url", &self.base_url)
+            .field("api_key", &"[redacted]")
+            .field("practice_group_id", &self.practice_group_id)
+            .field("max_requests", &self.max_requests)
+            .field("page_size", &self.page_size)
+            .finish()
+    }
 }
 
 /// An operation that was called, and how it went.
