@@ -16,6 +16,7 @@ pub mod pages;
 pub mod preflight;
 pub mod public_errors;
 pub mod schemas;
+pub mod secrets;
 pub mod surface;
 pub mod syntax;
 pub mod tolerant;
@@ -200,6 +201,7 @@ pub fn generate(spec: &openapiv3::OpenAPI) -> Result<Generated, GenerateError> {
     let rows = surface::rows(&file, spec).map_err(GenerateError::Progenitor)?;
     docs::complete(&mut file, spec, &rows);
     schemas::add(&mut file, spec);
+    secrets::redact(&mut file);
     public_errors::rewrite(&mut file, &rows).map_err(GenerateError::Progenitor)?;
     constructors::hide(&mut file);
     let code = format!(

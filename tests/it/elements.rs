@@ -66,3 +66,27 @@ async fn tokens_are_reused_while_valid_and_never_past_expiry() {
     tokens.get().await.unwrap();
     assert_eq!(server.received_requests().await.unwrap().len(), 2, "fetched again");
 }
+
+/// The generated types that carry credentials print them as `[redacted]`: the raw call's answer
+/// (and its `ResponseValue`), a webhook body, its builder and the request builder holding it.
+#[tokio::test]
+async fn credentials_in_generated_types_never_reach_debug() {
+    let token = jwt(Utc::now().timestamp() + 600);
+    let (_server, client) = server_issuing(token.clone()).await;
+    let answer = client.create_access_token().send().await.unwrap();
+    assert_eq!(answer.access_token, token, "the value itself is intact");
+    for shown in [format!("{answer:?}"), format!("{:?}", answer.into_inner())] {
+        assert!(!shown.contains(&token) && shown.contains("[redacted]"), "{shown}");
+    }
+
+    const SIGNING_KEY: &str = "whsec-never-in-debug";
+    let body = hero_health::types::WebhookCreate::builder()
+        .url("https://partner.example/hooks")
+        .event_type(hero_health::types::WebhookEventType::AppointmentConfirmed)
+        .signing_key(SIGNING_KEY.to_owned());
+    let request = client.create_webhook().body(body.clone());
+    let created: hero_health::types::WebhookCreate = body.clone().try_into().unwrap();
+    for shown in [format!("{body:?}"), format!("{created:?}"), format!("{request:?}")] {
+        assert!(!shown.contains(SIGNING_KEY) && shown.contains("[redacted]"), "{shown}");
+    }
+}
