@@ -449,12 +449,24 @@ fn type_builders(items: &mut [Item], schemas: &BTreeMap<String, &Schema>) {
 /// `TryFrom<builder::X> for X`: before the first `value.field?`, check every field and report
 /// all that failed (typify's conversion stops at the first).
 fn name_every_missing_type_field(f: &mut syn::ImplItemFn) {
-    let body = f.block.to_token_stream().to_string();
-    let fields: Vec<syn::Ident> = body
-        .split("value .")
-        .skip(1)
-        .filter_map(|rest| rest.split_whitespace().next())
-        .filter_map(|name| syn::parse_str::<syn::Ident>(name).ok())
+    // typify writes `Ok(Self { a: value.a?, b: value.b? })`.
+    let fields: Vec<syn::Ident> = f
+        .block
+        .stmts
+        .iter()
+        .find_map(|stmt| match stmt {
+            syn::Stmt::Expr(syn::Expr::Call(call), None) => match call.args.first() {
+                Some(syn::Expr::Struct(built)) => Some(built),
+                _ => None,
+            },
+            _ => None,
+        })
+        .into_iter()
+        .flat_map(|built| &built.fields)
+        .filter_map(|field| match (&field.expr, &field.member) {
+            (syn::Expr::Try(_), syn::Member::Named(name)) => Some(name.clone()),
+            _ => None,
+        })
         .collect();
     if fields.len() < 2 {
         return;
@@ -470,12 +482,35 @@ fn name_every_missing_type_field(f: &mut syn::ImplItemFn) {
     f.block.stmts.insert(0, check);
 }
 
+/// `X` of the first `types::X::try_from` called in `expr` (through `?`, method calls and closures).
+fn conversion_target(expr: &syn::Expr) -> Option<syn::Ident> {
+    match expr {
+        syn::Expr::Try(t) => conversion_target(&t.expr),
+        syn::Expr::MethodCall(call) => conversion_target(&call.receiver).or_else(|| call.args.iter().find_map(conversion_target)),
+        syn::Expr::Closure(closure) => conversion_target(&closure.body),
+        syn::Expr::Call(call) => match &*call.func {
+            syn::Expr::Path(path) => {
+                let segments: Vec<&syn::Ident> = path.path.segments.iter().map(|s| &s.ident).collect();
+                match segments.as_slice() {
+                    [types, ty, try_from] if *types == "types" && *try_from == "try_from" => Some((*ty).clone()),
+                    _ => call.args.iter().find_map(conversion_target),
+                }
+            }
+            _ => call.args.iter().find_map(conversion_target),
+        },
+        _ => None,
+    }
+}
+
 /// A request builder's (progenitor's) `send`: after `let Self { client, a, b } = self;`, report every
 /// field that is unset or failed to convert (the body's own missing fields included).
 fn name_every_missing_request_field(f: &mut syn::ImplItemFn) {
-    let Some(position) = f.block.stmts.iter().position(|s| s.to_token_stream().to_string().starts_with("let Self {")) else { return };
-    let syn::Stmt::Local(local) = &f.block.stmts[position] else { return };
-    let syn::Pat::Struct(pattern) = &local.pat else { return };
+    let Some((position, pattern)) = f.block.stmts.iter().enumerate().find_map(|(i, s)| match s {
+        syn::Stmt::Local(syn::Local { pat: syn::Pat::Struct(pattern), .. }) if pattern.path.is_ident("Self") => Some((i, pattern)),
+        _ => None,
+    }) else {
+        return;
+    };
     let fields: Vec<syn::Ident> = pattern
         .fields
         .iter()
@@ -487,12 +522,16 @@ fn name_every_missing_request_field(f: &mut syn::ImplItemFn) {
     if fields.is_empty() {
         return;
     }
-    let body_type = f.block.stmts.iter().map(|s| s.to_token_stream().to_string()).find_map(|s| {
-        s.split("types :: ").nth(1).and_then(|rest| rest.split_whitespace().next()).filter(|_| s.starts_with("let body")).map(str::to_owned)
+    // `let body = body.and_then(|v| types::X::try_from(v)…)…?;` names the body's type.
+    let body_type = f.block.stmts.iter().find_map(|s| match s {
+        syn::Stmt::Local(syn::Local { pat: syn::Pat::Ident(binding), init: Some(init), .. }) if binding.ident == "body" => {
+            conversion_target(&init.expr)
+        }
+        _ => None,
     });
     let checks = fields.iter().map(|field| {
         if field == "body"
-            && let Some(ty) = body_type.as_deref().and_then(|t| syn::parse_str::<syn::Ident>(t).ok())
+            && let Some(ty) = &body_type
         {
             quote::quote! {
                 match &body {
@@ -559,13 +598,24 @@ fn setter_message(text: &str) -> Option<String> {
 
 /// The wire value of each variant of an enum, read from its `Display` impl.
 pub(crate) fn collect_wire_values(name: &str, imp: &syn::ItemImpl, into: &mut BTreeMap<(String, String), String>) {
-    // `Self::Admin => f.write_str("Admin"),`
-    let text = imp.to_token_stream().to_string();
-    for arm in text.split("Self :: ").skip(1) {
-        let mut words = arm.splitn(2, " => f . write_str (");
-        let (Some(variant), Some(rest)) = (words.next(), words.next()) else { continue };
-        if let Some(value) = rest.trim_start().strip_prefix('"').and_then(|r| r.split('"').next()) {
-            into.insert((name.to_owned(), variant.trim().to_owned()), value.to_owned());
+    // `fn fmt(..) { match *self { Self::Admin => f.write_str("Admin"), … } }`
+    let arms = imp.items.iter().filter_map(|item| match item {
+        syn::ImplItem::Fn(f) => f.block.stmts.iter().find_map(|stmt| match stmt {
+            syn::Stmt::Expr(syn::Expr::Match(m), _) => Some(&m.arms),
+            _ => None,
+        }),
+        _ => None,
+    });
+    for arm in arms.flatten() {
+        let syn::Pat::Path(pattern) = &arm.pat else { continue };
+        let syn::Expr::MethodCall(call) = &*arm.body else { continue };
+        let (Some(variant), Some(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(value), .. }))) =
+            (pattern.path.segments.last(), call.args.first())
+        else {
+            continue;
+        };
+        if call.method == "write_str" {
+            into.insert((name.to_owned(), variant.ident.to_string()), value.value());
         }
     }
 }
