@@ -398,15 +398,10 @@ impl State {
 
     /// Edit: only before confirmation; moves the reservation to another free slot.
     pub(crate) fn edit_appointment(&mut self, id: &str, body: &[u8], now: DateTime<Utc>) -> Answer {
-        let Some((key, booked)) = self.live(id, now) else { return (404, None) };
-        // Hero validates the body before it looks at the appointment (as for cancel and reschedule).
-        let edit: AppointmentEdit = match read_body(body, "an AppointmentEdit body") {
-            Ok(edit) => edit,
+        let (key, booked, edit) = match self.open_for_change::<AppointmentEdit>(id, body, "an AppointmentEdit body", now) {
+            Ok(opened) => opened,
             Err(answer) => return answer,
         };
-        if booked.cancelled_at.is_some() {
-            return cancelled();
-        }
         if booked.confirmed_at.is_some() {
             return invalid("appointment_confirmed", "an appointment that is not confirmed yet", &["id"]);
         }
@@ -425,6 +420,24 @@ impl State {
         ok(self.appointment(key, &booked))
     }
 
+    /// What edit, cancel and reschedule check first, in Hero's order: the appointment exists
+    /// (404), the body is valid (Hero's validation 400: it validates before it looks at the
+    /// appointment), the appointment is not cancelled.
+    fn open_for_change<T: serde::de::DeserializeOwned + serde::Serialize>(
+        &self,
+        id: &str,
+        body: &[u8],
+        expected: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(u64, &Booked, T), Answer> {
+        let (key, booked) = self.live(id, now).ok_or((404, None))?;
+        let request = read_body(body, expected)?;
+        if booked.cancelled_at.is_some() {
+            return Err(cancelled());
+        }
+        Ok((key, booked, request))
+    }
+
     /// The listed slot of `practitioner` at `start_time` (an edit or a reschedule names its target
     /// this way), or Hero's 400.
     fn listed_slot(&self, practitioner: &Id, start_time: Option<DateTime<Utc>>) -> Result<Slot, Answer> {
@@ -438,14 +451,10 @@ impl State {
     /// Cancel: frees the slot. A confirmed appointment inside the practice's cancellation window
     /// is refused unless `suppress_cancellation_policy`; a cancelled one cannot be cancelled again.
     pub(crate) fn cancel_appointment(&mut self, id: &str, body: &[u8], now: DateTime<Utc>) -> Answer {
-        let Some((key, booked)) = self.live(id, now) else { return (404, None) };
-        let request: AppointmentCancel = match read_body(body, "an AppointmentCancel body") {
-            Ok(request) => request,
+        let (key, booked, request) = match self.open_for_change::<AppointmentCancel>(id, body, "an AppointmentCancel body", now) {
+            Ok(opened) => opened,
             Err(answer) => return answer,
         };
-        if booked.cancelled_at.is_some() {
-            return cancelled();
-        }
         let inside = booked.confirmed_at.is_some() && booked.slot.start_time.is_some_and(|start| start - now < CANCELLATION_WINDOW);
         if inside && request.suppress_cancellation_policy != Some(true) {
             return invalid("cancellation_policy", "a start time outside the practice's cancellation window", &["id"]);
@@ -464,14 +473,10 @@ impl State {
     /// Reschedule: moves a confirmed appointment to another free slot, atomically (the old slot
     /// is freed only when the new one is taken).
     pub(crate) fn reschedule_appointment(&mut self, id: &str, body: &[u8], now: DateTime<Utc>) -> Answer {
-        let Some((key, booked)) = self.live(id, now) else { return (404, None) };
-        let request: AppointmentReschedule = match read_body(body, "an AppointmentReschedule body") {
-            Ok(request) => request,
+        let (key, booked, request) = match self.open_for_change::<AppointmentReschedule>(id, body, "an AppointmentReschedule body", now) {
+            Ok(opened) => opened,
             Err(answer) => return answer,
         };
-        if booked.cancelled_at.is_some() {
-            return cancelled();
-        }
         if booked.confirmed_at.is_none() {
             return invalid("appointment_not_confirmed", "a confirmed appointment (edit a reservation instead)", &["id"]);
         }
