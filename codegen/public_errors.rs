@@ -6,13 +6,15 @@
 //!
 //! ```ignore
 //! pub async fn send(self) -> Result<ResponseValue<T>, crate::Error> {
-//!     self.send_generated().await.map_err(|error| crate::Error::from(error).in_operation("get_appointment"))
+//!     let client = self.client;
+//!     self.send_generated().await.map_err(|error| crate::Error::from(error).in_operation("get_appointment", &client.inner))
 //! }
 //! ```
 //!
 //! progenitor's own `send` is kept, unchanged, as the crate-private `send_generated` that the
 //! new `send` wraps (so the generated request code stays exactly as progenitor wrote it, and the
-//! snapshot shows the wrapper apart from it). Every error body type gets the crate's `ErrorBody` (validation issues, when the body is
+//! snapshot shows the wrapper apart from it). The client's request context goes along so that the
+//! error reads the client's clock (a `Retry-After` date becomes a wait by it). Every error body type gets the crate's `ErrorBody` (validation issues, when the body is
 //! Hero's `ValidationError`).
 
 use std::collections::BTreeSet;
@@ -60,7 +62,8 @@ pub fn rewrite(file: &mut syn::File, rows: &[super::surface::Row]) -> Result<usi
             /// [`crate::Error`], classified by what to do next (refused, rate limited, server
             /// error, timeout…). Its messages never hold a body, the API key or a URL.
             pub async fn send(self) -> Result<ResponseValue<#success>, crate::Error> {
-                self.send_generated().await.map_err(|error| crate::Error::from(error).in_operation(#method))
+                let client = self.client;
+                self.send_generated().await.map_err(|error| crate::Error::from(error).in_operation(#method, &client.inner))
             }
         };
         imp.items.insert(position, wrapper);

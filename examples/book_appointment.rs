@@ -39,9 +39,15 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("1. {} appointment types; booking a \"{}\" ({} min)", types.len(), kind.name, kind.duration);
 
     let slots = booking.slots(&SlotQuery::new().with_appointment_type(kind.id.clone())).await?;
-    let slot = slots.first().ok_or("no free slot for that appointment type")?;
+    // Chosen for what comes next: a slot that starts in the next few minutes may be gone (or
+    // started) before the patient gets there, so take the first at least an hour away.
+    let now = client.clock().now();
+    let slot = slots
+        .iter()
+        .find(|s| s.start_time.is_some_and(|start| start - now >= chrono::Duration::hours(1)))
+        .ok_or("no free slot at least an hour away for that appointment type")?;
     let start = slot.start_time.map(|t| t.format("%a %d %b %H:%M UTC").to_string()).unwrap_or_default();
-    println!("2. {} free slots; taking the first: {start}", slots.len());
+    println!("2. {} free slots; taking the first at least an hour away: {start}", slots.len());
 
     let reservation = booking.reserve(slot, patient.as_ref()).await?;
     let left = reservation.time_left().map(|d| format!(" ({} s left)", d.as_secs())).unwrap_or_default();

@@ -81,7 +81,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let booking = Arc::new(client.booking());
     let slots = booking.slots(&SlotQuery::new()).await?;
-    let slot = slots.first().ok_or("no free slot")?;
+    // It is cancelled next: outside the practice's 24 h cancellation window, with room to spare
+    // (by the client's clock, the one its cancellation check reads).
+    let now = client.clock().now();
+    let slot = slots
+        .iter()
+        .find(|s| s.start_time.is_some_and(|start| start - now >= chrono::Duration::hours(25)))
+        .ok_or("no free slot more than 25 h away")?;
     let appointment = booking.book(slot, None).await?;
     println!("booked appointment {}", appointment.id);
     booking.cancel(&appointment, &Cancellation::new().without_mail()).await?;

@@ -51,6 +51,7 @@ pub struct ClientBuilder {
     http_client: Option<reqwest::Client>,
     retry: Option<crate::RetryPolicy>,
     max_response_bytes: Option<usize>,
+    clock: Option<crate::clock::SharedClock>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -64,6 +65,7 @@ impl fmt::Debug for ClientBuilder {
             .field("http_client", &self.http_client.as_ref().map(|_| "custom"))
             .field("retry", &self.retry)
             .field("max_response_bytes", &self.max_response_bytes)
+            .field("clock", &self.clock)
             .finish()
     }
 }
@@ -132,6 +134,16 @@ impl ClientBuilder {
         self
     }
 
+    /// The clock the client's time-dependent decisions read (default
+    /// [`SystemClock`](crate::clock::SystemClock)): hold expiry, the confirm skew margin, the
+    /// cancellation window, Elements token refresh and `Retry-After` dates. Give it a
+    /// [`TestClock`](crate::clock::TestClock) to control time in your tests; the mock's own
+    /// clients (`MockHero::client`) already share the mock's.
+    pub fn with_clock(mut self, clock: impl crate::clock::Clock + 'static) -> Self {
+        self.clock = Some(std::sync::Arc::new(clock));
+        self
+    }
+
     /// Validates everything and builds the client.
     ///
     /// # Errors
@@ -146,6 +158,7 @@ impl ClientBuilder {
             retry: self.retry.unwrap_or_default(),
             request_timeout: None,
             max_response_bytes: self.max_response_bytes.unwrap_or(crate::answer::DEFAULT_MAX_RESPONSE_BYTES),
+            clock: self.clock.unwrap_or_else(crate::clock::system),
         };
         let base_url = self.environment.base_url()?;
         let http = match self.http_client {
@@ -281,6 +294,19 @@ impl Client {
         let mut client = self.clone();
         client.inner.retry = policy;
         client
+    }
+
+    /// A copy that reads `clock` instead of the client's (see [`ClientBuilder::with_clock`]),
+    /// sharing the connection pool.
+    pub fn with_clock(&self, clock: impl crate::clock::Clock + 'static) -> Client {
+        let mut client = self.clone();
+        client.inner.clock = std::sync::Arc::new(clock);
+        client
+    }
+
+    /// The clock this client reads: `client.clock().now()` is what "now" is for its decisions.
+    pub fn clock(&self) -> &dyn crate::clock::Clock {
+        &*self.inner.clock
     }
 
     /// The practice group this client acts for.

@@ -18,6 +18,8 @@ pub struct RequestContext {
     pub(crate) retry: crate::RetryPolicy,
     pub(crate) request_timeout: Option<Duration>,
     pub(crate) max_response_bytes: usize,
+    /// What "now" is for this client's time-dependent decisions ([`crate::clock`]).
+    pub(crate) clock: crate::clock::SharedClock,
 }
 
 impl fmt::Debug for RequestContext {
@@ -28,6 +30,7 @@ impl fmt::Debug for RequestContext {
             .field("retry", &self.retry)
             .field("request_timeout", &self.request_timeout)
             .field("max_response_bytes", &self.max_response_bytes)
+            .field("clock", &self.clock)
             .finish()
     }
 }

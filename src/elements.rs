@@ -39,8 +39,8 @@ impl ElementsToken {
     }
 
     /// When it expires: the JWT's `exp` claim, but never later than 30 minutes after it was
-    /// fetched (Hero's documented lifetime), and exactly that when the token has no readable
-    /// `exp`.
+    /// fetched by the client's clock (Hero's documented lifetime), and exactly that when the
+    /// token has no readable `exp`.
     pub fn expires_at(&self) -> DateTime<Utc> {
         self.expires_at
     }
@@ -68,7 +68,7 @@ impl Client {
     /// [`Error`] when Hero refuses the request or cannot be reached.
     pub async fn elements_token(&self) -> Result<ElementsToken, Error> {
         let answer = self.create_access_token().send().await?;
-        Ok(ElementsToken::new(answer.into_inner().access_token, Utc::now()))
+        Ok(ElementsToken::new(answer.into_inner().access_token, self.clock().now()))
     }
 }
 
@@ -98,14 +98,16 @@ impl ElementsTokens {
         self
     }
 
-    /// A token valid for at least the refresh margin.
+    /// A token valid for at least the refresh margin, by the client's clock
+    /// ([`Client::clock`]).
     ///
     /// # Errors
     ///
     /// [`Error`] when a new token is needed and fetching it fails.
     pub async fn get(&self) -> Result<ElementsToken, Error> {
         let lock = || self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(token) = lock().as_ref().filter(|t| crate::time::earlier(t.expires_at, self.margin) > Utc::now()) {
+        let now = self.client.clock().now();
+        if let Some(token) = lock().as_ref().filter(|t| crate::time::earlier(t.expires_at, self.margin) > now) {
             return Ok(token.clone());
         }
         // Not holding the lock across the request: two callers may both fetch, which is harmless.

@@ -241,13 +241,18 @@ impl Error {
     }
 
     /// Names the operation where the error itself could not (a decoding failure, a connection
-    /// that broke before any answer): `method` is the generated method's name.
-    pub(crate) fn in_operation(mut self, method: &str) -> Self {
+    /// that broke before any answer): `method` is the generated method's name. A `Retry-After`
+    /// date becomes a wait by the calling client's clock (`Error::from` alone reads the system
+    /// clock).
+    pub(crate) fn in_operation(mut self, method: &str, client: &crate::context::RequestContext) -> Self {
         if let Some(context) = self.context_mut()
             && context.operation.is_none()
         {
             let (operation_id, _) = crate::operations::operation(method);
             context.operation = Some(operation_id.to_owned());
+        }
+        if let Error::RateLimited { retry_after, context } = &mut self {
+            *retry_after = crate::retry_after::retry_after(&context.headers, client.clock.now());
         }
         self
     }
@@ -294,6 +299,8 @@ fn by_status(status: StatusCode, headers: &HeaderMap, validation: Option<Validat
         404 => Error::NotFound { context },
         409 => Error::Conflict { context },
         408 => Error::Timeout { context, source: None },
+        // By the system clock here; a generated call's error is re-read by the client's clock
+        // (`in_operation`).
         429 => Error::RateLimited { retry_after: crate::retry_after::retry_after(headers, chrono::Utc::now()), context },
         300..=399 => Error::Redirected { context },
         500..=599 => Error::Server { context },

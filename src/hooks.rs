@@ -95,11 +95,12 @@ impl Client {
             // A body that cannot be cloned (a stream) is sent once.
             let spare = if attempt <= policy.max_retries() { request.try_clone() } else { None };
             let outcome = self.attempt(request, context.max_response_bytes).await;
+            let now = context.clock.now();
             let decision = match &outcome {
                 Read::Complete(response) if response.status().is_success() => Decision::Stop,
-                Read::Complete(response) => decide(policy, &method, &Failure::Status(response.status(), response.headers())),
-                Read::Failed(error) if error.is_connect() => decide(policy, &method, &Failure::Connect),
-                Read::Failed(_) => decide(policy, &method, &Failure::InFlight),
+                Read::Complete(response) => decide(policy, &method, &Failure::Status(response.status(), response.headers()), now),
+                Read::Failed(error) if error.is_connect() => decide(policy, &method, &Failure::Connect, now),
+                Read::Failed(_) => decide(policy, &method, &Failure::InFlight, now),
                 Read::Refused(_) => Decision::Stop,
             };
             let wait = match decision {

@@ -40,6 +40,7 @@ compile_error!(
 mod answer;
 pub mod booking;
 pub mod client;
+pub mod clock;
 mod config_error;
 mod context;
 pub mod elements;

@@ -20,7 +20,7 @@
 use std::time::{Duration, Instant};
 
 use backon::BackoffBuilder as _;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 
 /// How the client retries. Default: 2 retries, backoff from 250 ms up to 8 s with jitter,
@@ -132,13 +132,14 @@ pub(crate) enum Decision {
 
 /// Whether `failure` of a `method` request is retried under `policy`, and after which wait.
 /// A request that may have reached Hero is retried only if it is idempotent; an answer asking
-/// for a longer wait than the policy accepts is given to the caller.
-pub(crate) fn decide(policy: &RetryPolicy, method: &Method, failure: &Failure<'_>) -> Decision {
+/// for a longer wait than the policy accepts is given to the caller. `now` (the client's clock)
+/// turns a `Retry-After` date into a wait.
+pub(crate) fn decide(policy: &RetryPolicy, method: &Method, failure: &Failure<'_>, now: DateTime<Utc>) -> Decision {
     match failure {
         Failure::Connect => Decision::Backoff,
         Failure::InFlight if idempotent(method) => Decision::Backoff,
         Failure::Status(status, headers) if idempotent(method) && retryable_status(*status) => {
-            match crate::retry_after::retry_after(headers, Utc::now()) {
+            match crate::retry_after::retry_after(headers, now) {
                 Some(wait) if wait > policy.max_retry_after() => Decision::Stop,
                 Some(wait) => Decision::RetryAfter(wait),
                 None => Decision::Backoff,
@@ -171,10 +172,17 @@ mod tests {
             (Method::GET, Failure::Status(StatusCode::TOO_MANY_REQUESTS, &waiting("2")), Decision::RetryAfter(Duration::from_secs(2))),
             (Method::GET, Failure::Status(StatusCode::TOO_MANY_REQUESTS, &waiting("86400")), Decision::Stop),
             (Method::GET, Failure::Status(StatusCode::BAD_REQUEST, &none), Decision::Stop),
+            // A date is read against the client's clock, not the machine's.
+            (
+                Method::GET,
+                Failure::Status(StatusCode::TOO_MANY_REQUESTS, &waiting("Wed, 21 Oct 2026 07:28:30 GMT")),
+                Decision::RetryAfter(Duration::from_secs(30)),
+            ),
             (Method::POST, Failure::Status(StatusCode::SERVICE_UNAVAILABLE, &none), Decision::Stop),
         ];
+        let now = "2026-10-21T07:28:00Z".parse().unwrap();
         for (method, failure, expected) in cases {
-            assert_eq!(decide(&policy, &method, &failure), expected, "{method} {failure:?}");
+            assert_eq!(decide(&policy, &method, &failure, now), expected, "{method} {failure:?}");
         }
     }
 }

@@ -120,7 +120,8 @@ pub(crate) fn check_reschedule(appointment: &Appointment, how: &Reschedule) -> R
 impl Booking {
     /// Cancels a confirmed appointment (or a reservation), honouring what it says about
     /// itself: already cancelled, `can_be_cancelled`, and the practice's
-    /// `cancellation_policy_hours` before its start are refused before anything is sent.
+    /// `cancellation_policy_hours` before its start (by the client's clock,
+    /// [`crate::Client::clock`]) are refused before anything is sent.
     ///
     /// Pass the appointment as you last read it (`appointment(id)`); Hero still decides.
     ///
@@ -131,7 +132,7 @@ impl Booking {
     /// nor a read-back settles it, [`BookingError::Transport`] or
     /// [`BookingError::InvalidInput`].
     pub async fn cancel(&self, appointment: &Appointment, how: &Cancellation) -> Result<Appointment, BookingError> {
-        check_cancel(appointment, how, Utc::now()).map_err(|why| BookingError::NotAllowed {
+        check_cancel(appointment, how, self.client.clock().now()).map_err(|why| BookingError::NotAllowed {
             action: "cancel",
             appointment_id: appointment.id.to_string(),
             why,
@@ -215,7 +216,8 @@ mod tests {
 
     #[test]
     fn cancel_decisions() {
-        let now = Utc::now();
+        // A late evening on the day the clocks go back: the window is counted in real hours.
+        let now: DateTime<Utc> = "2026-10-25T22:30:00Z".parse().unwrap();
         let how = Cancellation::new();
         assert_eq!(check_cancel(&appointment(true, 48, now), &how, now), Ok(()));
         assert!(matches!(check_cancel(&appointment(true, 2, now), &how, now), Err(NotAllowed::InsidePolicyWindow { hours: 24, .. })));
@@ -232,7 +234,7 @@ mod tests {
 
     #[test]
     fn reschedule_decisions() {
-        let now = Utc::now();
+        let now: DateTime<Utc> = "2026-03-29T23:15:00Z".parse().unwrap();
         let how = Reschedule::new();
         assert_eq!(check_reschedule(&appointment(true, 2, now), &how), Ok(()));
         assert_eq!(check_reschedule(&appointment(false, 48, now), &how), Err(NotAllowed::NotConfirmed));

@@ -42,9 +42,11 @@ impl Reservation {
         self.reserved_until
     }
 
-    /// Time left on the hold by this machine's clock (zero once passed); `None` if unknown.
+    /// Time left on the hold by the client's clock ([`crate::Client::clock`]; zero once
+    /// passed); `None` if unknown.
     pub fn time_left(&self) -> Option<Duration> {
-        self.reserved_until.map(|until| (until - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+        let now = self.booking.client.clock().now();
+        self.reserved_until.map(|until| (until - now).to_std().unwrap_or(Duration::ZERO))
     }
 
     /// The request that made the reservation.
@@ -54,8 +56,8 @@ impl Reservation {
 
     /// Confirms (books) the reservation.
     ///
-    /// - If the hold ends within the skew margin, no request is sent:
-    ///   [`BookingError::ReservationExpired`].
+    /// - If the hold ends within the skew margin by the client's clock
+    ///   ([`crate::Client::clock`]), no request is sent: [`BookingError::ReservationExpired`].
     /// - If the confirmation fails ambiguously (timeout, dropped connection, 408/5xx), the
     ///   appointment is read back and `booking_confirmed_at` decides: booked is `Ok`. If it is
     ///   still only reserved, the confirmation is sent once more (confirming the same
@@ -72,14 +74,22 @@ impl Reservation {
     /// [`BookingError::Rejected`], [`BookingError::RateLimited`] or [`BookingError::Transport`].
     pub async fn confirm(&self) -> Result<Appointment, BookingError> {
         if let Some(until) = self.reserved_until
-            && crate::time::earlier(until, crate::time::delta(self.booking.skew_margin)) <= Utc::now()
+            && crate::time::earlier(until, crate::time::delta(self.booking.skew_margin)) <= self.booking.client.clock().now()
         {
             return Err(self.expired());
         }
         match self.send_confirm().await {
             Err(BookingError::OutcomeUnknown { reason, .. }) => {
-                settle(&self.booking.client, "confirm", &self.id, reason, |read| confirmed(read, || self.expired()), || self.send_confirm())
-                    .await
+                let clock = self.booking.client.clock();
+                settle(
+                    &self.booking.client,
+                    "confirm",
+                    &self.id,
+                    reason,
+                    |read| confirmed(read, clock.now(), || self.expired()),
+                    || self.send_confirm(),
+                )
+                .await
             }
             other => other,
         }
@@ -122,11 +132,12 @@ impl Reservation {
 
 /// What a reservation read back says about its confirmation: booked, lapsed (or gone: Hero
 /// answers 404 for a released hold), or still only reserved. "Still reserved" is not "failed":
-/// a server usually finishes a request after the client hung up.
-fn confirmed(read: Result<Appointment, crate::Error>, expired: impl Fn() -> BookingError) -> Result<ReadBack, String> {
+/// a server usually finishes a request after the client hung up. `now` is the client's clock
+/// when the answer was read.
+fn confirmed(read: Result<Appointment, crate::Error>, now: DateTime<Utc>, expired: impl Fn() -> BookingError) -> Result<ReadBack, String> {
     match read {
         Ok(appointment) if appointment.booking_confirmed_at.is_some() => Ok(ReadBack::Done(Box::new(appointment))),
-        Ok(appointment) if appointment.reserved_until.is_some_and(|until| until <= Utc::now()) => Ok(ReadBack::Never(expired())),
+        Ok(appointment) if appointment.reserved_until.is_some_and(|until| until <= now) => Ok(ReadBack::Never(expired())),
         Ok(_) => Ok(ReadBack::NotYet),
         Err(error) if error.status().is_some_and(|s| s.as_u16() == 404) => Ok(ReadBack::Never(expired())),
         Err(error) => Err(error.to_string()),
@@ -147,15 +158,15 @@ mod tests {
 
     #[test]
     fn a_read_back_confirmation_is_booked_lapsed_or_not_yet() {
-        let now = Utc::now();
+        let now: DateTime<Utc> = "2026-03-29T00:59:30Z".parse().unwrap();
         let expired = || BookingError::ReservationExpired { appointment_id: "5001".into(), reserved_until: None };
         let later = now + chrono::Duration::minutes(5);
-        assert!(matches!(confirmed(Ok(reservation(Some(now), later)), expired), Ok(ReadBack::Done(_))));
+        assert!(matches!(confirmed(Ok(reservation(Some(now), later)), now, expired), Ok(ReadBack::Done(_))));
         // Booked wins over a hold that has since ended.
-        assert!(matches!(confirmed(Ok(reservation(Some(now), now - chrono::Duration::minutes(5))), expired), Ok(ReadBack::Done(_))));
-        assert!(matches!(confirmed(Ok(reservation(None, later)), expired), Ok(ReadBack::NotYet)));
+        assert!(matches!(confirmed(Ok(reservation(Some(now), now - chrono::Duration::minutes(5))), now, expired), Ok(ReadBack::Done(_))));
+        assert!(matches!(confirmed(Ok(reservation(None, later)), now, expired), Ok(ReadBack::NotYet)));
         assert!(matches!(
-            confirmed(Ok(reservation(None, now - chrono::Duration::seconds(1))), expired),
+            confirmed(Ok(reservation(None, now - chrono::Duration::seconds(1))), now, expired),
             Ok(ReadBack::Never(BookingError::ReservationExpired { .. }))
         ));
     }

@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use tokio::sync::mpsc;
 
@@ -167,7 +167,7 @@ async fn deliver(shared: &Shared, client: &reqwest::Client, job: &Job) {
             (Some(DeliveryFault::BadSignature), _) => Some("not-the-webhook-signing-key"),
             (_, key) => key.as_deref(),
         };
-        let request = build(client, &job.subscription, &body, key);
+        let request = build(client, &job.subscription, &body, key, shared.clock.now());
         let outcome = send(request.try_clone(), client).await;
         let accepted = matches!(outcome, DeliveryOutcome::Answered(status) if (200..300).contains(&status));
         log(false, outcome);
@@ -185,8 +185,15 @@ async fn deliver(shared: &Shared, client: &reqwest::Client, job: &Job) {
     }
 }
 
-/// The signed request; the signature is over the exact bytes sent.
-fn build(client: &reqwest::Client, subscription: &Subscription, body: &str, key: Option<&str>) -> reqwest::RequestBuilder {
+/// The signed request, signed at `now` (the mock's clock, so a receiver verifying by that clock
+/// agrees); the signature is over the exact bytes sent.
+fn build(
+    client: &reqwest::Client,
+    subscription: &Subscription,
+    body: &str,
+    key: Option<&str>,
+    now: DateTime<Utc>,
+) -> reqwest::RequestBuilder {
     let mut request =
         client.post(&subscription.url).header(CONTENT_TYPE, HeaderValue::from_static("application/json")).body(body.to_owned());
     for (name, value) in &subscription.headers {
@@ -197,7 +204,7 @@ fn build(client: &reqwest::Client, subscription: &Subscription, body: &str, key:
     if let Some(key) = key {
         // Signed at send time, in milliseconds: a retry is a new signature, while a byte-identical
         // repeat (the `Duplicate` fault, a replay) is the same one.
-        request = request.headers(crate::webhooks::sign_with_timestamp(body.as_bytes(), key, &Utc::now().timestamp_millis().to_string()));
+        request = request.headers(crate::webhooks::sign_with_timestamp(body.as_bytes(), key, &now.timestamp_millis().to_string()));
     }
     request
 }

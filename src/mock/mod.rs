@@ -1,11 +1,33 @@
 //! A mock Hero server for tests without credentials (cargo feature `mock`).
 //!
 //! Real HTTP on `127.0.0.1:0`, started in-process in one line. It models the booking flow with
-//! state (seeded appointment types, locations, practitioners and slots; holds that lapse on a
-//! controllable clock; confirmations; edits before confirmation; cancellation with the
-//! practice's 24 h policy window on its clock; atomic reschedules), video links and link status,
-//! checks both auth headers, and can inject faults (latency, 429, 5xx, a dropped connection,
-//! "commit then time out").
+//! state (seeded appointment types, locations, practitioners and a diary of slots in UK surgery
+//! hours; holds that lapse; confirmations; edits before confirmation; cancellation with the
+//! practice's 24 h policy window; atomic reschedules), video links and link status, checks both
+//! auth headers, and can inject faults (latency, 429, 5xx, a dropped connection, "commit then
+//! time out").
+//!
+//! **Time** is a [`TestClock`]: the mock starts at the instant you choose
+//! ([`MockHeroBuilder::with_start`]; by default the system clock's now), lays its diary out from
+//! there, and [`MockHero::advance`] moves it. Every client the mock makes ([`MockHero::client`],
+//! [`MockHero::client_builder`]) reads the same clock, so the client's own checks (a hold about
+//! to lapse, the cancellation window) and the mock's agree:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use hero_health::booking::{BookingError, Cancellation};
+//! use hero_health::mock::MockHero;
+//!
+//! // A Tuesday morning in March; the diary starts that day.
+//! let hero = MockHero::builder().with_start("2026-03-24T08:00:00Z".parse()?).start().await?;
+//! let slot = hero.free_slot_starting_in(Duration::from_secs(48 * 3600)..).ok_or("no slot")?;
+//! let appointment = hero.client().booking().book(&slot, None).await?;
+//! hero.advance_to(slot.start_time.ok_or("a slot has a start")? - chrono::Duration::hours(2))?;
+//! let refused = hero.client().booking().cancel(&appointment, &Cancellation::new()).await;
+//! assert!(matches!(refused, Err(BookingError::NotAllowed { .. }))); // nothing was sent
+//! # Ok(()) }
+//! ```
 //!
 //! Webhooks created through the API get Hero's signed deliveries for what happens in the mock
 //! (`appointment.confirmed`, `.cancelled`, `.rescheduled`), in order per receiver, retried with
@@ -37,6 +59,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::clock::{ClockError, TestClock};
 use crate::types::Slot;
 use crate::{Client, Environment};
 
@@ -122,11 +145,19 @@ pub enum MockError {
     },
 }
 
+/// How long a reservation holds its slot by default. Hero does not document the hold period of
+/// the API; the only figure it publishes is 15 minutes, for a patient booking through a
+/// self-booking link (<https://support.herohealth.net/en/articles/141474-econsult-what-do-patients-see-when-booking-via-a-self-booking-link>).
+/// A guess, configurable with [`MockHeroBuilder::with_hold_period`].
+pub const DEFAULT_HOLD_PERIOD: Duration = Duration::from_secs(15 * 60);
+
 /// Settings of a [`MockHero`]. `Debug` does not show the API key.
 #[derive(Clone)]
 pub struct MockHeroBuilder {
     seed: u64,
     days: u32,
+    weekends: bool,
+    clock: Option<TestClock>,
     hold: Duration,
     api_key: String,
     practice_group_id: String,
@@ -141,6 +172,8 @@ impl std::fmt::Debug for MockHeroBuilder {
         f.debug_struct("MockHeroBuilder")
             .field("seed", &self.seed)
             .field("days", &self.days)
+            .field("weekends", &self.weekends)
+            .field("clock", &self.clock)
             .field("hold", &self.hold)
             .field("api_key", &"[redacted]")
             .field("practice_group_id", &self.practice_group_id)
@@ -157,8 +190,9 @@ impl Default for MockHeroBuilder {
         MockHeroBuilder {
             seed: 1,
             days: 3,
-            // Hero does not document the hold period; ten minutes is the mock's assumption.
-            hold: Duration::from_secs(600),
+            weekends: false,
+            clock: None,
+            hold: DEFAULT_HOLD_PERIOD,
             api_key: "mock-api-key".into(),
             practice_group_id: "1".into(),
             network: vec!["2".into()],
@@ -175,12 +209,38 @@ impl MockHeroBuilder {
         self.seed = seed;
         self
     }
-    /// Days of slots from tomorrow (default 3).
+    /// How many days the diary covers (default 3): the start's own day (in UK time) and the
+    /// days after it, counting only the practice's open days (Monday to Friday unless
+    /// [`with_weekends`](Self::with_weekends)). Slots that have started are not offered.
     pub fn with_days(mut self, days: u32) -> Self {
         self.days = days;
         self
     }
-    /// How long a reservation holds its slot (default 10 minutes).
+
+    /// Open on Saturdays and Sundays too (extended-access clinics); by default the diary skips
+    /// weekends, as most GP practices do.
+    pub fn with_weekends(mut self) -> Self {
+        self.weekends = true;
+        self
+    }
+
+    /// The instant the mock's clock starts at (default: the system clock's now when it starts).
+    /// The diary is laid out from it, so a test that starts at a fixed instant sees the same
+    /// slots at any hour it runs. The clock runs on from there with real time.
+    pub fn with_start(mut self, at: DateTime<Utc>) -> Self {
+        self.clock = Some(TestClock::starting_at(at));
+        self
+    }
+
+    /// Runs the mock on `clock`, a [`TestClock`] the test also holds (or shares with another
+    /// mock: two practices, one time). Advancing it advances the mock; the diary is laid out
+    /// from its reading when the mock starts.
+    pub fn with_clock(mut self, clock: TestClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// How long a reservation holds its slot (default [`DEFAULT_HOLD_PERIOD`], 15 minutes).
     pub fn with_hold_period(mut self, hold: Duration) -> Self {
         self.hold = hold;
         self
@@ -243,13 +303,14 @@ impl MockHeroBuilder {
             .with_practice_group_id(self.practice_group_id.clone())
             .with_environment(Environment::HeroMock)
             .build()?;
-        let started = Utc::now();
-        let state = state::State::seeded(self.seed, self.days, crate::time::delta(self.hold), started);
+        let clock = self.clock.clone().unwrap_or_default();
+        let diary = state::Diary { days: self.days, weekends: self.weekends };
+        let state = state::State::seeded(self.seed, diary, crate::time::delta(self.hold), clock.now());
         let shared = Arc::new(Shared {
             config: self,
+            clock,
             inner: Mutex::new(Inner {
                 state,
-                offset: chrono::Duration::zero(),
                 faults: Vec::new(),
                 log: VecDeque::new(),
                 logged: 0,
@@ -269,6 +330,8 @@ impl MockHeroBuilder {
 #[derive(Debug)]
 pub(crate) struct Shared {
     config: MockHeroBuilder,
+    /// The mock's time, which its clients share.
+    clock: TestClock,
     inner: Mutex<Inner>,
     /// Woken each time a webhook delivery (with its retries) is done.
     delivered: tokio::sync::Notify,
@@ -277,7 +340,6 @@ pub(crate) struct Shared {
 #[derive(Debug)]
 pub(crate) struct Inner {
     state: state::State,
-    offset: chrono::Duration,
     faults: Vec<Fault>,
     /// The latest requests, each with its number (the count of requests before it).
     log: VecDeque<(u64, LoggedRequest)>,
@@ -290,10 +352,6 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
-    fn now(&self) -> DateTime<Utc> {
-        crate::time::later(Utc::now(), self.offset)
-    }
-
     /// Logs a request, forgetting the oldest beyond `limit`; returns its number.
     fn log(&mut self, entry: LoggedRequest, limit: usize) -> u64 {
         let number = self.logged;
@@ -370,13 +428,16 @@ impl MockHero {
         self.client_builder().build().unwrap_or_else(|e| unreachable!("settings checked at start: {e}"))
     }
 
-    /// A client builder already pointed at the mock with its credentials; add timeouts etc.
+    /// A client builder already pointed at the mock with its credentials and its clock; add
+    /// timeouts etc. To test clock skew, give it another clock
+    /// (`.with_clock(hero_health::clock::SystemClock)`).
     pub fn client_builder(&self) -> crate::ClientBuilder {
         let environment = Environment::custom(&self.url()).unwrap_or_else(|e| unreachable!("a loopback URL is valid: {e}"));
         Client::builder()
             .with_api_key(self.shared.config.api_key.clone())
             .with_practice_group_id(self.shared.config.practice_group_id.clone())
             .with_environment(environment)
+            .with_clock(self.shared.clock.clone())
     }
 
     /// The API key the mock accepts.
@@ -384,15 +445,30 @@ impl MockHero {
         &self.shared.config.api_key
     }
 
-    /// The mock's clock (real time plus what [`MockHero::advance`] added).
+    /// What time it is for the mock and its clients.
     pub fn now(&self) -> DateTime<Utc> {
-        self.shared.lock().now()
+        self.shared.clock.now()
     }
 
-    /// Moves the mock's clock forward: holds lapse without the test sleeping.
+    /// The mock's clock, shared with every client it made: give it to your own clients or a
+    /// webhook [`Verifier`](crate::webhooks::Verifier::with_clock) so they agree with the mock.
+    pub fn clock(&self) -> TestClock {
+        self.shared.clock.clone()
+    }
+
+    /// Moves the mock's clock (and its clients') forward: holds lapse and appointments come
+    /// inside the cancellation window without the test sleeping.
     pub fn advance(&self, by: Duration) {
-        let mut inner = self.shared.lock();
-        inner.offset = inner.offset.checked_add(&crate::time::delta(by)).unwrap_or(chrono::TimeDelta::MAX);
+        self.shared.clock.advance(by);
+    }
+
+    /// Moves the mock's clock (and its clients') forward to `at`.
+    ///
+    /// # Errors
+    ///
+    /// [`ClockError::Backwards`] when `at` is before the mock's now (nothing changes).
+    pub fn advance_to(&self, at: DateTime<Utc>) -> Result<(), ClockError> {
+        self.shared.clock.advance_to(at)
     }
 
     /// Queues a fault.
@@ -445,9 +521,19 @@ impl MockHero {
         tokio::time::timeout(timeout, done).await.is_ok()
     }
 
-    /// The slots nobody holds or has booked, by the mock's clock.
+    /// The slots nobody holds or has booked and that have not started, by the mock's clock.
     pub fn free_slots(&self) -> Vec<Slot> {
         let inner = self.shared.lock();
-        inner.state.free_slots(inner.now())
+        inner.state.free_slots(self.shared.clock.now())
+    }
+
+    /// The earliest free slot that starts `lead` from now, for a test that needs a slot with
+    /// that property: `..Duration::from_secs(24 * 3600)` is inside the practice's 24 h
+    /// cancellation window, `Duration::from_secs(48 * 3600)..` well outside it. `None` when the
+    /// diary has none (a weekend lies between, or the diary ends first).
+    pub fn free_slot_starting_in(&self, lead: impl std::ops::RangeBounds<Duration>) -> Option<Slot> {
+        let now = self.now();
+        let away = |slot: &Slot| slot.start_time.and_then(|start| (start - now).to_std().ok());
+        self.free_slots().into_iter().filter(|slot| away(slot).is_some_and(|away| lead.contains(&away))).min_by_key(|slot| slot.start_time)
     }
 }

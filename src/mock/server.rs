@@ -205,7 +205,8 @@ fn take_fault(shared: &Shared, operation: &str) -> Option<FaultKind> {
 
 fn answer(shared: &Shared, operation: &str, param: Option<&str>, query: &BTreeMap<String, String>, body: &[u8]) -> Answer {
     let mut inner = shared.lock();
-    let now = inner.now();
+    // Read under the lock: requests are answered in the order of their "now".
+    let now = shared.clock.now();
     let state = &mut inner.state;
     let id = param.unwrap_or_default();
     match operation {

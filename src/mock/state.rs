@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::Europe::London;
 use serde_json::{Value, json};
 
 use crate::Id;
@@ -39,6 +40,37 @@ struct Booked {
     reserved_until: DateTime<Utc>,
     confirmed_at: Option<DateTime<Utc>>,
     cancelled_at: Option<DateTime<Utc>>,
+}
+
+/// What the diary covers: how many open days from the start's own day, and whether weekends
+/// are open days.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Diary {
+    pub(crate) days: u32,
+    pub(crate) weekends: bool,
+}
+
+/// Surgery sessions in UK local time (`Europe/London`): a morning and a late afternoon clinic,
+/// as GP practices commonly run them. In UTC they move by an hour at each clock change.
+const SESSIONS: [((u32, u32), (u32, u32)); 2] = [((8, 30), (11, 30)), ((15, 0), (18, 0))];
+
+impl Diary {
+    /// The open days, in order: the start's own day in London, then the following days,
+    /// weekends skipped unless open.
+    fn open_days(self, start: DateTime<Utc>) -> impl Iterator<Item = NaiveDate> {
+        let first = start.with_timezone(&London).date_naive();
+        first
+            .iter_days()
+            .filter(move |day| self.weekends || !matches!(day.weekday(), Weekday::Sat | Weekday::Sun))
+            .take(usize::try_from(self.days).unwrap_or(usize::MAX))
+    }
+}
+
+/// `day` at `hour:minute` London time, in UTC. Surgery hours never fall in the hour a clock
+/// change skips or repeats (01:00–02:00), so there is exactly one such instant.
+fn london(day: NaiveDate, (hour, minute): (u32, u32)) -> Option<DateTime<Utc>> {
+    let local = day.and_time(NaiveTime::from_hms_opt(hour, minute, 0)?);
+    London.from_local_datetime(&local).earliest().map(|at| at.with_timezone(&Utc))
 }
 
 /// The practice's cancellation window the mock enforces (Hero's value is per practice).
@@ -144,9 +176,10 @@ fn body_error(error: &serde_json::Error, expected: &str) -> Answer {
 }
 
 impl State {
-    /// Deterministic data for `seed`: 3 appointment types, 2 locations, 3 practitioners and
-    /// `days` days of morning slots from the day after `now`, some already gone.
-    pub(crate) fn seeded(seed: u64, days: u32, hold: Duration, now: DateTime<Utc>) -> Self {
+    /// Deterministic data for `seed` and `opening`: 3 appointment types, 2 locations, 3
+    /// practitioners and the `diary`'s days of morning and afternoon slots in UK surgery hours
+    /// from `opening`'s own day, about one in four already gone.
+    pub(crate) fn seeded(seed: u64, diary: Diary, hold: Duration, opening: DateTime<Utc>) -> Self {
         let mut rng = fastrand::Rng::with_seed(seed);
         // Each type is assigned to a practitioner: a null `assignee_id` (nullable + allOf $ref)
         // is valid to progenitor but not to strict JSON Schema validators such as Prism.
@@ -195,13 +228,12 @@ impl State {
             })
             .collect();
         let mut slots = Vec::new();
-        let first_day = now.date_naive() + Duration::days(1);
         let mut next_slot = 100u64;
-        for day in 0..days {
-            let date = first_day + Duration::days(i64::from(day));
+        let sessions =
+            diary.open_days(opening).flat_map(|day| SESSIONS.iter().filter_map(move |&(from, to)| london(day, from).zip(london(day, to))));
+        for (opens, closes) in sessions {
             for Staff { id: practitioner, location, appointment_types: type_ids, .. } in &staff {
-                let mut start = date.and_hms_opt(9, 0, 0).unwrap_or_default().and_utc();
-                let end = date.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc();
+                let (mut start, end) = (opens, closes);
                 let mut turn = 0;
                 while start < end {
                     let type_id = type_ids[turn % type_ids.len()];
@@ -239,9 +271,15 @@ impl State {
         }
     }
 
-    /// The seeded slots that nobody holds or has booked at `now`.
+    /// The seeded slots that have not started and that nobody holds or has booked at `now`.
     pub(crate) fn free_slots(&self, now: DateTime<Utc>) -> Vec<Slot> {
-        self.slots.iter().filter(|s| !self.taken(s, now)).cloned().collect()
+        self.slots.iter().filter(|s| !self.unavailable(s, now)).cloned().collect()
+    }
+
+    /// Whether `slot` cannot be booked at `now`: it has started (Hero offers no slot in the
+    /// past), or it is taken.
+    fn unavailable(&self, slot: &Slot, now: DateTime<Utc>) -> bool {
+        slot.start_time.is_none_or(|start| start <= now) || self.taken(slot, now)
     }
 
     fn taken(&self, slot: &Slot, now: DateTime<Utc>) -> bool {
@@ -346,7 +384,7 @@ impl State {
                 && s.start_time == request.start_time
         });
         let Some(slot) = slot.cloned() else { return invalid("slot_not_found", "the start_time of a listed slot", &["start_time"]) };
-        if self.taken(&slot, now) {
+        if self.unavailable(&slot, now) {
             return invalid("slot_unavailable", "a free slot", &["start_time"]);
         }
         let id = self.next_appointment;
@@ -410,7 +448,7 @@ impl State {
             Ok(target) => target,
             Err(answer) => return answer,
         };
-        if target.id != current.id && self.taken(&target, now) && edit.suppress_availability_check != Some(true) {
+        if target.id != current.id && self.unavailable(&target, now) && edit.suppress_availability_check != Some(true) {
             return invalid("slot_unavailable", "a free slot", &["start_time"]);
         }
         let Some(booked) = self.appointments.get_mut(&key) else { return (404, None) };
@@ -490,7 +528,7 @@ impl State {
             let booked = booked.clone();
             return ok(self.appointment(key, &booked));
         }
-        if self.taken(&target, now) {
+        if self.unavailable(&target, now) {
             return invalid("slot_unavailable", "a free slot", &["start_time"]);
         }
         let Some(booked) = self.appointments.get_mut(&key) else { return (404, None) };
@@ -590,7 +628,7 @@ mod tests {
             event_type: "appointment.confirmed".into(),
             signing_key: Some("whsec-signing-secret".into()),
             headers: [("authorization".to_owned(), "Bearer header-secret".to_owned())].into_iter().collect(),
-            created_at: Utc::now(),
+            created_at: "2026-03-29T01:30:00Z".parse().unwrap(),
         };
         let debug = format!("{subscription:?}");
         for secret in ["whsec-signing-secret", "header-secret", "url-secret", "partner.example"] {

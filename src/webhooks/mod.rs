@@ -178,6 +178,7 @@ pub struct Verifier {
     key: SecretString,
     tolerance: Duration,
     seen: Option<Mutex<HashMap<[u8; 32], DateTime<Utc>>>>,
+    clock: crate::clock::SharedClock,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -186,6 +187,7 @@ impl std::fmt::Debug for Verifier {
             .field("key", &"[redacted]")
             .field("tolerance", &self.tolerance)
             .field("replay_protection", &self.seen.is_some())
+            .field("clock", &self.clock)
             .finish()
     }
 }
@@ -202,7 +204,7 @@ impl Verifier {
         if key.trim().is_empty() {
             return Err(WebhookError::BlankSigningKey);
         }
-        Ok(Verifier { key: SecretString::from(key), tolerance: DEFAULT_TOLERANCE, seen: None })
+        Ok(Verifier { key: SecretString::from(key), tolerance: DEFAULT_TOLERANCE, seen: None, clock: crate::clock::system() })
     }
 
     /// How far the signed timestamp may be from now (default 300 s).
@@ -225,6 +227,14 @@ impl Verifier {
         self
     }
 
+    /// The clock "now" is read from for the tolerance window (default the system clock). A
+    /// receiver tested against the mock server takes the mock's (`MockHero::clock`): the mock
+    /// signs its deliveries by its own clock.
+    pub fn with_clock(mut self, clock: impl crate::clock::Clock + 'static) -> Self {
+        self.clock = std::sync::Arc::new(clock);
+        self
+    }
+
     /// Verifies `raw_body` (the exact bytes received) against the headers, then parses it.
     ///
     /// # Errors
@@ -233,10 +243,10 @@ impl Verifier {
     /// timestamp outside the tolerance, a signature that does not match, a repeat (with replay
     /// protection), or a payload that is not a Hero event.
     pub fn verify(&self, raw_body: &[u8], headers: &HeaderMap) -> Result<WebhookEvent, WebhookError> {
-        self.verify_at(raw_body, headers, Utc::now())
+        self.verify_at(raw_body, headers, self.clock.now())
     }
 
-    /// [`Verifier::verify`] with an explicit "now" (for tests).
+    /// [`Verifier::verify`] with an explicit "now" instead of the verifier's clock.
     ///
     /// # Errors
     ///

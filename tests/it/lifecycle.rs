@@ -51,7 +51,7 @@ async fn cancel_inside_the_policy_window_is_refused_before_sending() {
     let slot = slots(&hero).await.remove(0);
     let mut appointment = booked(&hero, &slot).await;
     // As read an hour before it starts (the practice's window is 24 h).
-    appointment.start_time = Some(chrono::Utc::now() + chrono::Duration::hours(1));
+    appointment.start_time = Some(hero.now() + chrono::Duration::hours(1));
     hero.clear_requests();
 
     let error = hero.client().booking().cancel(&appointment, &Cancellation::new()).await.unwrap_err();
@@ -73,11 +73,12 @@ async fn the_mock_enforces_the_policy_window_on_its_own_clock() {
     let hero = MockHero::start().await.unwrap();
     let slot = slots(&hero).await.remove(0);
     let appointment = booked(&hero, &slot).await;
-    // The mock's clock moves to 2 h before the start; the client's does not know.
-    let until_start = (slot.start_time.unwrap() - hero.now() - chrono::Duration::hours(2)).to_std().unwrap();
-    hero.advance(until_start);
+    // The mock's clock moves to 2 h before the start; a client on the system clock (skewed on
+    // purpose) does not know, and sends the cancel.
+    hero.advance_to(slot.start_time.unwrap() - chrono::Duration::hours(2)).unwrap();
+    let skewed = hero.client_builder().with_clock(hero_health::clock::SystemClock).build().unwrap();
 
-    let error = hero.client().booking().cancel(&appointment, &Cancellation::new()).await.unwrap_err();
+    let error = skewed.booking().cancel(&appointment, &Cancellation::new()).await.unwrap_err();
     assert!(matches!(&error, BookingError::Rejected { status: 400, issues, .. } if issues[0].contains("cancellation_policy")), "{error:?}");
     assert!(!hero.free_slots().contains(&slot), "still booked");
 }

@@ -19,6 +19,7 @@ mod pagination;
 mod preflight;
 mod retries;
 mod seed_operations;
+mod time;
 mod tolerant_decoding;
 mod type_fidelity;
 mod webhooks;

@@ -16,7 +16,23 @@ pub fn operations(hero: &hero_health::mock::MockHero) -> Vec<String> {
     hero.requests().into_iter().map(|r| r.operation.unwrap_or(r.path)).collect()
 }
 
-/// Every free slot of the mock, all pages.
+/// How far away the slots a test books start: outside the practice's 24 h cancellation window
+/// with room to spare, and long after any hold a test lets lapse. Every diary has such slots,
+/// whatever the hour or day its mock starts at: its third open day is at least two days on.
+pub const LEAD: std::time::Duration = std::time::Duration::from_secs(26 * 3600);
+
+/// Every free slot of the mock that starts at least [`LEAD`] from the mock's now, all pages,
+/// listed through the mock's client; at least two.
 pub async fn free_slots(hero: &hero_health::mock::MockHero) -> Vec<hero_health::types::Slot> {
-    hero.client().booking().slots(&hero_health::booking::SlotQuery::new()).await.expect("the mock lists its slots")
+    let listed = hero.client().booking().slots(&hero_health::booking::SlotQuery::new()).await.expect("the mock lists its slots");
+    let now = hero.now();
+    let lead = chrono::Duration::from_std(LEAD).unwrap();
+    let far: Vec<_> = listed.into_iter().filter(|slot| slot.start_time.is_some_and(|start| start - now >= lead)).collect();
+    assert!(far.len() >= 2, "the mock started at {now} offers {} slots at least {LEAD:?} away", far.len());
+    far
+}
+
+/// A mock whose clock starts at `at` (RFC 3339), for a test about a particular time.
+pub async fn mock_at(at: &str) -> hero_health::mock::MockHero {
+    hero_health::mock::MockHero::builder().with_start(at.parse().expect("an RFC 3339 instant")).start().await.expect("the mock starts")
 }
