@@ -21,7 +21,7 @@
 //!
 //! // A Tuesday morning in March; the diary starts that day.
 //! let hero = MockHero::builder().with_start("2026-03-24T08:00:00Z".parse()?).start().await?;
-//! let slot = hero.free_slot_starting_in(Duration::from_secs(48 * 3600)..).ok_or("no slot")?;
+//! let slot = hero.free_slot_starting_in(Duration::from_secs(30 * 3600)..).ok_or("no slot")?;
 //! let appointment = hero.client().booking().book(&slot, None).await?;
 //! hero.advance_to(slot.start_time.ok_or("a slot has a start")? - chrono::Duration::hours(2))?;
 //! let refused = hero.client().booking().cancel(&appointment, &Cancellation::new()).await;

@@ -69,7 +69,9 @@ async fn a_hold_lapses_for_the_client_and_the_mock_together() {
     let hero = mock_at("2026-10-23T06:00:00Z").await; // a Friday before the clocks go back
     let slot = free_slots(&hero).await.remove(0);
     let reservation = hero.client().booking().reserve(&slot, None).await.unwrap();
-    hero.advance(hero_health::mock::DEFAULT_HOLD_PERIOD - Duration::from_secs(2));
+    let hold = hero_health::mock::DEFAULT_HOLD_PERIOD;
+    assert!(reservation.time_left().unwrap() > hold - Duration::from_secs(10), "the whole hold left, by the shared clock");
+    hero.advance(hold - Duration::from_secs(2));
     hero.clear_requests();
 
     let error = reservation.confirm().await.unwrap_err();
