@@ -30,7 +30,7 @@ lib=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -n 1 || true)
 # Test binaries from cargo's own report of what it built (the test target, not a binary it needs).
 executable() { # package, test target
   cargo test --locked --quiet -p "$1" --test "$2" --no-run --message-format=json 2>/dev/null |
-    grep '"test":true' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | head -n 1
+    grep -F '"kind":["test"]' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | head -n 1
 }
 it=$(executable hero-health it)
 probe=$(executable xtask probe)

@@ -6,8 +6,9 @@ use crate::support;
 use std::time::Duration;
 
 use base64::Engine as _;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use hero_health::Client;
+use hero_health::clock::TestClock;
 use hero_health::elements::ElementsTokens;
 use hero_health::mock::MockHero;
 use wiremock::matchers::{method, path};
@@ -18,6 +19,11 @@ fn jwt(exp: i64) -> String {
     format!("{}.{}.signature", part(serde_json::json!({"alg": "HS256"})), part(serde_json::json!({"exp": exp, "sub": "elements"})))
 }
 
+/// The instant the tests' clients read as now (a test picks its time; the machine's is not asked).
+fn now() -> DateTime<Utc> {
+    "2028-02-29T23:45:00Z".parse().unwrap()
+}
+
 async fn server_issuing(token: String) -> (MockServer, Client) {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
@@ -25,34 +31,35 @@ async fn server_issuing(token: String) -> (MockServer, Client) {
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"access_token": token})))
         .mount(&server)
         .await;
-    let client = support::client_for(&server.uri()).build().unwrap();
+    let client = support::client_for(&server.uri()).with_clock(TestClock::starting_at(now())).build().unwrap();
     (server, client)
 }
 
 #[tokio::test]
 async fn expiry_comes_from_the_jwt_and_is_capped_at_thirty_minutes() {
-    let in_ten = Utc::now().timestamp() + 600;
+    let in_ten = now().timestamp() + 600;
     let (_server, client) = server_issuing(jwt(in_ten)).await;
     let token = client.elements_token().await.unwrap();
     assert_eq!(token.expires_at().timestamp(), in_ten);
     assert!(!format!("{token:?}").contains(token.expose()), "Debug hides the token");
 
-    let (_server, client) = server_issuing(jwt(Utc::now().timestamp() + 7200)).await;
+    let (_server, client) = server_issuing(jwt(now().timestamp() + 7200)).await;
     let capped = client.elements_token().await.unwrap();
-    assert!(capped.expires_at() <= Utc::now() + chrono::Duration::minutes(30));
+    let cap = capped.expires_at() - now();
+    assert!(cap >= chrono::Duration::minutes(30) && cap < chrono::Duration::minutes(31), "{cap}");
 }
 
 #[tokio::test]
 async fn a_token_without_a_readable_expiry_lasts_the_documented_thirty_minutes() {
-    let hero = MockHero::start().await.unwrap(); // answers {"access_token": "string"}
+    let hero = MockHero::builder().with_start(now()).start().await.unwrap(); // answers {"access_token": "string"}
     let token = hero.client().elements_token().await.unwrap();
-    let left = token.expires_at() - Utc::now();
+    let left = token.expires_at() - hero.now();
     assert!(left > chrono::Duration::minutes(29) && left <= chrono::Duration::minutes(30), "{left}");
 }
 
 #[tokio::test]
 async fn tokens_are_reused_while_valid_and_never_past_expiry() {
-    let (server, client) = server_issuing(jwt(Utc::now().timestamp() + 600)).await;
+    let (server, client) = server_issuing(jwt(now().timestamp() + 600)).await;
     let tokens = ElementsTokens::new(client.clone());
     let first = tokens.get().await.unwrap();
     let second = tokens.get().await.unwrap();
@@ -60,9 +67,26 @@ async fn tokens_are_reused_while_valid_and_never_past_expiry() {
     assert_eq!(server.received_requests().await.unwrap().len(), 1, "reused");
 
     // A token inside the refresh margin (or expired) is never handed out again.
-    let (server, client) = server_issuing(jwt(Utc::now().timestamp() + 30)).await;
+    let (server, client) = server_issuing(jwt(now().timestamp() + 30)).await;
     let tokens = ElementsTokens::new(client).with_refresh_margin(Duration::from_secs(60));
     tokens.get().await.unwrap();
+    tokens.get().await.unwrap();
+    assert_eq!(server.received_requests().await.unwrap().len(), 2, "fetched again");
+}
+
+/// Expiry and refresh are judged by the client's clock: a token valid for ten minutes is reused
+/// until the test clock moves inside the refresh margin.
+#[tokio::test]
+async fn tokens_are_refreshed_by_the_clients_clock() {
+    let (server, client) = server_issuing(jwt(now().timestamp() + 600)).await;
+    let clock = TestClock::starting_at(now());
+    let tokens = ElementsTokens::new(client.with_clock(clock.clone()));
+    let token = tokens.get().await.unwrap();
+    assert_eq!(token.expires_at().timestamp(), now().timestamp() + 600, "the JWT's exp, under the cap counted from the clock");
+    tokens.get().await.unwrap();
+    assert_eq!(server.received_requests().await.unwrap().len(), 1, "reused");
+
+    clock.advance(Duration::from_secs(9 * 60 + 30)); // 30 s left: inside the 60 s margin
     tokens.get().await.unwrap();
     assert_eq!(server.received_requests().await.unwrap().len(), 2, "fetched again");
 }
@@ -71,7 +95,7 @@ async fn tokens_are_reused_while_valid_and_never_past_expiry() {
 /// (and its `ResponseValue`), a webhook body, its builder and the request builder holding it.
 #[tokio::test]
 async fn credentials_in_generated_types_never_reach_debug() {
-    let token = jwt(Utc::now().timestamp() + 600);
+    let token = jwt(now().timestamp() + 600);
     let (_server, client) = server_issuing(token.clone()).await;
     let answer = client.create_access_token().send().await.unwrap();
     assert_eq!(answer.access_token, token, "the value itself is intact");

@@ -1,7 +1,8 @@
 //! Time under control: the mock's clock is a test clock that its clients share, its diary keeps
 //! UK surgery hours from the instant a test picks, and every time-dependent decision of the SDK
 //! (hold expiry, the cancellation window, Elements tokens, `Retry-After` dates, webhook
-//! timestamps) reads the client's clock. Each test picks the instants it needs.
+//! timestamps) reads the client's clock (Elements tokens: `elements.rs`). Each test picks the
+//! instants it needs.
 
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use hero_health::clock::{ClockError, TestClock};
 use hero_health::mock::MockHero;
 use hero_health::types::Slot;
 use hero_health::webhooks::{Verifier, WebhookError, sign};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::{free_slots, mock_at, operations};
@@ -169,37 +170,6 @@ async fn a_late_evening_start_offers_the_next_mornings_slots() {
     assert!(all[0].date_naive() == at("2026-12-02T00:00:00Z").date_naive() && opens_at(&all, at("2026-12-02T08:30:00Z")), "{all:?}");
     assert!(hero.free_slot_starting_in(..Duration::from_secs(9 * 3600)).is_none());
     assert!(hero.free_slot_starting_in(..Duration::from_secs(24 * 3600)).is_some(), "tomorrow morning is inside the window");
-}
-
-fn jwt(exp: i64) -> String {
-    use base64::Engine as _;
-    let part = |json: serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json.to_string());
-    format!("{}.{}.signature", part(serde_json::json!({"alg": "HS256"})), part(serde_json::json!({"exp": exp})))
-}
-
-/// Elements tokens expire and are refreshed by the client's clock: a token valid for ten
-/// minutes in 2031 is reused until the test clock is moved past it.
-#[tokio::test]
-async fn elements_tokens_are_refreshed_by_the_clients_clock() {
-    let clock = TestClock::starting_at(at("2031-02-03T10:00:00Z"));
-    let server = MockServer::start().await;
-    let exp = at("2031-02-03T10:10:00Z").timestamp();
-    Mock::given(method("POST"))
-        .and(path("/v1/access_token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"access_token": jwt(exp)})))
-        .mount(&server)
-        .await;
-    let client = crate::support::client_for(&server.uri()).with_clock(clock.clone()).build().unwrap();
-
-    let token = client.elements_token().await.unwrap();
-    assert_eq!(token.expires_at().timestamp(), exp, "the JWT's exp, under the 30 min cap counted from the clock");
-    let tokens = hero_health::elements::ElementsTokens::new(client);
-    tokens.get().await.unwrap();
-    tokens.get().await.unwrap();
-    assert_eq!(server.received_requests().await.unwrap().len(), 2, "one fetch, then reused");
-    clock.advance(Duration::from_secs(9 * 60 + 30)); // inside the 60 s refresh margin
-    tokens.get().await.unwrap();
-    assert_eq!(server.received_requests().await.unwrap().len(), 3, "fetched again");
 }
 
 /// A `Retry-After` date is a wait by the client's clock: 30 s after the clock's now, in 2031.
