@@ -231,11 +231,11 @@ fn decode(c: &mut Criterion) {
     group.finish();
 }
 
-/// A fresh mock with at least `bookings` free slots (over 25 per open day), and its slots. It
+/// A fresh mock with at least `bookings` free slots (over 60 per open day), and its slots. It
 /// starts at 06:00 on a Tuesday, before surgery opens: no slot starts while the benchmark runs,
 /// whatever the hour it is run at.
 async fn mock_with_slots(bookings: u64) -> (MockHero, Vec<types::Slot>) {
-    let days = u32::try_from(bookings / 25 + 2).unwrap_or(u32::MAX);
+    let days = u32::try_from(bookings / 60 + 2).unwrap_or(u32::MAX);
     let start = "2027-01-05T06:00:00Z".parse().unwrap();
     let hero = MockHero::builder().with_days(days).with_start(start).start().await.unwrap();
     let slots = hero.free_slots();

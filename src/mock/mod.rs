@@ -135,6 +135,14 @@ pub enum MockError {
     /// The API key or practice group id it was given could not be used by a client.
     #[error("the mock's settings cannot be used by a client: {0}")]
     Settings(#[from] crate::ConfigError),
+    /// The diary would cover more days than the mock lays out.
+    #[error("the mock's diary covers at most {max} open days ({days} asked); a test needs a few, a long-running mock can be restarted")]
+    TooManyDays {
+        /// The days asked for ([`MockHeroBuilder::with_days`]).
+        days: u32,
+        /// [`MAX_DIARY_DAYS`].
+        max: u32,
+    },
     /// A fault names no operation of the API.
     #[error("no operation is called {given:?}{}; name it by operationId (bookAppointment) or method (book_appointment)", .suggestion.map(|s| format!(" (did you mean {s}?)")).unwrap_or_default())]
     UnknownOperation {
@@ -150,6 +158,10 @@ pub enum MockError {
 /// self-booking link (<https://support.herohealth.net/en/articles/141474-econsult-what-do-patients-see-when-booking-via-a-self-booking-link>).
 /// A guess, configurable with [`MockHeroBuilder::with_hold_period`].
 pub const DEFAULT_HOLD_PERIOD: Duration = Duration::from_secs(15 * 60);
+
+/// The most open days a diary covers (about a year and a half of weekdays): far more than a test
+/// needs, and a bound on the mock's memory.
+pub const MAX_DIARY_DAYS: u32 = 400;
 
 /// Settings of a [`MockHero`]. `Debug` does not show the API key.
 #[derive(Clone)]
@@ -211,7 +223,8 @@ impl MockHeroBuilder {
     }
     /// How many days the diary covers (default 3): the start's own day (in UK time) and the
     /// days after it, counting only the practice's open days (Monday to Friday unless
-    /// [`with_weekends`](Self::with_weekends)). Slots that have started are not offered.
+    /// [`with_weekends`](Self::with_weekends)); at most [`MAX_DIARY_DAYS`]. Slots that have
+    /// started are not offered.
     pub fn with_days(mut self, days: u32) -> Self {
         self.days = days;
         self
@@ -294,9 +307,12 @@ impl MockHeroBuilder {
     ///
     /// # Errors
     ///
-    /// [`MockError::Settings`] for settings no client could use, [`MockError::Bind`] when 127.0.0.1
-    /// cannot be listened on.
+    /// [`MockError::Settings`] for settings no client could use, [`MockError::TooManyDays`] for a
+    /// diary over [`MAX_DIARY_DAYS`], [`MockError::Bind`] when 127.0.0.1 cannot be listened on.
     pub async fn start(self) -> Result<MockHero, MockError> {
+        if self.days > MAX_DIARY_DAYS {
+            return Err(MockError::TooManyDays { days: self.days, max: MAX_DIARY_DAYS });
+        }
         // Refuse settings no client could use, so `MockHero::client()` cannot fail later.
         Client::builder()
             .with_api_key(self.api_key.clone())

@@ -413,6 +413,11 @@ async fn unusable_mock_settings_are_a_typed_error_not_a_panic() {
     assert!(matches!(error, hero_health::mock::MockError::Settings(_)), "{error:?}");
     let error = MockHero::builder().with_practice_group_id("abc").start().await.unwrap_err();
     assert!(error.to_string().contains("practice group"), "{error}");
+    // A diary without end would take the mock's memory; a year's worth is fine.
+    let error = MockHero::builder().with_days(u32::MAX).start().await.unwrap_err();
+    assert!(matches!(error, hero_health::mock::MockError::TooManyDays { .. }), "{error:?}");
+    let year = MockHero::builder().with_days(hero_health::mock::MAX_DIARY_DAYS).start().await.unwrap();
+    assert!(year.free_slots().len() > 1000);
 }
 
 #[tokio::test]
