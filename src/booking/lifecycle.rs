@@ -94,9 +94,11 @@ pub(crate) fn check_cancel(appointment: &Appointment, how: &Cancellation, now: D
         return Err(NotAllowed::NotCancellable);
     }
     // The policy window is about confirmed appointments: a hold is the partner's own.
+    // A window too long for a duration (what no practice sets, but an answer can say) covers
+    // every start: inside it, never a panic.
     if appointment.booking_confirmed_at.is_some()
         && let (Some(hours), Some(starts_at)) = (appointment.cancellation_policy_hours.filter(|h| *h > 0), appointment.start_time)
-        && starts_at - now < chrono::Duration::hours(i64::try_from(hours).unwrap_or(i64::MAX))
+        && i64::try_from(hours).ok().and_then(chrono::Duration::try_hours).is_none_or(|window| starts_at - now < window)
     {
         return Err(NotAllowed::InsidePolicyWindow { hours, starts_at });
     }
@@ -227,6 +229,11 @@ mod tests {
         let mut not_cancellable = appointment(true, 48, now);
         not_cancellable.can_be_cancelled = false;
         assert_eq!(check_cancel(&not_cancellable, &how, now), Err(NotAllowed::NotCancellable));
+        let mut endless = appointment(true, 24 * 365 * 100, now);
+        endless.cancellation_policy_hours = Some(u64::MAX);
+        assert!(matches!(check_cancel(&endless, &how, now), Err(NotAllowed::InsidePolicyWindow { .. })), "no overflow panic");
+        endless.cancellation_policy_hours = Some(3_000_000_000_000);
+        assert!(matches!(check_cancel(&endless, &how, now), Err(NotAllowed::InsidePolicyWindow { .. })));
         let mut cancelled = appointment(true, 48, now);
         cancelled.cancelled_at = Some(now);
         assert_eq!(check_cancel(&cancelled, &how.clone().overriding_policy(), now), Err(NotAllowed::AlreadyCancelled));

@@ -143,6 +143,10 @@ pub enum MockError {
         /// [`MAX_DIARY_DAYS`].
         max: u32,
     },
+    /// [`MockHeroBuilder::with_start`] names an instant before the reading of the clock given
+    /// with [`MockHeroBuilder::with_clock`], which cannot go back.
+    #[error("the mock cannot start at that instant: {0}")]
+    Clock(#[from] ClockError),
     /// A fault names no operation of the API.
     #[error("no operation is called {given:?}{}; name it by operationId (bookAppointment) or method (book_appointment)", .suggestion.map(|s| format!(" (did you mean {s}?)")).unwrap_or_default())]
     UnknownOperation {
@@ -170,6 +174,7 @@ pub struct MockHeroBuilder {
     days: u32,
     weekends: bool,
     clock: Option<TestClock>,
+    start: Option<DateTime<Utc>>,
     hold: Duration,
     api_key: String,
     practice_group_id: String,
@@ -186,6 +191,7 @@ impl std::fmt::Debug for MockHeroBuilder {
             .field("days", &self.days)
             .field("weekends", &self.weekends)
             .field("clock", &self.clock)
+            .field("start", &self.start)
             .field("hold", &self.hold)
             .field("api_key", &"[redacted]")
             .field("practice_group_id", &self.practice_group_id)
@@ -204,6 +210,7 @@ impl Default for MockHeroBuilder {
             days: 3,
             weekends: false,
             clock: None,
+            start: None,
             hold: DEFAULT_HOLD_PERIOD,
             api_key: "mock-api-key".into(),
             practice_group_id: "1".into(),
@@ -239,15 +246,18 @@ impl MockHeroBuilder {
 
     /// The instant the mock's clock starts at (default: the system clock's now when it starts).
     /// The diary is laid out from it, so a test that starts at a fixed instant sees the same
-    /// slots at any hour it runs. The clock runs on from there with real time.
+    /// slots at any hour it runs. The clock runs on from there with real time. With
+    /// [`with_clock`](Self::with_clock) too, that clock is moved forward to `at` when the mock
+    /// starts.
     pub fn with_start(mut self, at: DateTime<Utc>) -> Self {
-        self.clock = Some(TestClock::starting_at(at));
+        self.start = Some(at);
         self
     }
 
     /// Runs the mock on `clock`, a [`TestClock`] the test also holds (or shares with another
     /// mock: two practices, one time). Advancing it advances the mock; the diary is laid out
-    /// from its reading when the mock starts.
+    /// from its reading when the mock starts (after moving it to [`with_start`](Self::with_start)'s
+    /// instant, if given).
     pub fn with_clock(mut self, clock: TestClock) -> Self {
         self.clock = Some(clock);
         self
@@ -308,7 +318,8 @@ impl MockHeroBuilder {
     /// # Errors
     ///
     /// [`MockError::Settings`] for settings no client could use, [`MockError::TooManyDays`] for a
-    /// diary over [`MAX_DIARY_DAYS`], [`MockError::Bind`] when 127.0.0.1 cannot be listened on.
+    /// diary over [`MAX_DIARY_DAYS`], [`MockError::Clock`] for a start before the given clock's
+    /// reading, [`MockError::Bind`] when 127.0.0.1 cannot be listened on.
     pub async fn start(self) -> Result<MockHero, MockError> {
         if self.days > MAX_DIARY_DAYS {
             return Err(MockError::TooManyDays { days: self.days, max: MAX_DIARY_DAYS });
@@ -319,7 +330,15 @@ impl MockHeroBuilder {
             .with_practice_group_id(self.practice_group_id.clone())
             .with_environment(Environment::HeroMock)
             .build()?;
-        let clock = self.clock.clone().unwrap_or_default();
+        let clock = match (self.clock.clone(), self.start) {
+            (Some(clock), Some(at)) => {
+                clock.advance_to(at)?;
+                clock
+            }
+            (Some(clock), None) => clock,
+            (None, Some(at)) => TestClock::starting_at(at),
+            (None, None) => TestClock::default(),
+        };
         let diary = state::Diary { days: self.days, weekends: self.weekends };
         let state = state::State::seeded(self.seed, diary, crate::time::delta(self.hold), clock.now());
         let shared = Arc::new(Shared {
@@ -544,9 +563,10 @@ impl MockHero {
     }
 
     /// The earliest free slot that starts `lead` from now, for a test that needs a slot with
-    /// that property: `..Duration::from_secs(24 * 3600)` is inside the practice's 24 h
-    /// cancellation window, `Duration::from_secs(48 * 3600)..` well outside it. `None` when the
-    /// diary has none (a weekend lies between, or the diary ends first).
+    /// that property: `Duration::from_secs(3600)..Duration::from_secs(23 * 3600)` is inside
+    /// the practice's 24 h cancellation window (and does not start before the test can book
+    /// it), `Duration::from_secs(30 * 3600)..` well outside it. `None` when the diary has none
+    /// (a weekend lies between, or the diary ends first).
     pub fn free_slot_starting_in(&self, lead: impl std::ops::RangeBounds<Duration>) -> Option<Slot> {
         let now = self.now();
         let away = |slot: &Slot| slot.start_time.and_then(|start| (start - now).to_std().ok());

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Offset, TimeZone, Utc, Weekday};
 use chrono_tz::Europe::London;
 use serde_json::{Value, json};
 
@@ -58,7 +58,11 @@ impl Diary {
     /// The open days, in order: the start's own day in London, then the following days,
     /// weekends skipped unless open.
     fn open_days(self, start: DateTime<Utc>) -> impl Iterator<Item = NaiveDate> {
-        let first = start.with_timezone(&London).date_naive();
+        // Checked: near the ends of chrono's range the local time may not be representable
+        // (London's 1847 offset is -0:01:15); the UTC date is the day then.
+        let utc = start.naive_utc();
+        let offset = London.offset_from_utc_datetime(&utc).fix();
+        let first = utc.checked_add_offset(offset).unwrap_or(utc).date();
         first
             .iter_days()
             .filter(move |day| self.weekends || !matches!(day.weekday(), Weekday::Sat | Weekday::Sun))
@@ -71,6 +75,12 @@ impl Diary {
 fn london(day: NaiveDate, (hour, minute): (u32, u32)) -> Option<DateTime<Utc>> {
     let local = day.and_time(NaiveTime::from_hms_opt(hour, minute, 0)?);
     London.from_local_datetime(&local).earliest().map(|at| at.with_timezone(&Utc))
+}
+
+/// Whether `booked` holds its slot at `now`: confirmed, or a hold that has not lapsed, and not
+/// cancelled.
+fn holds(booked: &Booked, now: DateTime<Utc>) -> bool {
+    booked.cancelled_at.is_none() && (booked.confirmed_at.is_some() || booked.reserved_until > now)
 }
 
 /// The practice's cancellation window the mock enforces (Hero's value is per practice).
@@ -273,7 +283,15 @@ impl State {
 
     /// The seeded slots that have not started and that nobody holds or has booked at `now`.
     pub(crate) fn free_slots(&self, now: DateTime<Utc>) -> Vec<Slot> {
-        self.slots.iter().filter(|s| !self.unavailable(s, now)).cloned().collect()
+        self.free(now).cloned().collect()
+    }
+
+    /// [`State::free_slots`] by reference: the taken slots are found once, not per slot, and
+    /// nothing is cloned (a page of a year's diary clones only the page).
+    fn free(&self, now: DateTime<Utc>) -> impl Iterator<Item = &Slot> {
+        let taken: std::collections::BTreeSet<Option<&str>> =
+            self.appointments.values().filter(|a| holds(a, now)).map(|a| a.slot.id.as_deref()).collect();
+        self.slots.iter().filter(move |s| s.start_time.is_some_and(|start| start > now) && !taken.contains(&s.id.as_deref()))
     }
 
     /// Whether `slot` cannot be booked at `now`: it has started (Hero offers no slot in the
@@ -283,9 +301,7 @@ impl State {
     }
 
     fn taken(&self, slot: &Slot, now: DateTime<Utc>) -> bool {
-        self.appointments
-            .values()
-            .any(|a| a.slot.id == slot.id && a.cancelled_at.is_none() && (a.confirmed_at.is_some() || a.reserved_until > now))
+        self.appointments.values().any(|a| a.slot.id == slot.id && holds(a, now))
     }
 
     /// An appointment Hero still has: confirmed, cancelled, or a hold that has not lapsed.
@@ -356,9 +372,8 @@ impl State {
         let (from, to) = (date("start_date"), date("end_date"));
         let matches =
             |key: &str, value: &Option<Id>| query.get(key).is_none_or(|want| value.as_ref().map(Id::as_str) == Some(want.as_str()));
-        let slots: Vec<Slot> = self
-            .free_slots(now)
-            .into_iter()
+        let slots: Vec<&Slot> = self
+            .free(now)
             .filter(|s| matches("appointment_type_id", &s.appointment_type_id))
             .filter(|s| matches("location_id", &s.location_id))
             .filter(|s| matches("practitioner_id", &s.practitioner_id))

@@ -100,6 +100,25 @@ async fn the_mocks_clock_starts_where_the_test_says_and_never_goes_back() {
     let second = MockHero::builder().with_clock(clock.clone()).with_seed(2).start().await.unwrap();
     clock.advance(Duration::from_secs(48 * 3600));
     assert!(first.now() - start >= chrono::Duration::hours(48) && second.now() - start >= chrono::Duration::hours(48));
+
+    // With both, the start moves the given clock forward; it never silently replaces it.
+    let later = at("2030-02-01T08:00:00Z");
+    let third = MockHero::builder().with_clock(clock.clone()).with_start(later).start().await.unwrap();
+    assert!(clock.now() >= later && third.now() >= later, "the test's own clock moved to the start");
+    let error = MockHero::builder().with_clock(clock.clone()).with_start(start).start().await.unwrap_err();
+    assert!(matches!(error, hero_health::mock::MockError::Clock(ClockError::Backwards { .. })), "{error:?}");
+}
+
+/// A start at either end of what chrono can represent lays out what it can, without a panic
+/// (London's local time is not representable in the first minute after the earliest instant).
+#[tokio::test]
+async fn a_start_at_the_ends_of_time_is_not_a_panic() {
+    for start in [DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MIN_UTC + chrono::Duration::seconds(30), DateTime::<Utc>::MAX_UTC] {
+        let hero = MockHero::builder().with_start(start).start().await.unwrap();
+        let _ = hero.free_slots();
+        hero.advance(Duration::MAX);
+        assert!(hero.free_slots().is_empty(), "nothing is left at the end of time");
+    }
 }
 
 /// The diary keeps UK surgery hours in local time: 08:30 to 11:30 and 15:00 to 18:00 on weekdays.
@@ -150,7 +169,7 @@ async fn slots_are_offered_inside_and_outside_the_window_and_never_in_the_past()
     let hero = mock_at("2026-06-09T11:00:00Z").await; // a Tuesday at noon BST
     let now = hero.now();
     assert!(hero.free_slots().iter().all(|s| s.start_time.unwrap() > now), "nothing in the past is offered");
-    let soon = hero.free_slot_starting_in(..Duration::from_secs(24 * 3600)).expect("this afternoon's clinic");
+    let soon = hero.free_slot_starting_in(Duration::from_secs(3600)..Duration::from_secs(23 * 3600)).expect("this afternoon's clinic");
     assert!(soon.start_time.unwrap() - now < chrono::Duration::hours(5), "{:?}", soon.start_time);
     let far = hero.free_slot_starting_in(Duration::from_secs(30 * 3600)..).expect("a slot on Thursday");
     assert!(far.start_time.unwrap() - now >= chrono::Duration::hours(30));
