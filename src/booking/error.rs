@@ -189,11 +189,13 @@ impl BookingError {
 }
 
 impl From<crate::Error> for BookingError {
-    /// For calls that only read: a refusal is `Rejected`, a rate limit `RateLimited`, anything
-    /// else is safe to retry.
+    /// For calls that only read: a value the caller passed that could not be sent is
+    /// `InvalidInput` (sending it again fails the same way), a refusal is `Rejected`, a rate
+    /// limit `RateLimited`, anything else is safe to retry.
     fn from(error: crate::Error) -> Self {
         let request_id = error.request_id().map(str::to_owned);
         match (&error, error.status()) {
+            (crate::Error::InvalidRequest { reason }, _) => BookingError::InvalidInput { reason: reason.clone() },
             (crate::Error::RateLimited { retry_after, .. }, _) => BookingError::RateLimited { retry_after: *retry_after, request_id },
             (_, Some(status)) if status.is_client_error() && !error.is_retryable() => BookingError::Rejected {
                 status: status.as_u16(),

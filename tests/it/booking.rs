@@ -395,6 +395,22 @@ async fn an_incomplete_slot_is_refused_before_any_request() {
     assert!(hero.requests().is_empty());
 }
 
+/// An id that is not a Hero id is the caller's mistake: `InvalidInput`, nothing sent, and never
+/// retryable (a retry loop that trusts `is_retryable()` would otherwise never end). It was
+/// `Transport`, retryable.
+#[tokio::test]
+async fn an_id_that_is_not_a_hero_id_is_invalid_input_and_not_retryable() {
+    let hero = MockHero::start().await.unwrap();
+    let booking = hero.client().booking();
+    hero.clear_requests();
+    for id in ["12a", "", " 12", "１２"] {
+        let error = booking.appointment(id).await.unwrap_err();
+        assert!(matches!(error, BookingError::InvalidInput { .. }), "{id:?}: {error:?}");
+        assert!(!error.is_retryable(), "{id:?}");
+    }
+    assert!(hero.requests().is_empty(), "nothing sent");
+}
+
 #[tokio::test]
 async fn the_seeded_data_is_deterministic() {
     // One instant for all three: two clock reads could straddle midnight (or a session's end).
