@@ -228,10 +228,11 @@ impl MockHeroBuilder {
         self.seed = seed;
         self
     }
-    /// How many days the diary covers (default 3): the start's own day (in UK time) and the
-    /// days after it, counting only the practice's open days (Monday to Friday unless
-    /// [`with_weekends`](Self::with_weekends)); at most [`MAX_DIARY_DAYS`]. Slots that have
-    /// started are not offered.
+    /// How many days the diary covers (default 3): the start's own day (in UK time, even when
+    /// its slots are over) and the days after it, counting only the practice's open days
+    /// (Monday to Friday unless [`with_weekends`](Self::with_weekends)); at most
+    /// [`MAX_DIARY_DAYS`]. Slots start from 08:30 to 11:30 and from 15:00 to 18:00 local time;
+    /// those that have started are not offered.
     pub fn with_days(mut self, days: u32) -> Self {
         self.days = days;
         self

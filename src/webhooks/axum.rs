@@ -44,6 +44,8 @@ pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
 pub struct WebhookReceiver {
     verifier: Arc<Verifier>,
     max_body: usize,
+    /// When set, "now" for the tolerance window instead of the verifier's own clock.
+    clock: Option<crate::clock::SharedClock>,
 }
 
 impl WebhookReceiver {
@@ -60,7 +62,17 @@ impl WebhookReceiver {
     /// A receiver around your own [`Verifier`] (another tolerance). Give it
     /// [`Verifier::with_replay_protection`] unless something else recognises repeats.
     pub fn with_verifier(verifier: Verifier) -> Self {
-        WebhookReceiver { verifier: Arc::new(verifier), max_body: DEFAULT_MAX_BODY }
+        WebhookReceiver { verifier: Arc::new(verifier), max_body: DEFAULT_MAX_BODY, clock: None }
+    }
+
+    /// Judges the deliveries' timestamps by `clock` (default: the verifier's, the system
+    /// clock unless [`Verifier::with_clock`] said otherwise). A receiver tested against the mock
+    /// server takes the mock's (`MockHero::clock`): the mock signs by its clock, and a receiver
+    /// on the system clock refuses (401) every delivery once the test moves the mock's clock
+    /// more than the tolerance away.
+    pub fn with_clock(mut self, clock: impl crate::clock::Clock + 'static) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
     }
 
     /// The largest body accepted (default [`DEFAULT_MAX_BODY`]).
@@ -132,7 +144,11 @@ where
         let (parts, body) = request.into_parts();
         // The exact bytes received: the signature covers them, not a re-serialised object.
         let bytes = axum::body::to_bytes(body, receiver.max_body).await.map_err(|_| Refused::Body { max: receiver.max_body })?;
-        Ok(VerifiedEvent(receiver.verifier.verify(&bytes, &parts.headers)?))
+        let event = match &receiver.clock {
+            Some(clock) => receiver.verifier.verify_at(&bytes, &parts.headers, clock.now())?,
+            None => receiver.verifier.verify(&bytes, &parts.headers)?,
+        };
+        Ok(VerifiedEvent(event))
     }
 }
 

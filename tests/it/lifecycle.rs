@@ -228,7 +228,9 @@ async fn on_event(
 async fn receiver(hero: &MockHero, events: &[WebhookEventType], fail_first: u32) -> Seen {
     let key = "whsec-lifecycle-test";
     let seen: Seen = Arc::default();
-    let state = AppState { receiver: WebhookReceiver::new(key).unwrap(), seen: seen.clone(), fail_first: Arc::new(Mutex::new(fail_first)) };
+    // The mock signs by its clock: the receiver judges timestamps by the same one.
+    let receiver = WebhookReceiver::new(key).unwrap().with_clock(hero.clock());
+    let state = AppState { receiver, seen: seen.clone(), fail_first: Arc::new(Mutex::new(fail_first)) };
     let app = Router::new().route("/hero", post(on_event)).with_state(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hero", listener.local_addr().unwrap());
@@ -275,6 +277,25 @@ async fn a_receiver_gets_the_verified_events_in_order_and_recognises_a_duplicate
     let deliveries = hero.deliveries();
     let duplicate = deliveries.iter().find(|d| d.duplicate).expect("the duplicate was sent");
     assert_eq!(duplicate.outcome, DeliveryOutcome::Answered(200), "acknowledged, not processed again");
+}
+
+/// A mock started in another year, its clock moved on by days: a receiver on the mock's clock
+/// verifies every delivery (one on the system clock would refuse them all with 401).
+#[tokio::test]
+async fn a_receiver_on_the_mocks_clock_verifies_deliveries_at_any_instant() {
+    let hero = crate::support::mock_at("2031-05-06T10:00:00Z").await;
+    let seen = receiver(&hero, &[WebhookEventType::AppointmentConfirmed], 0).await;
+    let all = slots(&hero).await;
+    booked(&hero, &all[0]).await;
+    // Delivered before time jumps: a delivery in flight across a jump would be judged at the
+    // later instant (and refused, then signed anew and accepted on the retry).
+    assert!(hero.deliveries_settled(Duration::from_secs(10)).await);
+    hero.advance(Duration::from_secs(2 * 3600));
+    booked(&hero, &all[1]).await;
+    assert!(hero.deliveries_settled(Duration::from_secs(10)).await);
+
+    assert_eq!(seen.lock().unwrap().len(), 2, "{:?}", hero.deliveries());
+    assert!(hero.deliveries().iter().all(|d| d.outcome == DeliveryOutcome::Answered(204)), "{:?}", hero.deliveries());
 }
 
 #[tokio::test]
