@@ -635,7 +635,7 @@ fn is_required(schema: &Schema, name: &str) -> bool {
 }
 
 /// The JSON name of a field: its `#[serde(rename = "…")]`, or its name.
-fn json_name(field: &syn::Field) -> String {
+pub(crate) fn json_name(field: &syn::Field) -> String {
     let mut name = field.ident.as_ref().map(|i| i.to_string().trim_start_matches("r#").to_owned()).unwrap_or_default();
     for attr in field.attrs.iter().filter(|a| a.path().is_ident("serde")) {
         let _ = attr.parse_nested_meta(|meta| {
@@ -656,7 +656,7 @@ fn has_doc(attrs: &[Attribute]) -> bool {
 }
 
 /// Appends a paragraph to an item's docs.
-fn push_doc(attrs: &mut Vec<Attribute>, text: &str) {
+pub(crate) fn push_doc(attrs: &mut Vec<Attribute>, text: &str) {
     if has_doc(attrs) {
         attrs.push(parse_quote!(#[doc = ""]));
     }

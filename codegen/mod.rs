@@ -10,6 +10,7 @@ pub mod constructors;
 pub mod docs;
 pub mod document;
 pub mod examples;
+pub mod lenient;
 pub mod limits;
 pub mod operations;
 pub mod pages;
@@ -200,6 +201,8 @@ pub fn generate(spec: &openapiv3::OpenAPI) -> Result<Generated, GenerateError> {
     // the other passes use the rows, and the text is rendered last.
     let rows = surface::rows(&file, spec).map_err(GenerateError::Progenitor)?;
     docs::complete(&mut file, spec, &rows);
+    // Before `schemas`, whose attributes name the field types this pass changes.
+    lenient::apply(&mut file, spec, &rows).map_err(GenerateError::Progenitor)?;
     schemas::add(&mut file, spec);
     secrets::redact(&mut file);
     public_errors::rewrite(&mut file, &rows).map_err(GenerateError::Progenitor)?;

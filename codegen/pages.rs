@@ -38,7 +38,14 @@ fn page_impls(spec: &OpenAPI) -> (String, Vec<String>) {
         // `number` is generated as f64 already, `integer` needs converting; an optional count
         // (Option<_>) that is absent means "unknown": paging then stops at a short page.
         let required = |field: &str| object.required.iter().any(|r| r == field);
+        // A count the conventions made a `u64` is `Lenient` (see `lenient`): one that did not
+        // parse leaves the total unknown, so the pages run until a short one.
+        let lenient = count.as_item().is_some_and(|c| c.schema_data.extensions.contains_key(super::lenient::PUBLISHED));
         let count_expr = match (count.as_item().map(|c| &c.schema_kind), required("count")) {
+            (Some(SchemaKind::Type(Type::Integer(_))), true) if lenient => Some("self.count.get().map_or(f64::INFINITY, |c| c as f64)"),
+            (Some(SchemaKind::Type(Type::Integer(_))), false) if lenient => {
+                Some("self.count.and_then(|c| c.get().ok()).map_or(f64::INFINITY, |c| c as f64)")
+            }
             (Some(SchemaKind::Type(Type::Number(_))), true) => Some("self.count"),
             (Some(SchemaKind::Type(Type::Integer(_))), true) => Some("self.count as f64"),
             (Some(SchemaKind::Type(Type::Number(_))), false) => Some("self.count.unwrap_or(f64::INFINITY)"),

@@ -51,6 +51,7 @@ mod hooks;
 mod id;
 #[cfg(feature = "schemars")]
 mod json_schema;
+pub mod lenient;
 #[cfg(feature = "mock")]
 pub mod mock;
 mod operations;
@@ -72,6 +73,7 @@ pub use generated::Error as GeneratedError;
 pub use generated::component_schemas;
 pub use generated::{ByteStream, Client, ClientInfo, ResponseValue, builder, types};
 pub use id::{Id, InvalidId};
+pub use lenient::{Lenient, LenientOption};
 pub use reqwest::Url;
 pub use retry::RetryPolicy;
 

@@ -95,14 +95,24 @@ pub(crate) fn check_cancel(appointment: &Appointment, how: &Cancellation, now: D
     }
     // The policy window is about confirmed appointments: a hold is the partner's own.
     // A window too long for a duration (what no practice sets, but an answer can say) covers
-    // every start: inside it, never a panic.
+    // every start: inside it, never a panic. Hero publishes the hours as a `number`, so 1.5 is
+    // a window of 90 minutes (reported rounded up); a value that is no number at all (the docs
+    // mock's placeholder) leaves the judgement to Hero, which applies its policy itself.
     if appointment.booking_confirmed_at.is_some()
-        && let (Some(hours), Some(starts_at)) = (appointment.cancellation_policy_hours.filter(|h| *h > 0), appointment.start_time)
-        && i64::try_from(hours).ok().and_then(chrono::Duration::try_hours).is_none_or(|window| starts_at - now < window)
+        && let (Some(hours), Some(starts_at)) =
+            (appointment.cancellation_policy_hours.as_ref().and_then(|h| h.raw().as_f64()).filter(|h| *h > 0.0), appointment.start_time)
+        && window(hours).is_none_or(|window| starts_at - now < window)
     {
-        return Err(NotAllowed::InsidePolicyWindow { hours, starts_at });
+        return Err(NotAllowed::InsidePolicyWindow { hours: hours.ceil() as u64, starts_at });
     }
     Ok(())
+}
+
+/// `hours` as a duration, or `None` when it is too long for one.
+fn window(hours: f64) -> Option<chrono::Duration> {
+    let millis = hours * 3_600_000.0;
+    // `as` saturates; anything at or past i64::MAX ms is "too long" rather than a wrong window.
+    (millis < 9.2e18).then(|| chrono::Duration::try_milliseconds(millis as i64)).flatten()
 }
 
 /// Whether `appointment` may be rescheduled, by what it says about itself.
@@ -230,10 +240,21 @@ mod tests {
         not_cancellable.can_be_cancelled = false;
         assert_eq!(check_cancel(&not_cancellable, &how, now), Err(NotAllowed::NotCancellable));
         let mut endless = appointment(true, 24 * 365 * 100, now);
-        endless.cancellation_policy_hours = Some(u64::MAX);
+        endless.cancellation_policy_hours = Some(u64::MAX.into());
         assert!(matches!(check_cancel(&endless, &how, now), Err(NotAllowed::InsidePolicyWindow { .. })), "no overflow panic");
-        endless.cancellation_policy_hours = Some(3_000_000_000_000);
+        endless.cancellation_policy_hours = Some(3_000_000_000_000.into());
         assert!(matches!(check_cancel(&endless, &how, now), Err(NotAllowed::InsidePolicyWindow { .. })));
+        // Hero publishes the hours as a `number`: 1.5 h is 90 minutes.
+        let hours = |json: &str| Some(serde_json::from_str(json).unwrap());
+        let mut soon = appointment(true, 1, now);
+        soon.cancellation_policy_hours = hours("1.5");
+        assert!(matches!(check_cancel(&soon, &how, now), Err(NotAllowed::InsidePolicyWindow { hours: 2, .. })));
+        let mut later = appointment(true, 2, now);
+        later.cancellation_policy_hours = hours("1.5");
+        assert_eq!(check_cancel(&later, &how, now), Ok(()));
+        // No number at all (the docs mock's placeholder): Hero applies its policy itself.
+        soon.cancellation_policy_hours = hours(r#""string""#);
+        assert_eq!(check_cancel(&soon, &how, now), Ok(()));
         let mut cancelled = appointment(true, 48, now);
         cancelled.cancelled_at = Some(now);
         assert_eq!(check_cancel(&cancelled, &how.clone().overriding_policy(), now), Err(NotAllowed::AlreadyCancelled));

@@ -203,7 +203,7 @@ impl State {
             admin_booking_invoice_required: Some(false),
             assignee_id: Some(Id::from(assignee)),
             assignee_type: None,
-            duration,
+            duration: duration.into(),
             form_id: None,
             id: Id::from(id),
             in_person: true,
@@ -213,7 +213,7 @@ impl State {
             practitioner_type,
             price: 0.0,
             sector: Some(AppointmentTypeSector::Nhs),
-            slot_count: 0,
+            slot_count: 0.into(),
             telephone: false,
             use_partner_bookable_slots: false,
             video: false,
@@ -247,7 +247,10 @@ impl State {
                 let mut turn = 0;
                 while start < end {
                     let type_id = type_ids[turn % type_ids.len()];
-                    let minutes = types.iter().find(|t| t.id == Id::from(type_id)).map_or(10, |t| i64::try_from(t.duration).unwrap_or(10));
+                    let minutes = types
+                        .iter()
+                        .find(|t| t.id == Id::from(type_id))
+                        .map_or(10, |t| t.duration.get().ok().and_then(|d| i64::try_from(d).ok()).unwrap_or(10));
                     let finish = start + Duration::minutes(minutes);
                     // About one slot in four is already gone when the mock starts.
                     if rng.u8(0..4) != 0 {
@@ -333,9 +336,9 @@ impl State {
             booking_confirmed_at: booked.confirmed_at,
             can_be_cancelled: booked.cancelled_at.is_none(),
             can_be_rescheduled: booked.confirmed_at.is_some() && booked.cancelled_at.is_none(),
-            cancellation_policy_hours: Some(CANCELLATION_POLICY_HOURS),
+            cancellation_policy_hours: Some(CANCELLATION_POLICY_HOURS.into()),
             cancelled_at: booked.cancelled_at,
-            duration: slot.start_time.zip(slot.finish_time).map(|(s, f)| u64::try_from((f - s).num_minutes()).unwrap_or_default()),
+            duration: slot.start_time.zip(slot.finish_time).map(|(s, f)| u64::try_from((f - s).num_minutes()).unwrap_or_default().into()),
             id: Id::from(id),
             in_person: true,
             link_id: None,
@@ -626,7 +629,7 @@ fn webhook(subscription: &Subscription) -> Webhook {
         url: subscription.url.clone(),
         signing_key: None,
         headers: subscription.headers.clone().into_iter().collect(),
-        created_at: subscription.created_at,
+        created_at: subscription.created_at.into(),
         updated_at: subscription.created_at.to_rfc3339(),
     }
 }

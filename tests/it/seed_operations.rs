@@ -3,6 +3,7 @@
 //! decoding to the expected values.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use hero_health::LenientOption as _;
 use hero_health::types::{self, Title};
 use hero_health::{Client, Environment, Id};
 use serde_json::{Value, json};
@@ -65,12 +66,12 @@ fn seed_time() -> DateTime<Utc> {
 fn assert_seed_appointment(a: &types::Appointment) {
     assert_eq!(a.id.as_str(), "string", "the docs mock's placeholder id still decodes");
     assert_eq!(a.patient_id.as_ref().map(|i| i.as_str()), Some("string"));
-    assert_eq!(a.duration, Some(1));
+    assert_eq!(a.duration.parsed(), Some(1));
     assert_eq!(a.start_time, Some(seed_time()));
     assert_eq!(a.reserved_until, Some(seed_time()));
     assert_eq!(a.booking_confirmed_at, Some(seed_time()));
     assert_eq!(a.cancelled_at, Some(seed_time()));
-    assert_eq!(a.cancellation_policy_hours, Some(0));
+    assert_eq!(a.cancellation_policy_hours.parsed(), Some(0));
     assert!(!a.video && !a.in_person && !a.telephone && !a.can_be_cancelled && !a.suppress_mail);
     assert_eq!(a.video_url.as_deref(), Some("string"));
     assert_eq!(a.reason.as_deref(), Some("string"));

@@ -274,6 +274,7 @@ fn page_integers(schema: &mut Value, place: Place<'_>, at: &str, changes: &mut C
     let (Some(name @ ("page_index" | "page_size")), true, Value::Mapping(map)) = (place.name, place.query, &mut *schema) else { return };
     let was = describe(map);
     if to_whole_number(map) {
+        mark_published(map, &was);
         changes.add(Rule::PageIntegers, at, format!("`{name}`: {was} → integer (u64)"));
     }
 }
@@ -285,6 +286,7 @@ fn whole_numbers(schema: &mut Value, place: Place<'_>, at: &str, changes: &mut C
     }
     let was = describe(map);
     if to_whole_number(map) {
+        mark_published(map, &was);
         changes.add(Rule::WholeNumbers, at, format!("`{name}`: {was} → integer (u64)"));
     }
 }
@@ -307,6 +309,20 @@ fn to_whole_number(map: &mut Mapping) -> bool {
         }
     }
     *map != before
+}
+
+/// `x-hero-published`: what Hero's document said before a convention made the type stronger.
+/// The generator reads received fields so marked liberally (`hero_health::Lenient`): the
+/// stronger type is what we send, never a reason to fail an answer Hero's document allows.
+/// Kept when a later run finds the field already converted, so the mark survives re-normalising.
+pub(crate) const PUBLISHED: &str = "x-hero-published";
+
+fn mark_published(map: &mut Mapping, was: &str) {
+    if !map.contains_key(PUBLISHED) {
+        // Only the type: `describe` adds the dropped minimum, which is a note for the report.
+        let was = was.split(' ').next().unwrap_or(was);
+        map.insert(PUBLISHED.into(), was.into());
+    }
 }
 
 fn describe(map: &Mapping) -> String {
@@ -342,6 +358,7 @@ fn date_format(schema: &mut Value, place: Place<'_>, at: &str, knowledge: &Knowl
         return;
     }
     map.insert("format".into(), format.as_str().into());
+    mark_published(map, "string");
     changes.add(Rule::DateFormat, at, format!("`{name}`: string → {format} (the document's format for `{name}` elsewhere)"));
 }
 
@@ -416,9 +433,12 @@ components:
         let p = |pointer: &str| serde_json::to_value(&doc).unwrap().pointer(pointer).cloned().unwrap();
         assert_eq!(
             p("/paths/~1v1~1slots/get/parameters/0/schema"),
-            serde_json::json!({"type": "integer", "format": "uint64", "example": 0})
+            serde_json::json!({"type": "integer", "format": "uint64", "example": 0, "x-hero-published": "string"})
         );
-        assert_eq!(p("/paths/~1v1~1slots/get/parameters/1/schema"), serde_json::json!({"type": "integer", "format": "uint64"}));
+        assert_eq!(
+            p("/paths/~1v1~1slots/get/parameters/1/schema"),
+            serde_json::json!({"type": "integer", "format": "uint64", "x-hero-published": "integer"})
+        );
         assert_eq!(p("/paths/~1v1~1slots/get/parameters/2/schema/format"), "date");
         // A date-time query parameter would change the text users send: left alone.
         assert!(p("/paths/~1v1~1slots/get/parameters/3/schema").get("format").is_none());
@@ -426,7 +446,7 @@ components:
         assert_eq!(p("/components/schemas/AppointmentReservation/properties/id/$ref"), ID_REF);
         assert_eq!(
             p("/components/schemas/AppointmentReservation/properties/count"),
-            serde_json::json!({"type": "integer", "format": "uint64"})
+            serde_json::json!({"type": "integer", "format": "uint64", "x-hero-published": "number"})
         );
         // Its example is a date, not a date-time: the document contradicts itself, left alone.
         assert!(p("/components/schemas/AppointmentReservation/properties/created_at").get("format").is_none());
@@ -440,7 +460,11 @@ components:
         assert_eq!(p("/components/schemas/Webhook/properties/id"), serde_json::json!({"type": "string"}));
         assert_eq!(p("/components/schemas/Webhook/properties/stripe_id"), serde_json::json!({"type": "string"}));
         assert_eq!(p("/components/schemas/Webhook/properties/amount"), serde_json::json!({"type": "number"}));
-        assert_eq!(p("/components/schemas/Webhook/properties/duration"), serde_json::json!({"type": "integer", "format": "uint64"}));
+        assert_eq!(
+            p("/components/schemas/Webhook/properties/duration"),
+            serde_json::json!({"type": "integer", "format": "uint64", "x-hero-published": "number"})
+        );
+        assert_eq!(p("/paths/~1v1~1slots/get/parameters/2/schema/x-hero-published"), "string", "what Hero published is kept");
         assert_eq!(changes.len(), 10, "{changes:#?}");
     }
 
