@@ -27,6 +27,7 @@ fn main() {
         ("mock_examples.json", &generated.mock_examples),
         ("operations.rs", &generated.operations),
         ("pages.rs", &generated.pages),
+        ("decoders.rs", &generated.decoders),
     ];
     for (name, text) in files {
         if let Err(e) = std::fs::write(out.join(name), text) {

@@ -7,6 +7,7 @@
 
 pub mod clashes;
 pub mod constructors;
+pub mod decoders;
 pub mod docs;
 pub mod document;
 pub mod examples;
@@ -41,6 +42,9 @@ pub struct Generated {
     pub operations: String,
     /// `Page` impls for the list envelopes (`OUT_DIR/pages.rs`), see [`pages`].
     pub pages: String,
+    /// A decoder per operation for the mock's `decode_answer` (`OUT_DIR/decoders.rs`), see
+    /// [`decoders`].
+    pub decoders: String,
 }
 
 /// Why the document could not be turned into a client.
@@ -213,5 +217,6 @@ pub fn generate(spec: &openapiv3::OpenAPI) -> Result<Generated, GenerateError> {
     );
     let operations = operations::table(spec, &rows);
     let pages = pages::impls(spec, &rows);
-    Ok(Generated { code, surface: surface::render(&rows), mock_examples: examples::listing(spec), operations, pages })
+    let decoders = decoders::table(spec, &rows);
+    Ok(Generated { code, surface: surface::render(&rows), mock_examples: examples::listing(spec), operations, pages, decoders })
 }

@@ -93,8 +93,10 @@ pub enum BookingError {
         why: NotAllowed,
     },
     /// The request never got an answer, or the answer was unusable, and nothing was changed (or
-    /// the call only reads): it is safe to try again.
-    #[error("could not complete the request to Hero ({reason}); nothing was booked or changed, it is safe to try again")]
+    /// the call only reads). Safe to try again when [`BookingError::is_retryable`] says so: not
+    /// for an answer that does not decode or is over the size limit, which Hero would send the
+    /// same way again.
+    #[error("could not complete the request to Hero ({reason}); nothing was booked or changed{}", retry_hint(source))]
     Transport {
         /// What went wrong, without any body.
         reason: String,
@@ -176,7 +178,13 @@ impl BookingError {
     /// limit, or a failure where nothing was done. Not [`BookingError::OutcomeUnknown`]: check
     /// first whether the first attempt took effect.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, BookingError::RateLimited { .. } | BookingError::Transport { .. })
+        match self {
+            BookingError::RateLimited { .. } => true,
+            // A connection that failed, a 5xx or a timeout, yes; an answer that does not decode
+            // or is too large would come back the same: a retry loop would never end.
+            BookingError::Transport { source, .. } => source.is_retryable(),
+            _ => false,
+        }
     }
 
     /// How long to wait before retrying, when Hero said (`Retry-After` of a 429).
@@ -186,6 +194,10 @@ impl BookingError {
             _ => None,
         }
     }
+}
+
+fn retry_hint(source: &crate::Error) -> &'static str {
+    if source.is_retryable() { ", it is safe to try again" } else { "; trying again gets the same answer" }
 }
 
 impl From<crate::Error> for BookingError {

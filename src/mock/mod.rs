@@ -45,11 +45,13 @@
 //! # Ok(()) }
 //! ```
 
+mod answers;
 mod deliveries;
 mod deviations;
 mod server;
 mod state;
 
+pub use answers::decode_answer;
 pub use deliveries::{Delivery, DeliveryFault, DeliveryOutcome};
 
 use std::collections::{BTreeMap, VecDeque};
@@ -82,6 +84,15 @@ pub enum FaultKind {
     /// Do the work (commit), then wait this long before answering: a client timeout then
     /// sees a failure although the change happened.
     CommitThenTimeout(Duration),
+    /// Answer this status and body verbatim, doing nothing: as Hero's docs mock answers its
+    /// published examples (`"id": "string"`), or to replay an answer recorded from Hero. The
+    /// body is sent as given, even when it is not JSON, with `content-type: application/json`.
+    Answer {
+        /// The status to answer.
+        status: u16,
+        /// The body, byte for byte.
+        body: String,
+    },
 }
 
 /// How many requests a mock remembers by default.
@@ -126,8 +137,9 @@ pub struct LoggedRequest {
     pub status: u16,
 }
 
-/// Why the mock could not start.
+/// Why the mock could not start, or could not do what it was asked.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum MockError {
     /// Binding `127.0.0.1:0` failed.
     #[error("the mock Hero server could not listen on 127.0.0.1 ({0}); is the loopback interface available?")]
@@ -155,6 +167,15 @@ pub enum MockError {
         /// The closest operationId, if one is close.
         suggestion: Option<&'static str>,
     },
+    /// [`decode_answer`] was given an operation whose success answer has no type.
+    #[error("{operation} answers no typed body (nothing, or a byte stream): there is nothing to decode")]
+    NoTypedAnswer {
+        /// The operationId.
+        operation: &'static str,
+    },
+    /// [`decode_answer`]: the body does not decode as the client would decode it.
+    #[error("the answer does not decode: {0}")]
+    Undecodable(#[source] Box<crate::Error>),
 }
 
 /// How long a reservation holds its slot by default. Hero does not document the hold period of

@@ -158,6 +158,13 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, hea
                 record(*status);
                 return json_response(*status, Some(json!({"statusCode": status, "message": "Internal Server Error"})));
             }
+            Some(FaultKind::Answer { status, body }) => {
+                record(*status);
+                let mut response = Response::new(Body::from(body.clone()));
+                *response.status_mut() = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+                return response;
+            }
             _ => {}
         }
 

@@ -411,6 +411,23 @@ async fn an_id_that_is_not_a_hero_id_is_invalid_input_and_not_retryable() {
     assert!(hero.requests().is_empty(), "nothing sent");
 }
 
+/// A read whose answer does not decode would come back the same: not retryable, and the message
+/// does not promise a retry helps. A 5xx stays retryable.
+#[tokio::test]
+async fn an_answer_that_does_not_decode_is_not_retryable() {
+    use hero_health::mock::{Fault, FaultKind};
+    let hero = MockHero::start().await.unwrap();
+    let booking = hero.client().booking();
+    hero.inject(Fault::on("getAppointment", FaultKind::Answer { status: 200, body: r#"{"id": ["not", "an", "id"]}"#.into() })).unwrap();
+    let error = booking.appointment("1").await.unwrap_err();
+    assert!(matches!(error, BookingError::Transport { .. }), "{error:?}");
+    assert!(!error.is_retryable(), "{error}");
+    assert!(error.to_string().contains("trying again gets the same answer"), "{error}");
+    hero.inject(Fault::on("getAppointment", FaultKind::ServerError(503)).times(20)).unwrap();
+    let error = booking.appointment("1").await.unwrap_err();
+    assert!(error.is_retryable() && error.to_string().contains("safe to try again"), "{error}");
+}
+
 #[tokio::test]
 async fn the_seeded_data_is_deterministic() {
     // One instant for all three: two clock reads could straddle midnight (or a session's end).

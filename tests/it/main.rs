@@ -17,6 +17,7 @@ mod mock_server;
 mod module_graph;
 mod pagination;
 mod preflight;
+mod published_answers;
 mod retries;
 mod seed_operations;
 mod time;
