@@ -74,19 +74,18 @@ pub fn apply(file: &mut syn::File, spec: &OpenAPI, rows: &[Row]) -> Result<Outco
             let inner_name = last_segment(&inner);
             if let Some(published) = published {
                 let old = field.ty.clone();
+                if !STRONG.contains(&inner_name.as_str()) {
+                    return Err(format!(
+                        "the field `{owner}.{ident}` has a type (`{}`) the lenient pass does not handle (only `T` and `Option<T>` of {STRONG:?}); extend codegen/lenient.rs",
+                        old.to_token_stream()
+                    ));
+                }
                 let index = outcome.lenient.len();
                 outcome.lenient.push(format!("{owner}.{}", super::docs::json_name(field)));
-                if STRONG.contains(&inner_name.as_str()) {
-                    let lenient: syn::Type = parse_quote!(crate::lenient::Lenient<#inner>);
-                    field.ty = if optional { parse_quote!(::std::option::Option<#lenient>) } else { lenient };
-                    let with = if optional { "lenient_optional_field" } else { "lenient_field" };
-                    set_deserialize_with(&mut field.attrs, &format!("{with}::<_, _, {index}>"), optional);
-                } else {
-                    // Any other shape (a list of dates): each value is lenient, and the event
-                    // names the type instead of the field.
-                    let lenient: syn::Type = parse_quote!(crate::lenient::Lenient<#inner>);
-                    field.ty = swap_type(&field.ty, &inner, &lenient);
-                }
+                let lenient: syn::Type = parse_quote!(crate::lenient::Lenient<#inner>);
+                field.ty = if optional { parse_quote!(::std::option::Option<#lenient>) } else { lenient };
+                let with = if optional { "lenient_optional_field" } else { "lenient_field" };
+                set_deserialize_with(&mut field.attrs, &format!("{with}::<_, _, {index}>"), optional);
                 let text = format!(
                     "Hero publishes this as `{published}`; the SDK reads {} when the value is one and keeps the value as sent otherwise: `.parsed()` (`Option`) or `.get()` (`Result`) for the typed value, `.raw()` for what Hero sent ([`Lenient`](crate::Lenient)).",
                     describe(&inner_name)

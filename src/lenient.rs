@@ -45,7 +45,10 @@ use serde_json::Value;
 /// ```
 ///
 /// Serialising writes the value as received (or, for one built with `From`, the typed value), so
-/// an answer passed on or stored loses nothing.
+/// an answer passed on or stored loses nothing. Two limits come from JSON parsing, not from this
+/// type: a number is kept as the `f64` it reads as (`1E2` is written back `100.0`), and a number
+/// beyond the `f64` range (`1e400`) fails the answer in `serde_json` before any field sees it.
+/// An optional field's explicit `null` is written back as absent, like the strict types do.
 #[derive(Clone)]
 pub struct Lenient<T> {
     typed: Option<T>,
@@ -86,7 +89,10 @@ impl Strong for DateTime<Utc> {
 impl Strong for NaiveDate {
     const EXPECTED: &'static str = "a date such as \"2026-12-01\"";
     fn from_received(raw: &Value) -> Option<Self> {
-        NaiveDate::parse_from_str(raw.as_str()?, "%Y-%m-%d").ok()
+        // chrono's `%Y-%m-%d` also takes "2026-1-1" and "+2026-12-01": only the published form.
+        let text = raw.as_str()?;
+        let form = text.len() == 10 && text.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+        form.then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()).flatten()
     }
     fn to_wire(&self) -> Value {
         Value::String(self.format("%Y-%m-%d").to_string())
@@ -118,8 +124,10 @@ fn integral(number: &serde_json::Number) -> Option<i128> {
         return Some(n.into());
     }
     let float = number.as_f64()?;
-    // -2^63 and 2^64 are exactly representable; every integral f64 between converts exactly.
-    (float.fract() == 0.0 && (-9_223_372_036_854_775_808.0..18_446_744_073_709_551_616.0).contains(&float)).then_some(float as i128)
+    // From 2^53 on a float may not be the number written (9007199254740993.0 reads as 2^53): no
+    // typed value is better than a wrong one (the raw value is kept either way).
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    (float.fract() == 0.0 && float.abs() < EXACT).then_some(float as i128)
 }
 
 /// A [`Lenient`] value that did not parse into its type: what was expected and what kind of
@@ -220,10 +228,14 @@ impl<T: Strong> From<T> for Lenient<T> {
     }
 }
 
-impl<T> PartialEq for Lenient<T> {
-    /// Equal when Hero sent the same value (the typed value follows from it).
+impl<T: PartialEq> PartialEq for Lenient<T> {
+    /// The typed values when both parsed (`15` and `15.0` are equal, as are one instant at two
+    /// offsets, as for the strict types); otherwise the values as sent.
     fn eq(&self, other: &Self) -> bool {
-        self.raw == other.raw
+        match (&self.typed, &other.typed) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.raw == other.raw,
+        }
     }
 }
 
@@ -338,6 +350,9 @@ mod tests {
             assert_eq!(value.raw(), &serde_json::from_str::<Value>(not_whole).unwrap(), "kept as sent");
         }
         assert_eq!(read::<u64>("18446744073709551615").get(), Ok(u64::MAX));
+        assert_eq!(read::<u64>("9007199254740991.0").get(), Ok(9_007_199_254_740_991));
+        assert!(read::<u64>("9007199254740993.0").get().is_err(), "past 2^53 a float may not be the number sent");
+        assert_eq!(read::<u64>("-0.0").get(), Ok(0));
     }
 
     #[test]
@@ -349,7 +364,9 @@ mod tests {
             assert!(read::<DateTime<Utc>>(other).get().is_err(), "{other}");
         }
         assert_eq!(read::<NaiveDate>(r#""2026-12-01""#).get(), Ok(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()));
-        assert!(read::<NaiveDate>(r#""01/12/2026""#).get().is_err());
+        for other in [r#""01/12/2026""#, r#""2026-1-1""#, r#""+2026-12-01""#, r#"" 2026-12-01""#] {
+            assert!(read::<NaiveDate>(other).get().is_err(), "{other}");
+        }
     }
 
     #[test]
@@ -359,6 +376,15 @@ mod tests {
         let day = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
         assert_eq!(serde_json::to_value(Lenient::from(day)).unwrap(), serde_json::to_value(day).unwrap());
         assert_eq!(serde_json::to_string(&Lenient::from(7_u64)).unwrap(), "7");
+    }
+
+    #[test]
+    fn equality_is_by_typed_value_when_both_parsed() {
+        assert_eq!(read::<u64>("15.0"), Lenient::from(15));
+        assert_eq!(read::<u64>("15.0"), 15);
+        assert_eq!(read::<DateTime<Utc>>(r#""2026-12-01T10:30:00+01:00""#), read::<DateTime<Utc>>(r#""2026-12-01T09:30:00Z""#));
+        assert_ne!(read::<u64>(r#""x""#), read::<u64>(r#""y""#));
+        assert_eq!(read::<u64>(r#""x""#), read::<u64>(r#""x""#));
     }
 
     #[test]

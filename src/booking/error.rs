@@ -203,7 +203,8 @@ fn retry_hint(source: &crate::Error) -> &'static str {
 impl From<crate::Error> for BookingError {
     /// For calls that only read: a value the caller passed that could not be sent is
     /// `InvalidInput` (sending it again fails the same way), a refusal is `Rejected`, a rate
-    /// limit `RateLimited`, anything else is safe to retry.
+    /// limit `RateLimited`, anything else `Transport`, retryable when the call's error is (not an
+    /// answer that does not decode or is too large).
     fn from(error: crate::Error) -> Self {
         let request_id = error.request_id().map(str::to_owned);
         match (&error, error.status()) {

@@ -86,7 +86,8 @@ pub enum FaultKind {
     CommitThenTimeout(Duration),
     /// Answer this status and body verbatim, doing nothing: as Hero's docs mock answers its
     /// published examples (`"id": "string"`), or to replay an answer recorded from Hero. The
-    /// body is sent as given, even when it is not JSON, with `content-type: application/json`.
+    /// text is sent as given, even when it is not JSON, with `content-type: application/json`;
+    /// a status outside 100–999 is answered as 500.
     Answer {
         /// The status to answer.
         status: u16,
