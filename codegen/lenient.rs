@@ -17,7 +17,7 @@ use quote::ToTokens as _;
 use syn::{Fields, Item, parse_quote};
 
 use super::surface::Row;
-use super::syntax::types_module;
+use super::syntax::{option_inner, types_module};
 
 /// The extension the conventions write: what Hero's document said before.
 pub const PUBLISHED: &str = "x-hero-published";
@@ -219,18 +219,6 @@ fn has_deserialize_with_other_than_option(attrs: &[syn::Attribute]) -> bool {
     attrs
         .iter()
         .any(|a| a.path().is_ident("serde") && a.to_token_stream().to_string().contains("deserialize_with") && !is_option_deserialize(a))
-}
-
-/// `T` of `Option<T>`.
-fn option_inner(ty: &syn::Type) -> Option<&syn::Type> {
-    let syn::Type::Path(path) = ty else { return None };
-    let last = path.path.segments.last().filter(|s| s.ident == "Option")?;
-    match &last.arguments {
-        syn::PathArguments::AngleBracketed(args) => {
-            args.args.iter().find_map(|a| if let syn::GenericArgument::Type(t) = a { Some(t) } else { None })
-        }
-        _ => None,
-    }
 }
 
 fn last_segment(ty: &syn::Type) -> String {

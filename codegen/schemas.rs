@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 use openapiv3::OpenAPI;
 use syn::{Item, parse_quote};
 
+use super::syntax::option_inner;
+
 /// Adds the derives and impls.
 pub fn add(file: &mut syn::File, spec: &OpenAPI) {
     let Some(types) = super::syntax::types_module(file) else { return };
@@ -111,16 +113,4 @@ pub fn add(file: &mut syn::File, spec: &OpenAPI) {
             ::std::vec![#((#names, ::schemars::schema_for!(types::#components))),*]
         }
     });
-}
-
-/// `T` of `Option<T>` (written `::std::option::Option<T>` by typify).
-fn option_inner(ty: &syn::Type) -> Option<&syn::Type> {
-    let syn::Type::Path(path) = ty else { return None };
-    let last = path.path.segments.last().filter(|s| s.ident == "Option")?;
-    match &last.arguments {
-        syn::PathArguments::AngleBracketed(args) => {
-            args.args.iter().find_map(|a| if let syn::GenericArgument::Type(t) = a { Some(t) } else { None })
-        }
-        _ => None,
-    }
 }

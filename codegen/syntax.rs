@@ -74,3 +74,15 @@ fn push_open(out: &mut String, item: &impl ToTokens) {
     out.push_str(text.trim_end().strip_suffix('}').unwrap_or(&text).trim_end());
     out.push('\n');
 }
+
+/// `T` of `Option<T>` (written `::std::option::Option<T>` by typify).
+pub fn option_inner(ty: &syn::Type) -> Option<&syn::Type> {
+    let syn::Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last().filter(|s| s.ident == "Option")?;
+    match &last.arguments {
+        syn::PathArguments::AngleBracketed(args) => {
+            args.args.iter().find_map(|a| if let syn::GenericArgument::Type(t) = a { Some(t) } else { None })
+        }
+        _ => None,
+    }
+}
