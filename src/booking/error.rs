@@ -85,7 +85,7 @@ pub enum BookingError {
     /// done (see [`NotAllowed`] for why, and whether overriding the policy would help).
     #[error("{action} of appointment {appointment_id} refused, nothing was sent: {why}")]
     NotAllowed {
-        /// `cancel` or `reschedule`.
+        /// `cancel`, `reschedule` or `release`.
         action: &'static str,
         /// The appointment concerned.
         appointment_id: String,
@@ -106,7 +106,7 @@ pub enum BookingError {
     },
 }
 
-/// Why [`BookingError::NotAllowed`] refused a cancel or reschedule before sending it.
+/// Why [`BookingError::NotAllowed`] refused a cancel, reschedule or release before sending it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum NotAllowed {
@@ -131,6 +131,24 @@ pub enum NotAllowed {
         /// When the appointment starts.
         starts_at: DateTime<Utc>,
     },
+    /// An earlier reschedule of it from this process got no answer and may still land: moving
+    /// it again now could be undone by that late request.
+    #[error(
+        "an earlier reschedule of it got no answer and may still land (until {may_land_until}); read it with `appointment(id)`: once it shows the earlier move (or after that time) it can be moved again"
+    )]
+    EarlierMoveUnsettled {
+        /// Until when the earlier request is taken to possibly still land.
+        may_land_until: DateTime<Utc>,
+    },
+    /// It is booked (confirmed), not only held: releasing it would cancel the patient's
+    /// appointment without telling them.
+    #[error("it is booked, not only held; cancel it with `Booking::cancel` (the practice's policy applies and the patient is told)")]
+    Booked,
+    /// A confirmation of this hold got no answer and may still book it.
+    #[error(
+        "a confirmation of it got no answer and may still book it; confirm it again to settle that, or release it after its reserved_until (Hero frees it then anyway)"
+    )]
+    ConfirmationMayLand,
     /// It is a reservation, not a confirmed appointment: release or edit it instead.
     #[error("it is only reserved, not confirmed; use `Reservation::release()` or `edit_appointment()`")]
     NotConfirmed,

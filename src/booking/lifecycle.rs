@@ -5,14 +5,15 @@
 //!   [`BookingError::NotAllowed`] and nothing is sent, unless the caller overrides the policy.
 //! - An ambiguous outcome (timeout, dropped connection, 5xx) is settled by reading the
 //!   appointment back (`cancelled_at`, the new start). "Not yet" is not taken as "nothing
-//!   happened": a server may commit after the client hung up. The same request is sent once
-//!   more (cancelling or moving to the same slot twice cannot do it twice) and read back again;
-//!   what is still unsettled is [`BookingError::OutcomeUnknown`].
+//!   happened": a server may commit after the client hung up. A cancel is sent once more
+//!   (cancelling twice cannot do it twice) and read back again; a reschedule never is (see
+//!   [`Booking::reschedule`]). What is still unsettled is [`BookingError::OutcomeUnknown`].
 
 use chrono::{DateTime, Utc};
 
 use super::error::NotAllowed;
-use super::write::{classify_write, done_when, settle};
+use super::in_flight;
+use super::write::{classify_write, done_when, settle, settle_by_reading};
 use super::{Booking, BookingError};
 use crate::types::{Appointment, AppointmentCancel, AppointmentReschedule, Slot};
 
@@ -135,7 +136,9 @@ impl Booking {
     /// `cancellation_policy_hours` before its start (by the client's clock,
     /// [`crate::Client::clock`]) are refused before anything is sent.
     ///
-    /// Pass the appointment as you last read it (`appointment(id)`); Hero still decides.
+    /// Pass the appointment as you last read it (`appointment(id)`); Hero still decides. If Hero
+    /// refuses because it was cancelled meanwhile (a concurrent cancel won), the appointment is
+    /// read back and returned: it is cancelled, as asked.
     ///
     /// # Errors
     ///
@@ -156,6 +159,16 @@ impl Booking {
     /// `can_be_rescheduled`. The move is atomic on Hero's side: if the new slot is taken, the
     /// appointment stays where it was ([`BookingError::SlotUnavailable`]).
     ///
+    /// A move is never sent twice. When its answer is lost (timeout, dropped connection, 5xx)
+    /// the appointment is read back: at the new slot is `Ok` (the one request landed, and it
+    /// cannot land again). Not there yet is [`BookingError::OutcomeUnknown`], and the request
+    /// is remembered as one that may still land: until it reads as landed, or for
+    /// [`super::UNSETTLED_MOVE_WINDOW`] after it was sent, another move of the same appointment from
+    /// this process is refused before anything is sent
+    /// ([`NotAllowed::EarlierMoveUnsettled`]). Why: a re-sent or later move could be
+    /// overtaken by the late request, which would move the appointment back while the last
+    /// `Ok` the app saw says otherwise. A move from another process is not known here.
+    ///
     /// # Errors
     ///
     /// [`BookingError::NotAllowed`] (nothing sent), [`BookingError::IncompleteSlot`],
@@ -163,34 +176,43 @@ impl Booking {
     /// [`BookingError::RateLimited`], [`BookingError::OutcomeUnknown`] when neither the answer
     /// nor a read-back settles it, or [`BookingError::Transport`].
     pub async fn reschedule(&self, appointment: &Appointment, to: &Slot, how: &Reschedule) -> Result<Appointment, BookingError> {
-        check_reschedule(appointment, how).map_err(|why| BookingError::NotAllowed {
-            action: "reschedule",
-            appointment_id: appointment.id.to_string(),
-            why,
-        })?;
+        let refuse = |why| BookingError::NotAllowed { action: "reschedule", appointment_id: appointment.id.to_string(), why };
+        check_reschedule(appointment, how).map_err(refuse)?;
         let practitioner_id = to.practitioner_id.clone().ok_or(BookingError::IncompleteSlot { field: "practitioner_id" })?;
         let start_time = to.start_time.ok_or(BookingError::IncompleteSlot { field: "start_time" })?;
         let duration = to.finish_time.and_then(|finish| u64::try_from((finish - start_time).num_minutes()).ok()).filter(|m| *m > 0);
+        let id = appointment.id.as_str();
+        let key = in_flight::key(&self.client, id);
+        if let Some(earlier) = in_flight::pending(&key, self.client.clock().now()) {
+            // Landed meanwhile? Then it cannot land again, and this move may go.
+            let now = self.appointment(id).await?;
+            if !earlier.landed(&now) {
+                return Err(refuse(NotAllowed::EarlierMoveUnsettled { may_land_until: earlier.may_land_until() }));
+            }
+            in_flight::forget(&key);
+        }
         let body = AppointmentReschedule {
             practitioner_id: practitioner_id.clone(),
             start_time,
             duration,
             suppress_mail: Some(how.suppress_mail),
         };
-        let id = appointment.id.as_str();
-        let send = || async {
-            match self.client.reschedule_appointment().id(id).body(body.clone()).send().await {
-                Ok(moved) => Ok(moved.into_inner()),
-                Err(error) => Err(classify_write(error, "reschedule", Some(id))),
-            }
-        };
-        let moved =
-            move |a: &Appointment| a.cancelled_at.is_none() && a.start_time == Some(start_time) && a.practitioner_id == practitioner_id;
-        match send().await {
-            Err(BookingError::OutcomeUnknown { reason, .. }) => {
-                settle(&self.client, "reschedule", id, reason, done_when(moved), send).await
-            }
-            other => other,
+        let sent_at = self.client.clock().now();
+        match self.client.reschedule_appointment().id(id).body(body).send().await {
+            Ok(moved) => Ok(moved.into_inner()),
+            Err(error) => match classify_write(error, "reschedule", Some(id)) {
+                BookingError::OutcomeUnknown { reason, .. } => {
+                    let target = in_flight::Move { practitioner_id: practitioner_id.to_string(), start_time, sent_at };
+                    in_flight::remember(key.clone(), target.clone());
+                    let moved = move |a: &Appointment| a.cancelled_at.is_none() && target.landed(a);
+                    let settled = settle_by_reading(&self.client, "reschedule", id, reason, done_when(moved)).await;
+                    if settled.is_ok() {
+                        in_flight::forget(&key);
+                    }
+                    settled
+                }
+                other => Err(other),
+            },
         }
     }
 
@@ -207,6 +229,12 @@ impl Booking {
             Err(BookingError::OutcomeUnknown { reason, .. }) => {
                 settle(&self.client, "cancel", id, reason, done_when(|a: &Appointment| a.cancelled_at.is_some()), send).await
             }
+            // Refused: perhaps a concurrent cancel won. Then what was asked is done, and "fix the
+            // request" would be wrong advice.
+            Err(refused @ BookingError::Rejected { status: 400, .. }) => match self.appointment(id).await {
+                Ok(read) if read.cancelled_at.is_some() => Ok(read),
+                _ => Err(refused),
+            },
             other => other,
         }
     }

@@ -23,6 +23,7 @@
 //! ```
 
 mod error;
+mod in_flight;
 mod lifecycle;
 mod pages;
 mod reservation;
@@ -31,6 +32,7 @@ mod write;
 use std::time::Duration;
 
 pub use error::{BookingError, NotAllowed};
+pub use in_flight::UNSETTLED_MOVE_WINDOW;
 pub use lifecycle::{Cancellation, Released, Reschedule};
 pub use pages::SlotQuery;
 pub use reservation::Reservation;

@@ -1,30 +1,55 @@
 //! A held slot: confirming it (settled by reading back when the answer is ambiguous) and
 //! releasing it.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::Released;
 use super::write::{ReadBack, classify_write, settle};
 use super::{Booking, BookingError};
+use super::{NotAllowed, Released};
 use crate::types::{Appointment, AppointmentCreate};
 
 /// A reservation: Hero holds the slot until [`Reservation::reserved_until`]. Confirm it with
 /// [`Reservation::confirm`]; an unconfirmed hold is released by Hero when it ends.
-#[derive(Debug, Clone)]
+///
+/// Clones share what the reservation knows: a confirmation sent through one clone that got no
+/// answer makes [`Reservation::release`] of every clone refuse.
+#[derive(Clone)]
 pub struct Reservation {
     booking: Booking,
     id: String,
     reserved_until: Option<DateTime<Utc>>,
     request: AppointmentCreate,
+    /// A confirmation was sent and got no usable answer: it may still book the slot.
+    confirmation_unanswered: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Reservation {
+    /// The appointment id and hold, never the request: it carries the patient id and the
+    /// free-text reason.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reservation")
+            .field("id", &self.id)
+            .field("reserved_until", &self.reserved_until)
+            .field("confirmation_unanswered", &self.confirmation_unanswered.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
 }
 
 pub(super) async fn reserve(booking: Booking, request: AppointmentCreate) -> Result<Reservation, BookingError> {
     match booking.client.create_appointment().body(request.clone()).send().await {
         Ok(answer) => {
             let answer = answer.into_inner();
-            Ok(Reservation { booking, id: answer.id.into(), reserved_until: answer.reserved_until, request })
+            Ok(Reservation {
+                booking,
+                id: answer.id.into(),
+                reserved_until: answer.reserved_until,
+                request,
+                confirmation_unanswered: Arc::default(),
+            })
         }
         // Never re-sent: the POST may have created a hold even if its answer was lost.
         Err(error) => Err(classify_write(error, "reserve", None)),
@@ -101,25 +126,59 @@ impl Reservation {
             Ok(appointment) => Ok(appointment.into_inner()),
             Err(error) => Err(match classify_write(error, "confirm", Some(&self.id)) {
                 BookingError::ReservationExpired { .. } => self.expired(),
+                unknown @ BookingError::OutcomeUnknown { .. } => {
+                    // Never cleared: a later answer does not prove this request will not land.
+                    self.confirmation_unanswered.store(true, Ordering::Relaxed);
+                    unknown
+                }
                 other => other,
             }),
         }
     }
 
     /// Gives the hold up now, so the slot is free for anyone (Hero would otherwise keep it until
-    /// [`Reservation::reserved_until`]): the reservation is cancelled without mail and outside
-    /// any cancellation policy (a hold is the partner's own). An ambiguous answer is settled by
-    /// reading the appointment back, as `confirm` does.
+    /// [`Reservation::reserved_until`]).
+    ///
+    /// The appointment is read first, and only a hold is cancelled:
+    /// - booked (confirmed, perhaps by a confirmation whose answer was lost) is refused,
+    ///   [`NotAllowed::Booked`]: cancel a booking with [`crate::booking::Booking::cancel`],
+    ///   which tells the patient and honours the practice's policy;
+    /// - a hold with a confirmation of this reservation still unanswered is refused,
+    ///   [`NotAllowed::ConfirmationMayLand`]: that confirmation may book it a moment later;
+    /// - gone (404), cancelled or past its `reserved_until` is [`Released::AlreadyGone`], and
+    ///   nothing is sent.
+    ///
+    /// A hold is then cancelled without mail and outside any cancellation policy (a hold is
+    /// the partner's own). An ambiguous answer is settled by reading back, as `confirm` does. A
+    /// confirmation from another process between the read and the cancel is not known here.
     ///
     /// # Errors
     ///
-    /// [`BookingError::Rejected`] (for example when it was confirmed meanwhile: cancel it with
-    /// [`crate::booking::Booking::cancel`]), [`BookingError::OutcomeUnknown`],
-    /// [`BookingError::RateLimited`] or [`BookingError::Transport`].
+    /// [`BookingError::NotAllowed`] (nothing sent), [`BookingError::Rejected`],
+    /// [`BookingError::OutcomeUnknown`], [`BookingError::RateLimited`] or
+    /// [`BookingError::Transport`].
     pub async fn release(self) -> Result<Released, BookingError> {
+        let refuse = |why| BookingError::NotAllowed { action: "release", appointment_id: self.id.clone(), why };
+        let now = match self.booking.client.get_appointment().id(self.id.as_str()).send().await {
+            Ok(now) => now.into_inner(),
+            Err(error) if error.status().is_some_and(|s| s.as_u16() == 404) => return Ok(Released::AlreadyGone),
+            Err(error) => return Err(error.into()),
+        };
+        if now.cancelled_at.is_some() {
+            return Ok(Released::AlreadyGone);
+        }
+        if now.booking_confirmed_at.is_some() {
+            return Err(refuse(NotAllowed::Booked));
+        }
+        if now.reserved_until.is_some_and(|until| until <= self.booking.client.clock().now()) {
+            return Ok(Released::AlreadyGone);
+        }
+        if self.confirmation_unanswered.load(Ordering::Relaxed) {
+            return Err(refuse(NotAllowed::ConfirmationMayLand));
+        }
         match self.booking.cancel_by_id(&self.id, true, true).await {
             Ok(appointment) => Ok(Released::Freed(Box::new(appointment))),
-            // Hero no longer has it (lapsed, or released already): the slot is free.
+            // Hero no longer has it (lapsed, or released meanwhile): the slot is free.
             Err(BookingError::Rejected { status: 404, .. } | BookingError::ReservationExpired { .. }) => Ok(Released::AlreadyGone),
             Err(error) => Err(error),
         }

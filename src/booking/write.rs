@@ -47,10 +47,8 @@ where
     S: Fn() -> Fut,
     Fut: Future<Output = Result<Appointment, BookingError>>,
 {
-    let unknown =
-        |reason: String| BookingError::OutcomeUnknown { operation, appointment_id: Some(id.to_owned()), reason, request_id: None };
-    // A read: the crate's error is enough (the judge decides what a 404 means).
-    let read_back = || async { judge(client.get_appointment().id(id).send().await.map(crate::ResponseValue::into_inner)) };
+    let unknown = |reason: String| unknown(operation, id, reason);
+    let read_back = || read_back(client, id, &judge);
     match read_back().await {
         Ok(ReadBack::Done(appointment)) => return Ok(*appointment),
         Ok(ReadBack::Never(error)) => return Err(error),
@@ -73,6 +71,37 @@ where
         ))),
         Err(why) => Err(unknown(format!("{reason}; sending it again failed too ({again}), and reading it back failed: {why}"))),
     }
+}
+
+/// After an ambiguous write that must not be sent twice (a reschedule: a second request in
+/// flight could land after a later move): read the appointment back once and let `judge`
+/// decide. Not done is [`BookingError::OutcomeUnknown`].
+pub(crate) async fn settle_by_reading(
+    client: &Client,
+    operation: &'static str,
+    id: &str,
+    reason: String,
+    judge: impl Fn(Result<Appointment, crate::Error>) -> Result<ReadBack, String>,
+) -> Result<Appointment, BookingError> {
+    match read_back(client, id, &judge).await {
+        Ok(ReadBack::Done(appointment)) => Ok(*appointment),
+        Ok(ReadBack::Never(error)) => Err(error),
+        Ok(ReadBack::NotYet) => Err(unknown(operation, id, format!("{reason}; it does not read as done yet: the request may still land"))),
+        Err(why) => Err(unknown(operation, id, format!("{reason}; reading it back failed too: {why}"))),
+    }
+}
+
+/// A read: the crate's error is enough (the judge decides what a 404 means).
+async fn read_back(
+    client: &Client,
+    id: &str,
+    judge: &impl Fn(Result<Appointment, crate::Error>) -> Result<ReadBack, String>,
+) -> Result<ReadBack, String> {
+    judge(client.get_appointment().id(id).send().await.map(crate::ResponseValue::into_inner))
+}
+
+fn unknown(operation: &'static str, id: &str, reason: String) -> BookingError {
+    BookingError::OutcomeUnknown { operation, appointment_id: Some(id.to_owned()), reason, request_id: None }
 }
 
 /// Classifies the failure of a request that changes state by whether it may have taken effect.

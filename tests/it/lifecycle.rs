@@ -360,3 +360,126 @@ async fn a_delayed_delivery_still_arrives_and_the_log_is_bounded() {
     assert_eq!(seen.lock().unwrap().len(), 2, "the delayed one and the next, in order");
     assert_eq!(hero.deliveries().len(), 1, "the log keeps the latest `with_request_log_limit` attempts");
 }
+
+/// A client that gives up after 300 ms and never retries: what an app sees when Hero is slow.
+fn impatient(hero: &MockHero) -> hero_health::Client {
+    hero.client_builder().with_timeout(Duration::from_millis(300)).with_retry_policy(hero_health::RetryPolicy::none()).build().unwrap()
+}
+
+#[tokio::test]
+async fn release_after_a_confirmation_that_committed_unseen_refuses_and_keeps_the_booking() {
+    let hero = MockHero::start().await.unwrap();
+    let slot = slots(&hero).await.remove(0);
+    let reservation = impatient(&hero).booking().reserve(&slot, Some(&"1234".parse().unwrap())).await.unwrap();
+    // Committed, then no answer; the read-backs answered 503: the app cannot tell.
+    hero.inject(Fault::on("bookAppointment", FaultKind::CommitThenTimeout(Duration::from_secs(1)))).unwrap();
+    hero.inject(Fault::on("getAppointment", FaultKind::ServerError(503)).times(1)).unwrap();
+    let error = reservation.confirm().await.unwrap_err();
+    assert!(matches!(error, BookingError::OutcomeUnknown { operation: "confirm", .. }), "{error:?}");
+    hero.clear_requests();
+
+    let error = reservation.clone().release().await.unwrap_err();
+
+    assert!(matches!(&error, BookingError::NotAllowed { action: "release", why: NotAllowed::Booked, .. }), "{error:?}");
+    assert_eq!(operations(&hero), ["getAppointment"], "read, and nothing cancelled");
+    let read = hero.client().booking().appointment(reservation.id()).await.unwrap();
+    assert!(read.booking_confirmed_at.is_some() && read.cancelled_at.is_none(), "the patient's appointment stands");
+}
+
+#[tokio::test]
+async fn release_while_a_confirmation_may_still_land_refuses() {
+    let hero = MockHero::start().await.unwrap();
+    let slot = slots(&hero).await.remove(0);
+    let reservation = impatient(&hero).booking().reserve(&slot, None).await.unwrap();
+    // The confirmation commits 1.5 s late, after the client and its re-send gave up.
+    hero.inject(Fault::on("bookAppointment", FaultKind::Latency(Duration::from_millis(1500))).times(2)).unwrap();
+    let error = reservation.confirm().await.unwrap_err();
+    assert!(matches!(error, BookingError::OutcomeUnknown { operation: "confirm", .. }), "{error:?}");
+    hero.clear_requests();
+
+    let error = reservation.clone().release().await.unwrap_err();
+
+    assert!(matches!(&error, BookingError::NotAllowed { why: NotAllowed::ConfirmationMayLand, .. }), "{error:?}");
+    assert_eq!(operations(&hero), ["getAppointment"]);
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let read = hero.client().booking().appointment(reservation.id()).await.unwrap();
+    assert!(read.booking_confirmed_at.is_some() && read.cancelled_at.is_none(), "it landed, and was not cancelled under it");
+    let error = reservation.release().await.unwrap_err();
+    assert!(matches!(&error, BookingError::NotAllowed { why: NotAllowed::Booked, .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn releasing_twice_is_already_gone_the_second_time() {
+    let hero = MockHero::start().await.unwrap();
+    let slot = slots(&hero).await.remove(0);
+    let reservation = hero.client().booking().reserve(&slot, None).await.unwrap();
+    assert!(matches!(reservation.clone().release().await.unwrap(), Released::Freed(_)));
+    hero.clear_requests();
+    assert_eq!(reservation.release().await.unwrap(), Released::AlreadyGone);
+    assert_eq!(operations(&hero), ["getAppointment"], "read, nothing sent");
+}
+
+#[tokio::test]
+async fn a_late_reschedule_never_undoes_a_later_one() {
+    let hero = MockHero::start().await.unwrap();
+    let all = slots(&hero).await;
+    let appointment = booked(&hero, &all[0]).await;
+    // The move to X lands 1.5 s late; the app has long given up on it.
+    hero.inject(Fault::on("rescheduleAppointment", FaultKind::Latency(Duration::from_millis(1500)))).unwrap();
+    hero.clear_requests();
+    let error = impatient(&hero).booking().reschedule(&appointment, &all[1], &Reschedule::new()).await.unwrap_err();
+    assert!(matches!(&error, BookingError::OutcomeUnknown { operation: "reschedule", .. }), "{error:?}");
+    assert_eq!(operations(&hero), ["rescheduleAppointment", "getAppointment"], "never sent twice");
+
+    // Moving it to Y now could be overtaken by the late request: refused, nothing sent (any
+    // client of this process knows).
+    hero.clear_requests();
+    let error = hero.client().booking().reschedule(&appointment, &all[2], &Reschedule::new()).await.unwrap_err();
+    assert!(
+        matches!(&error, BookingError::NotAllowed { action: "reschedule", why: NotAllowed::EarlierMoveUnsettled { .. }, .. }),
+        "{error:?}"
+    );
+    assert_eq!(operations(&hero), ["getAppointment"]);
+
+    // Once it reads as landed, the move to Y goes, and nothing moves it back.
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let at_x = hero.client().booking().appointment(appointment.id.as_str()).await.unwrap();
+    assert_eq!(at_x.start_time, all[1].start_time);
+    let at_y = hero.client().booking().reschedule(&at_x, &all[2], &Reschedule::new()).await.unwrap();
+    assert_eq!(at_y.start_time, all[2].start_time);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let read = hero.client().booking().appointment(appointment.id.as_str()).await.unwrap();
+    assert_eq!(read.start_time, all[2].start_time, "the last Ok the app saw is where it is");
+}
+
+#[tokio::test]
+async fn an_unanswered_move_that_never_lands_blocks_only_for_its_window() {
+    let hero = MockHero::start().await.unwrap();
+    let all = slots(&hero).await;
+    let appointment = booked(&hero, &all[0]).await;
+    // 503 does nothing, but the client cannot know that.
+    hero.inject(Fault::on("rescheduleAppointment", FaultKind::ServerError(503))).unwrap();
+    let error = impatient(&hero).booking().reschedule(&appointment, &all[1], &Reschedule::new()).await.unwrap_err();
+    assert!(matches!(&error, BookingError::OutcomeUnknown { .. }), "{error:?}");
+    let error = hero.client().booking().reschedule(&appointment, &all[2], &Reschedule::new()).await.unwrap_err();
+    assert!(matches!(&error, BookingError::NotAllowed { why: NotAllowed::EarlierMoveUnsettled { .. }, .. }), "{error:?}");
+
+    hero.advance(hero_health::booking::UNSETTLED_MOVE_WINDOW + Duration::from_secs(1));
+    let moved = hero.client().booking().reschedule(&appointment, &all[2], &Reschedule::new()).await.unwrap();
+    assert_eq!(moved.start_time, all[2].start_time);
+}
+
+#[tokio::test]
+async fn concurrent_cancels_all_report_the_appointment_cancelled() {
+    let hero = MockHero::start().await.unwrap();
+    let slot = slots(&hero).await.remove(0);
+    let appointment = booked(&hero, &slot).await;
+    let client = hero.client();
+    let booking = client.booking();
+    let how = Cancellation::new();
+    let (a, b, c) =
+        tokio::join!(booking.cancel(&appointment, &how), booking.cancel(&appointment, &how), booking.cancel(&appointment, &how));
+    for outcome in [a, b, c] {
+        assert!(outcome.expect("cancelled, as asked").cancelled_at.is_some());
+    }
+}
