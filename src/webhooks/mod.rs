@@ -22,8 +22,8 @@
 
 #[cfg(feature = "axum")]
 pub mod axum;
+mod memory;
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -177,7 +177,7 @@ pub enum WebhookError {
 pub struct Verifier {
     key: SecretString,
     tolerance: Duration,
-    seen: Option<Mutex<HashMap<[u8; 32], DateTime<Utc>>>>,
+    seen: Option<Mutex<memory::Memory>>,
     clock: crate::clock::SharedClock,
 }
 
@@ -221,9 +221,16 @@ impl Verifier {
     }
 
     /// Also refuse a delivery whose signature was already accepted within the tolerance window
-    /// ([`WebhookError::Replayed`]). Memory is bounded by the deliveries of one window.
+    /// ([`WebhookError::Replayed`]). Memory is bounded by the deliveries of one window, and each
+    /// check takes constant time however many it holds.
+    ///
+    /// It remembers a delivery when it is verified, before you handle it: if your handling
+    /// fails and the sender resends the identical delivery, the resend is refused. And two
+    /// events about one object signed in the same second (Hero's payload carries no event id)
+    /// are byte-identical. The axum receiver (`webhooks::axum::WebhookReceiver`, feature `axum`) avoids both; with this
+    /// verifier alone, remember what you handled yourself instead.
     pub fn with_replay_protection(mut self) -> Self {
-        self.seen = Some(Mutex::new(HashMap::new()));
+        self.seen = Some(Mutex::new(memory::Memory::new(crate::time::delta(self.tolerance) * 2)));
         self
     }
 
@@ -252,16 +259,33 @@ impl Verifier {
     ///
     /// As [`Verifier::verify`].
     pub fn verify_at(&self, raw_body: &[u8], headers: &HeaderMap, now: DateTime<Utc>) -> Result<WebhookEvent, WebhookError> {
+        let verified = self.check(raw_body, headers, now)?;
+        if let Some(seen) = &self.seen
+            && !seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).first_sighting(verified.signature, now)
+        {
+            return Err(WebhookError::Replayed);
+        }
+        Ok(verified.event)
+    }
+
+    /// Checks the headers, the timestamp window and the signature, then parses the payload;
+    /// remembers nothing.
+    fn check(&self, raw_body: &[u8], headers: &HeaderMap, now: DateTime<Utc>) -> Result<Verified, WebhookError> {
         let text =
             |name: &'static str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).ok_or(WebhookError::MissingHeader(name));
         let timestamp = text(TIMESTAMP_HEADER)?;
         let signature = decode_signature(text(SIGNATURE_HEADER)?)?;
         let signed_at = parse_timestamp(timestamp).ok_or(WebhookError::BadTimestamp)?;
-        let tolerance = self.tolerance.as_secs();
-        let age = (now - signed_at).num_seconds();
-        if age.unsigned_abs() > tolerance {
+        // In milliseconds: 300.99 s is outside a 300 s window (whole seconds truncated it to 300).
+        let tolerance = self.tolerance.as_millis();
+        let age = (now - signed_at).num_milliseconds();
+        if u128::from(age.unsigned_abs()) > tolerance {
             let direction = if age >= 0 { "before" } else { "after" };
-            return Err(WebhookError::OutsideTolerance { seconds: age.unsigned_abs(), direction, tolerance });
+            return Err(WebhookError::OutsideTolerance {
+                seconds: age.unsigned_abs().div_ceil(1000),
+                direction,
+                tolerance: self.tolerance.as_secs(),
+            });
         }
         let mut mac = mac(&self.key);
         mac.update(timestamp.as_bytes());
@@ -269,23 +293,24 @@ impl Verifier {
         mac.update(raw_body);
         // `verify_slice` compares in constant time.
         mac.verify_slice(&signature).map_err(|_| WebhookError::SignatureMismatch)?;
-        if let Some(seen) = &self.seen {
-            let mut seen = seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let window = crate::time::delta(self.tolerance);
-            seen.retain(|_, at| now - *at <= window * 2);
-            if seen.insert(signature, now).is_some() {
-                return Err(WebhookError::Replayed);
-            }
-        }
         let payload: Payload = serde_json::from_slice(raw_body)
             .map_err(|e| WebhookError::InvalidPayload(format!("{:?} error at line {}, column {}", e.classify(), e.line(), e.column())))?;
-        Ok(WebhookEvent {
+        let event = WebhookEvent {
             object: payload.object,
             id: payload.id,
             practice_group_id: payload.practice_group_id,
             event: EventType::from(payload.event.as_str()),
-        })
+        };
+        Ok(Verified { event, signature, sub_second: finer_than_seconds(timestamp) })
     }
+}
+
+/// A delivery that checked out, with what the receiver's memory needs.
+pub(crate) struct Verified {
+    pub(crate) event: WebhookEvent,
+    pub(crate) signature: memory::Key,
+    /// The timestamp is finer than a second, so a byte-identical delivery is the same one.
+    pub(crate) sub_second: bool,
 }
 
 /// Verifies with the default tolerance and no replay memory; see [`Verifier`].
@@ -339,6 +364,14 @@ fn decode_signature(text: &str) -> Result<[u8; 32], WebhookError> {
         engines.iter().find_map(|engine| engine.decode(text).ok())
     };
     bytes.and_then(|b| <[u8; 32]>::try_from(b).ok()).ok_or(WebhookError::BadSignatureEncoding)
+}
+
+/// Unix milliseconds, or RFC 3339 with a fraction of a second.
+fn finer_than_seconds(text: &str) -> bool {
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return text.len() >= 13;
+    }
+    text.contains('.')
 }
 
 /// Unix seconds, Unix milliseconds (13+ digits) or RFC 3339.

@@ -10,7 +10,7 @@ use hero_health::booking::{BookingError, Cancellation, NotAllowed, Released, Res
 use hero_health::mock::{DeliveryFault, DeliveryOutcome, Fault, FaultKind, MockHero};
 use hero_health::types::{Appointment, Slot, WebhookCreate, WebhookEventType};
 use hero_health::webhooks::EventType;
-use hero_health::webhooks::axum::{VerifiedEvent, WebhookReceiver};
+use hero_health::webhooks::axum::{VerifiedEvent, WebhookReceiver, receive};
 
 use crate::support::{free_slots as slots, operations};
 
@@ -199,16 +199,9 @@ type Seen = Arc<Mutex<Vec<(EventType, String)>>>;
 
 #[derive(Clone)]
 struct AppState {
-    receiver: WebhookReceiver,
     seen: Seen,
     /// Answer 500 to this many deliveries first.
     fail_first: Arc<Mutex<u32>>,
-}
-
-impl axum::extract::FromRef<AppState> for WebhookReceiver {
-    fn from_ref(state: &AppState) -> Self {
-        state.receiver.clone()
-    }
 }
 
 async fn on_event(
@@ -230,8 +223,9 @@ async fn receiver(hero: &MockHero, events: &[WebhookEventType], fail_first: u32)
     let seen: Seen = Arc::default();
     // The mock signs by its clock: the receiver judges timestamps by the same one.
     let receiver = WebhookReceiver::new(key).unwrap().with_clock(hero.clock());
-    let state = AppState { receiver, seen: seen.clone(), fail_first: Arc::new(Mutex::new(fail_first)) };
-    let app = Router::new().route("/hero", post(on_event)).with_state(state);
+    let state = AppState { seen: seen.clone(), fail_first: Arc::new(Mutex::new(fail_first)) };
+    let app =
+        Router::new().route("/hero", post(on_event)).route_layer(axum::middleware::from_fn_with_state(receiver, receive)).with_state(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hero", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -18,6 +18,7 @@ mod module_graph;
 mod pagination;
 mod preflight;
 mod published_answers;
+mod receiver;
 mod retries;
 mod seed_operations;
 mod time;

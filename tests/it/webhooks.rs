@@ -89,6 +89,19 @@ fn stale_and_future_deliveries_are_refused() {
 }
 
 #[test]
+fn a_fraction_of_a_second_past_the_tolerance_is_outside_it() {
+    let delivery = sign(BODY, KEY, now());
+    let late = now() + Duration::milliseconds(300_500);
+    assert_eq!(
+        verifier().verify_at(BODY, &delivery, late),
+        Err(WebhookError::OutsideTolerance { seconds: 301, direction: "before", tolerance: 300 })
+    );
+    let early = now() - Duration::milliseconds(300_990);
+    assert!(matches!(verifier().verify_at(BODY, &delivery, early), Err(WebhookError::OutsideTolerance { direction: "after", .. })));
+    assert!(verifier().verify_at(BODY, &delivery, now() + Duration::seconds(300)).is_ok(), "the edge itself is inside");
+}
+
+#[test]
 fn a_replayed_delivery_is_refused_with_replay_protection() {
     let verifier = verifier().with_replay_protection();
     let delivery = sign(BODY, KEY, now());

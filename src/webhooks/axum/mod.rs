@@ -1,0 +1,305 @@
+//! Receiving Hero's webhooks in an axum app (cargo feature `axum`): a middleware that verifies
+//! the signature before anything is parsed, refuses with 400 or 401, recognises repeats, and
+//! remembers a delivery only once its handler answered 2xx.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use axum::{Router, http::StatusCode, middleware, routing::post};
+//! use hero_health::webhooks::axum::{GuardedListener, VerifiedEvent, WebhookReceiver, receive};
+//!
+//! async fn on_event(VerifiedEvent(event): VerifiedEvent) -> StatusCode {
+//!     // Verified: fetch `event.id` through the API for the details.
+//!     println!("{} {}", event.event, event.object);
+//!     StatusCode::NO_CONTENT // 2xx: handled. A 5xx makes Hero deliver it again.
+//! }
+//!
+//! let receiver = WebhookReceiver::new(std::env::var("HERO_WEBHOOK_SIGNING_KEY")?)?;
+//! let app: Router = Router::new()
+//!     .route("/hero/webhooks", post(on_event))
+//!     .route_layer(middleware::from_fn_with_state(receiver, receive));
+//! let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await?;
+//! axum::serve(GuardedListener::new(listener), app).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! A refused delivery never reaches the handler: 401 when the signature or its timestamp does
+//! not check out (wrong key, altered body, replay outside the window), 400 when the request is
+//! not a Hero delivery (headers missing or malformed, a payload that is not an event, a body
+//! over the size limit), 408 when the body does not arrive within the read deadline.
+//!
+//! What is remembered, and when:
+//! - A delivery is remembered by its signature, which covers the timestamp and the body, and
+//!   only after the handler answered 2xx. A handler that answers otherwise (or panics) leaves
+//!   nothing behind: the sender's resend, identical or signed anew, reaches the handler.
+//! - While a delivery is being handled, the identical one is answered 409: the sender comes back
+//!   later, and it is never handled twice at once.
+//! - Hero's payload carries no event id, so two events about one object in one second are
+//!   byte-identical when the timestamp is in whole seconds (Hero's unit is undocumented). Then a
+//!   repeat of a handled delivery is handed to the handler again: events are thin (the handler
+//!   reads the object's current state), so handling one twice is harmless and dropping one could
+//!   lose an update. With a finer timestamp (milliseconds, as the mock signs), an identical
+//!   delivery can only be a repeat: it is answered 200 without calling the handler.
+//! - Each check takes constant time, and memory holds the deliveries of two tolerance windows.
+//!
+//! Keep a public endpoint behind [`GuardedListener`] (or a proxy with the same limits): a
+//! connection limit and a read timeout, which `axum::serve` on a bare `TcpListener` does not
+//! have. The receiver's own read deadline ([`WebhookReceiver::with_read_deadline`]) bounds the
+//! body.
+
+mod listener;
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+pub use listener::{DEFAULT_MAX_CONNECTIONS, DEFAULT_READ_TIMEOUT, GuardedConnection, GuardedListener};
+
+use super::memory::{Claim, Memory};
+use super::{Verifier, WebhookError, WebhookEvent};
+
+/// Hero's payloads are a few hundred bytes; anything much larger is not a delivery.
+pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
+/// How long the body may take to arrive, by default.
+pub const DEFAULT_READ_DEADLINE: Duration = Duration::from_secs(10);
+
+/// The receiver's settings and memory for one signing key: give it to
+/// `axum::middleware::from_fn_with_state` with [`receive`]. Clones share the memory.
+#[derive(Debug, Clone)]
+pub struct WebhookReceiver {
+    verifier: Arc<Verifier>,
+    memory: Arc<Mutex<Memory>>,
+    max_body: usize,
+    read_deadline: Duration,
+    /// When set, "now" for the tolerance window instead of the verifier's own clock.
+    clock: Option<crate::clock::SharedClock>,
+}
+
+impl WebhookReceiver {
+    /// A receiver for the `signing_key` the webhook was created with: 300 s tolerance.
+    ///
+    /// # Errors
+    ///
+    /// [`WebhookError::BlankSigningKey`] for an empty or blank key.
+    pub fn new(signing_key: impl Into<String>) -> Result<Self, WebhookError> {
+        Ok(Self::with_verifier(Verifier::new(signing_key)?))
+    }
+
+    /// A receiver around your own [`Verifier`] (another tolerance). The receiver keeps its own
+    /// memory of handled deliveries; the verifier's replay protection, if it has it, would refuse
+    /// a failed handler's resend, so leave it off.
+    pub fn with_verifier(verifier: Verifier) -> Self {
+        let window = crate::time::delta(verifier.tolerance) * 2;
+        WebhookReceiver {
+            verifier: Arc::new(verifier),
+            memory: Arc::new(Mutex::new(Memory::new(window))),
+            max_body: DEFAULT_MAX_BODY,
+            read_deadline: DEFAULT_READ_DEADLINE,
+            clock: None,
+        }
+    }
+
+    /// Judges the deliveries' timestamps by `clock` (default: the verifier's, the system
+    /// clock unless [`Verifier::with_clock`] said otherwise). A receiver tested against the mock
+    /// server takes the mock's (`MockHero::clock`): the mock signs by its clock, and a receiver
+    /// on the system clock refuses (401) every delivery once the test moves the mock's clock
+    /// more than the tolerance away.
+    pub fn with_clock(mut self, clock: impl crate::clock::Clock + 'static) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// The largest body accepted (default [`DEFAULT_MAX_BODY`]). A request that announces a
+    /// larger one (`content-length`) is refused before any of it is read.
+    pub fn with_max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// How long the body may take to arrive (default [`DEFAULT_READ_DEADLINE`]); a slower
+    /// one is answered 408.
+    pub fn with_read_deadline(mut self, deadline: Duration) -> Self {
+        self.read_deadline = deadline;
+        self
+    }
+
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.as_ref().map_or_else(|| self.verifier.clock.now(), |clock| clock.now())
+    }
+
+    fn memory(&self) -> std::sync::MutexGuard<'_, Memory> {
+        self.memory.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The middleware: reads the body (within the size limit and the read deadline), verifies it,
+/// checks the memory, runs the handler with a [`VerifiedEvent`], and remembers the delivery when
+/// the handler answered 2xx. Use it with `axum::middleware::from_fn_with_state(receiver,
+/// receive)` on the webhook route (`route_layer`).
+pub async fn receive(State(receiver): State<WebhookReceiver>, request: Request, next: Next) -> Response {
+    match accept(&receiver, request).await {
+        Ok((request, claim)) => {
+            let response = next.run(request).await;
+            claim.finish(response.status().is_success());
+            response
+        }
+        Err(refused) => refused.into_response(),
+    }
+}
+
+async fn accept(receiver: &WebhookReceiver, request: Request) -> Result<(Request, Claimed), Refused> {
+    let (mut parts, body) = request.into_parts();
+    let max = receiver.max_body;
+    let announced = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > max as u64) {
+        return Err(Refused::Body { max });
+    }
+    // The exact bytes received: the signature covers them, not a re-serialised object.
+    let bytes = match tokio::time::timeout(receiver.read_deadline, axum::body::to_bytes(body, max)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => return Err(Refused::Body { max }),
+        Err(_) => return Err(Refused::TooSlow { deadline: receiver.read_deadline }),
+    };
+    let now = receiver.now();
+    let verified = receiver.verifier.check(&bytes, &parts.headers, now)?;
+    match receiver.memory().claim(verified.signature, verified.sub_second, now) {
+        Claim::Handle => {}
+        Claim::Busy => return Err(Refused::Busy),
+        Claim::Repeat => return Err(Refused::Webhook(WebhookError::Replayed)),
+    }
+    let claim = Claimed { receiver: receiver.clone(), key: verified.signature, finished: false };
+    parts.extensions.insert(VerifiedEvent(verified.event));
+    Ok((Request::from_parts(parts, axum::body::Body::from(bytes)), claim))
+}
+
+/// A delivery being handled: forgotten if the handler's future is dropped (it panicked, or the
+/// connection went) without finishing.
+struct Claimed {
+    receiver: WebhookReceiver,
+    key: super::memory::Key,
+    finished: bool,
+}
+
+impl Claimed {
+    fn finish(mut self, handled: bool) {
+        self.finished = true;
+        let now = self.receiver.now();
+        self.receiver.memory().finish(self.key, handled, now);
+    }
+}
+
+impl Drop for Claimed {
+    fn drop(&mut self) {
+        if !self.finished {
+            let now = self.receiver.now();
+            self.receiver.memory().finish(self.key, false, now);
+        }
+    }
+}
+
+/// A delivery whose signature checked out, parsed: the handler's extractor. Only [`receive`]
+/// provides it; on a route without that middleware it refuses with 500
+/// ([`Refused::NotThroughReceiver`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedEvent(pub WebhookEvent);
+
+impl<S: Send + Sync> FromRequestParts<S> for VerifiedEvent {
+    type Rejection = Refused;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.remove::<VerifiedEvent>().ok_or(Refused::NotThroughReceiver)
+    }
+}
+
+/// Why a delivery did not reach the handler; its response is the status Hero gets.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refused {
+    /// Verification failed (or it is a repeat: [`Refused::is_repeat`]).
+    #[error(transparent)]
+    Webhook(#[from] WebhookError),
+    /// The body is larger than [`WebhookReceiver::with_max_body`], or could not be read.
+    #[error("the delivery's body is over {max} bytes or could not be read; refused")]
+    Body {
+        /// The limit.
+        max: usize,
+    },
+    /// The body did not arrive within [`WebhookReceiver::with_read_deadline`].
+    #[error("the delivery's body did not arrive within {} ms; refused", .deadline.as_millis())]
+    TooSlow {
+        /// The deadline.
+        deadline: Duration,
+    },
+    /// The identical delivery is being handled right now: send it again later.
+    #[error("the same delivery is being handled now; send it again later")]
+    Busy,
+    /// The handler asked for a [`VerifiedEvent`] on a route without the [`receive`] middleware.
+    #[error(
+        "VerifiedEvent needs the receive middleware on this route: `.route_layer(axum::middleware::from_fn_with_state(receiver, hero_health::webhooks::axum::receive))`"
+    )]
+    NotThroughReceiver,
+}
+
+impl Refused {
+    /// A delivery already handled: answered 200, not processed again.
+    pub fn is_repeat(&self) -> bool {
+        matches!(self, Refused::Webhook(WebhookError::Replayed))
+    }
+
+    /// The status answered: 200 for a repeat, 401 for a signature or timestamp that does not
+    /// check out, 400 for anything that is not a Hero delivery, 408 for a body too slow, 409
+    /// while the same delivery is being handled, 500 for a route without the middleware.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Refused::Webhook(WebhookError::Replayed) => StatusCode::OK,
+            Refused::Webhook(WebhookError::SignatureMismatch | WebhookError::OutsideTolerance { .. } | WebhookError::BlankSigningKey) => {
+                StatusCode::UNAUTHORIZED
+            }
+            Refused::Webhook(_) | Refused::Body { .. } => StatusCode::BAD_REQUEST,
+            Refused::TooSlow { .. } => StatusCode::REQUEST_TIMEOUT,
+            Refused::Busy => StatusCode::CONFLICT,
+            Refused::NotThroughReceiver => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        match &self {
+            Refused::Webhook(WebhookError::Replayed) => {
+                tracing::debug!("hero webhook: a repeated delivery was acknowledged and not processed again")
+            }
+            Refused::NotThroughReceiver => tracing::error!(reason = %self, "hero webhook: misconfigured route"),
+            // The reason names what failed, never the body, key or signature.
+            _ => tracing::warn!(reason = %self, "hero webhook: delivery refused"),
+        }
+        (self.status(), self.to_string()).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_refusal_has_its_status() {
+        let cases = [
+            (Refused::Webhook(WebhookError::Replayed), 200),
+            (Refused::Webhook(WebhookError::SignatureMismatch), 401),
+            (Refused::Webhook(WebhookError::OutsideTolerance { seconds: 900, direction: "before", tolerance: 300 }), 401),
+            (Refused::Webhook(WebhookError::MissingHeader("x-herohealth-signature")), 400),
+            (Refused::Webhook(WebhookError::InvalidPayload("EOF".into())), 400),
+            (Refused::Body { max: 10 }, 400),
+            (Refused::TooSlow { deadline: Duration::from_secs(10) }, 408),
+            (Refused::Busy, 409),
+            (Refused::NotThroughReceiver, 500),
+        ];
+        for (refused, status) in cases {
+            assert_eq!(refused.status().as_u16(), status, "{refused}");
+        }
+    }
+}
