@@ -21,5 +21,33 @@ pub fn table(spec: &OpenAPI, surface: &[Row]) -> String {
         out.push_str(&format!("    ({name:?}, {id:?}, {method:?}, {path:?}),\n"));
     }
     out.push_str("];\n");
+    out.push_str(&words(spec));
+    out
+}
+
+/// Rust source of `pub(crate) static DOCUMENT_WORDS: &[&str]`, sorted: every property name the
+/// document declares. An error or report may name a key from an answer only when it is one of
+/// these; any other key can be data (an NHS number used as a map key).
+fn words(spec: &OpenAPI) -> String {
+    fn walk(value: &serde_json::Value, words: &mut std::collections::BTreeSet<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(serde_json::Value::Object(properties)) = map.get("properties") {
+                    words.extend(properties.keys().cloned());
+                }
+                map.values().for_each(|v| walk(v, words));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, words)),
+            _ => {}
+        }
+    }
+    let mut words = std::collections::BTreeSet::new();
+    walk(&serde_json::to_value(spec).unwrap_or_default(), &mut words);
+    let mut out =
+        String::from("/// Every property name of the OpenAPI document, sorted.\npub(crate) static DOCUMENT_WORDS: &[&str] = &[\n");
+    for word in words {
+        out.push_str(&format!("    {word:?},\n"));
+    }
+    out.push_str("];\n");
     out
 }

@@ -4,6 +4,12 @@
 //! The fields are the document's credentials: Elements' `access_token`, a webhook's
 //! `signing_key`, a prescription partner's `password`, and anything named like an API key or a
 //! secret. `dbg!(token)` or `{:?}` of a request builder then shows the shape, never the value.
+//!
+//! Two more kinds are summarised rather than shown: a webhook's custom `headers` (a partner
+//! puts its receiver's own credentials there) print how many there are, and a `url` prints its
+//! origin only (a receiver URL's path or query can carry a token; a link's, a patient's). A
+//! validation issue shows its `code` and `expected` text only when they read as Hero's words
+//! and rules, and only the document's words of its `path`.
 
 use syn::punctuated::Punctuated;
 use syn::{Fields, Item, Token, parse_quote};
@@ -32,20 +38,54 @@ pub fn redact(file: &mut syn::File) -> Vec<String> {
     redacted
 }
 
+/// How a field appears in `Debug`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    Value,
+    Redacted,
+    Summarised,
+    /// A word of Hero's (a validation code), or a token when it is anything else.
+    Word,
+    /// Hero's description of a rule, or nothing when it may quote a value.
+    Prose,
+}
+
+fn shown(ty: &str, field: &str) -> Shown {
+    // A 400's issue: its `expected` text can quote the value sent, its `path` hold a key that is
+    // data (an NHS number); the path shows the document's words only.
+    if is_secret(field) {
+        Shown::Redacted
+    } else if ty == "ValidationIssue" && field == "code" {
+        Shown::Word
+    } else if ty == "ValidationIssue" && field == "expected" {
+        Shown::Prose
+    } else if matches!(field, "headers" | "url") || (ty == "ValidationIssue" && field == "path") {
+        Shown::Summarised
+    } else {
+        Shown::Value
+    }
+}
+
 fn redact_items(items: &mut Vec<Item>, redacted: &mut Vec<String>) {
     let mut impls = Vec::new();
     for item in items.iter_mut() {
         let Item::Struct(s) = item else { continue };
         let Fields::Named(fields) = &s.fields else { continue };
         let names: Vec<&syn::Ident> = fields.named.iter().filter_map(|f| f.ident.as_ref()).collect();
-        if !names.iter().any(|n| is_secret(&n.to_string())) || !drop_derived_debug(&mut s.attrs) {
+        let label = s.ident.to_string();
+        if names.iter().all(|n| shown(&label, &n.to_string()) == Shown::Value) || !drop_derived_debug(&mut s.attrs) {
             continue;
         }
         let ident = &s.ident;
-        let label = ident.to_string();
         let shown = names.iter().map(|name| {
             let key = name.to_string();
-            if is_secret(&key) { quote::quote!(.field(#key, &"[redacted]")) } else { quote::quote!(.field(#key, &self.#name)) }
+            match shown(&label, &key) {
+                Shown::Redacted => quote::quote!(.field(#key, &"[redacted]")),
+                Shown::Summarised => quote::quote!(.field(#key, &crate::redact::Summary(&self.#name))),
+                Shown::Word => quote::quote!(.field(#key, &crate::redact::Word(&self.#name))),
+                Shown::Prose => quote::quote!(.field(#key, &crate::redact::Prose(&self.#name))),
+                Shown::Value => quote::quote!(.field(#key, &self.#name)),
+            }
         });
         impls.push(parse_quote! {
             impl ::std::fmt::Debug for #ident {

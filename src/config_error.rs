@@ -24,9 +24,10 @@ pub enum ConfigError {
     #[error("the practice group id is not usable ({0}); use the x-practice-group-id Hero gave you")]
     InvalidPracticeGroupId(crate::id::InvalidId),
     /// `HERO_ENV` holds an unknown name.
-    #[error("unknown environment {value:?}: use production, staging or mock (or set HERO_BASE_URL instead)")]
+    #[error("unknown environment {value}: use production, staging or mock (or set HERO_BASE_URL instead)")]
     UnknownEnvironment {
-        /// The value given (at most 40 characters).
+        /// The value given when it is a short word (`prod`); otherwise its length only, since
+        /// a key pasted into the variable would be printed.
         value: String,
     },
     /// Both `HERO_ENV` and `HERO_BASE_URL` are set.

@@ -92,7 +92,7 @@ impl FromStr for Environment {
             "production" | "prod" => Ok(Self::Production),
             "staging" => Ok(Self::Staging),
             "mock" | "hero-mock" | "heromock" => Ok(Self::HeroMock),
-            _ => Err(ConfigError::UnknownEnvironment { value: s.chars().take(40).collect() }),
+            _ => Err(ConfigError::UnknownEnvironment { value: shown_name(s) }),
         }
     }
 }
@@ -105,5 +105,15 @@ impl fmt::Display for Environment {
             Self::HeroMock => f.write_str("Hero docs mock"),
             Self::Custom(url) => write!(f, "custom ({}://{})", url.scheme(), url.host_str().unwrap_or("?")),
         }
+    }
+}
+
+/// What an error may repeat of an unknown environment name: a short word (a typo such as
+/// `prod`) as given; anything else (an API key pasted into `HERO_ENV`) by its length only.
+fn shown_name(name: &str) -> String {
+    if name.len() <= 16 && name.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_') {
+        name.to_owned()
+    } else {
+        format!("[{} characters, not shown]", name.chars().count())
     }
 }

@@ -461,7 +461,7 @@ fn field_at(body: &[u8], line: usize, column: usize, enclosing: bool) -> Option<
                 if !path.is_empty() {
                     path.push('.');
                 }
-                path.push_str(key);
+                path.push_str(&crate::operations::document_word_or_token(key));
             }
             Frame::Array(n) => path.push_str(&format!("[{n}]")),
             Frame::Object(None) => {}
@@ -470,14 +470,17 @@ fn field_at(body: &[u8], line: usize, column: usize, enclosing: bool) -> Option<
     (!path.is_empty()).then_some(path)
 }
 
-/// `path: code (expected …)` for each validation issue. Hero's issues name fields and rules,
-/// not values, so they are safe to show.
+/// `path: code (expected …)` for each validation issue. The path's keys are shown when they are
+/// words of the document (a field name, an array index), any other key as a token; the code
+/// when it is a word; Hero's `expected` text only when it reads as a rule, since it can quote
+/// the value sent (the whole body is in [`Error::validation`]).
 pub(crate) fn describe_issues(body: &ValidationError) -> Vec<String> {
     body.message
         .iter()
         .map(|issue| {
-            let path = issue.path.iter().map(|p| p.to_string().trim_matches('"').to_owned()).collect::<Vec<_>>().join(".");
-            format!("{}: {} (expected {})", if path.is_empty() { "body" } else { &path }, issue.code, issue.expected)
+            let path = crate::redact::path_segments(&issue.path).join(".");
+            let expected = crate::redact::prose(&issue.expected).map(|text| format!(" (expected {text})")).unwrap_or_default();
+            format!("{}: {}{expected}", if path.is_empty() { "body" } else { &path }, crate::redact::word_or_token(&issue.code))
         })
         .collect()
 }

@@ -56,6 +56,7 @@ pub mod lenient;
 pub mod mock;
 mod operations;
 pub mod pagination;
+mod redact;
 mod retry;
 mod retry_after;
 mod time;

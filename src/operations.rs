@@ -5,6 +5,19 @@ mod table {
     include!(concat!(env!("OUT_DIR"), "/operations.rs"));
 }
 
+/// `key` if it is a property name of the OpenAPI document, otherwise a stable token in its
+/// place (`‹key 3f2a›`, 16 bits of its SHA-256: enough to tell keys apart within one message,
+/// too few to recover a value from). A key an answer or a 400 body brings can be data: an NHS
+/// number used as a map key, a surname.
+pub(crate) fn document_word_or_token(key: &str) -> std::borrow::Cow<'_, str> {
+    if table::DOCUMENT_WORDS.binary_search(&key).is_ok() {
+        return std::borrow::Cow::Borrowed(key);
+    }
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    std::borrow::Cow::Owned(format!("‹key {:02x}{:02x}›", digest[0], digest[1]))
+}
+
 /// `(operationId, path template)` of a generated method (`get_appointment` →
 /// `getAppointment`, `/v1/appointments/{id}`): spans show the template, never the concrete path,
 /// which can carry patient ids.

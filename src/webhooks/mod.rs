@@ -105,7 +105,9 @@ impl std::fmt::Display for EventType {
 }
 
 /// A delivery: which object changed. Fetch it by `id` through the API for the details.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug` shows the id unless the object is a `Patient` (a patient id).
+#[derive(Clone, PartialEq, Eq)]
 pub struct WebhookEvent {
     /// `Appointment`, `Prescription`, `Patient`, `FormSubmission`…
     pub object: String,
@@ -115,6 +117,18 @@ pub struct WebhookEvent {
     pub practice_group_id: String,
     /// What happened.
     pub event: EventType,
+}
+
+impl std::fmt::Debug for WebhookEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let id: &dyn std::fmt::Debug = if self.object.eq_ignore_ascii_case("patient") { &"[patient id]" } else { &self.id };
+        f.debug_struct("WebhookEvent")
+            .field("object", &self.object)
+            .field("id", id)
+            .field("practice_group_id", &self.practice_group_id)
+            .field("event", &self.event)
+            .finish()
+    }
 }
 
 #[derive(serde::Deserialize)]

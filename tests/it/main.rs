@@ -15,6 +15,7 @@ mod hostile;
 mod lifecycle;
 mod mock_server;
 mod module_graph;
+mod no_leaks;
 mod pagination;
 mod preflight;
 mod published_answers;
