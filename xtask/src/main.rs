@@ -70,6 +70,12 @@ enum Command {
         /// Items per list page.
         #[arg(long, default_value_t = 5)]
         page_size: u32,
+        /// The largest answer read, in bytes (a larger one is not read).
+        #[arg(long, default_value_t = xtask::probe::DEFAULT_MAX_ANSWER_BYTES)]
+        max_answer_bytes: usize,
+        /// The whole run stops within this many seconds.
+        #[arg(long, default_value_t = xtask::probe::DEFAULT_TIME_BUDGET.as_secs())]
+        time_budget: u64,
         /// The document to compare with (default: the committed effective document).
         #[arg(long)]
         document: Option<PathBuf>,
@@ -101,15 +107,25 @@ fn main() -> ExitCode {
         Command::Apply => commands::apply(&repo),
         Command::Surface => commands::surface(&repo).map(|s| print!("{s}")),
         Command::BenchReport { dir } => xtask::bench_report::render(&dir).map(|s| print!("{s}")),
-        Command::Probe { base_url, environment, api_key, practice_group_id, max_requests, page_size, document, report, overlay } => probe(
+        Command::Probe {
+            base_url,
+            environment,
+            api_key,
+            practice_group_id,
+            max_requests,
+            page_size,
+            max_answer_bytes,
+            time_budget,
+            document,
+            report,
+            overlay,
+        } => probe(
             &repo,
             base_url,
             &environment,
             api_key,
             practice_group_id,
-            max_requests,
-            page_size,
-            document,
+            Limits { document, max_requests, page_size, max_answer_bytes, time_budget: Duration::from_secs(time_budget.max(1)) },
             xtask::probe::Outputs { report, overlay },
         ),
     };
@@ -122,35 +138,49 @@ fn main() -> ExitCode {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the probe compares with, and how much it may do.
+struct Limits {
+    document: Option<PathBuf>,
+    max_requests: usize,
+    page_size: u32,
+    max_answer_bytes: usize,
+    time_budget: Duration,
+}
+
 fn probe(
     repo: &Repo,
     base_url: Option<String>,
     environment: &str,
     api_key: String,
     practice_group_id: String,
-    max_requests: usize,
-    page_size: u32,
-    document: Option<PathBuf>,
+    limits: Limits,
     outputs: xtask::probe::Outputs,
 ) -> Result<(), xtask::XtaskError> {
     let (base_url, label) = match base_url {
         Some(url) => (url, "HERO_BASE_URL".to_owned()),
         None => {
             let url = xtask::probe::environment_url(environment).ok_or_else(|| {
-                xtask::XtaskError::Probe(format!("HERO_ENV is `{environment}`; use staging, production or mock (or HERO_BASE_URL)"))
+                // Named only when it is a short word: a key pasted there would be printed.
+                let shown = if environment.len() <= 16 && environment.bytes().all(|b| b.is_ascii_alphabetic()) {
+                    environment
+                } else {
+                    "not a name"
+                };
+                xtask::XtaskError::Probe(format!("HERO_ENV is `{shown}`; use staging, production or mock (or HERO_BASE_URL)"))
             })?;
             (url.to_owned(), format!("{environment} ({url})"))
         }
     };
     let in_repo = |path: PathBuf| if path.is_absolute() { path } else { repo.root().join(path) };
     let options = xtask::probe::ProbeOptions {
-        document: in_repo(document.unwrap_or_else(|| PathBuf::from(xtask::codegen::SPEC_PATH))),
+        document: in_repo(limits.document.unwrap_or_else(|| PathBuf::from(xtask::codegen::SPEC_PATH))),
         base_url,
         api_key,
         practice_group_id,
-        max_requests: max_requests.max(1),
-        page_size: page_size.max(1),
+        max_requests: limits.max_requests.max(1),
+        page_size: limits.page_size.max(1),
+        max_answer_bytes: limits.max_answer_bytes.max(1),
+        time_budget: limits.time_budget,
     };
     let outputs = xtask::probe::Outputs { report: in_repo(outputs.report), overlay: in_repo(outputs.overlay) };
     xtask::probe::command(&options, &outputs, &label).map(|_| ())

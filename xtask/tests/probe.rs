@@ -41,6 +41,8 @@ fn options(hero: &MockHero, document: PathBuf) -> xtask::probe::ProbeOptions {
         practice_group_id: "1".into(),
         max_requests: 60,
         page_size: 5,
+        max_answer_bytes: xtask::probe::DEFAULT_MAX_ANSWER_BYTES,
+        time_budget: xtask::probe::DEFAULT_TIME_BUDGET,
     }
 }
 
@@ -58,12 +60,15 @@ async fn the_probe_finds_each_kind_of_difference_and_its_overlay_makes_a_second_
         first.findings.iter().map(|f| (f.operation.as_str(), f.field.as_str(), &f.difference)).collect();
     let has = |operation: &str, wanted: &dyn Fn(&Difference) -> bool| kinds.iter().any(|(op, _, d)| *op == operation && wanted(d));
     assert!(has("getPracticeGroup", &|d| matches!(d, Difference::UndocumentedStatus { status: 202 })), "{kinds:#?}");
+    // A name or value the document does not know is a token (it could be data), never its text.
+    let colour = xtask::probe::compare::token("field", "colour");
+    let private_plus = xtask::probe::compare::token("value", "private_plus");
     assert!(
-        has("listAppointmentTypes", &|d| matches!(d, Difference::UnknownField { name, json_type: "string" } if name == "colour")),
+        has("listAppointmentTypes", &|d| matches!(d, Difference::UnknownField { name, json_type: "string" } if *name == colour)),
         "{kinds:#?}"
     );
     assert!(has("listAppointmentTypes", &|d| matches!(d, Difference::MissingRequired { name } if name == "name")), "{kinds:#?}");
-    assert!(has("listAppointmentTypes", &|d| matches!(d, Difference::EnumValue { value } if value == "private_plus")), "{kinds:#?}");
+    assert!(has("listAppointmentTypes", &|d| matches!(d, Difference::EnumValue { value } if *value == private_plus)), "{kinds:#?}");
     assert!(has("listLocations", &|d| matches!(d, Difference::IdPattern)), "{kinds:#?}");
     assert!(has("listPractitioners", &|d| matches!(d, Difference::UnexpectedNull)), "{kinds:#?}");
     assert!(has("listSlots", &|d| matches!(d, Difference::TypeDiffers { observed: "string", .. })), "{kinds:#?}");
@@ -96,7 +101,14 @@ async fn the_probe_finds_each_kind_of_difference_and_its_overlay_makes_a_second_
     })
     .await
     .unwrap();
-    assert!(second.findings.is_empty(), "{:#?}", second.findings);
+    // What is left is what the probe would not name: the maintainer describes it after looking.
+    let left: Vec<&Difference> = second.findings.iter().map(|f| &f.difference).collect();
+    assert_eq!(
+        left,
+        [&Difference::UnknownField { name: colour, json_type: "string" }, &Difference::EnumValue { value: private_plus }],
+        "{:#?}",
+        second.findings
+    );
 }
 
 /// Every string the mock answered that is not a word of the document itself (field names,
@@ -162,8 +174,6 @@ async fn no_value_from_the_answers_reaches_the_report_the_overlay_or_the_output(
     })
     .await
     .unwrap();
-    // Enum values are not patient data, and the report names an unlisted one.
-    let values: Vec<String> = values.into_iter().filter(|v| v != "private_plus").collect();
     for expected in ["Okafor", "Riverside Surgery", "GP consultation", "LOC-1", "tomorrow at nine", "blue", "2031-06-03"] {
         assert!(values.iter().any(|v| v.starts_with(expected)), "the check covers `{expected}`: {values:?}");
     }
@@ -212,4 +222,52 @@ async fn the_options_debug_holds_no_api_key() {
     let options = options(&hero, PathBuf::from("openapi/hero-public-api.yaml"));
     let debug = format!("{options:?}");
     assert!(!debug.contains(hero.api_key()) && debug.contains("[redacted]"), "{debug}");
+}
+
+/// An answer as a hostile world writes one: a map keyed by NHS numbers, a new field whose name
+/// carries a Markdown heading and a link, a surname where an enum value goes.
+fn hostile_types() -> String {
+    serde_json::json!({ "data": [{
+        "id": "12", "name": "GP", "duration": 10, "sector": "Okafor",
+        "9434765919": "x",
+        "colour\n\n# Injected heading\n[a link](https://evil.example)": "y",
+    }]})
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn names_keys_and_values_from_answers_never_reach_the_files_and_markdown_cannot_be_injected() {
+    use hero_health::mock::{Fault, FaultKind};
+    let hero = MockHero::start().await.unwrap();
+    hero.inject(Fault::on("listAppointmentTypes", FaultKind::Answer { status: 200, body: hostile_types() })).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (stdout, stderr, report, overlay) = {
+        let (document, path, hero) = (document(), dir.path().to_path_buf(), &hero);
+        tokio::task::block_in_place(|| probe(hero, &document, &path))
+    };
+    for (name, text) in [("stdout", &stdout), ("stderr", &stderr), ("report", &report), ("overlay", &overlay)] {
+        for planted in ["9434765919", "Okafor", "Injected", "evil.example", "colour"] {
+            assert!(!text.contains(planted), "{name} holds {planted:?} from an answer");
+        }
+    }
+    assert!(report.contains("‹field ") && report.contains("‹value "), "reported by token: {report}");
+    assert!(report.lines().filter(|l| l.starts_with('#')).all(|l| l.starts_with("# Hero Health API probe") || l.starts_with("## ")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_huge_answer_is_not_read_and_a_long_wait_stops_at_the_time_budget() {
+    use hero_health::mock::{Fault, FaultKind};
+    let hero = MockHero::start().await.unwrap();
+    // 8 MiB where the limit is 1 MiB (the figure for 1 GB is in the closing note: it is never
+    // held in memory either way).
+    let huge = format!(r#"{{"data": [], "padding": "{}"}}"#, "x".repeat(8 << 20));
+    hero.inject(Fault::on("listAppointmentTypes", FaultKind::Answer { status: 200, body: huge })).unwrap();
+    hero.inject(Fault::on("listLocations", FaultKind::RateLimited { retry_after_secs: 60 })).unwrap();
+    let mut options = options(&hero, document());
+    options.max_answer_bytes = 1 << 20;
+    options.time_budget = std::time::Duration::from_secs(20);
+    let run = tokio::task::spawn_blocking(move || xtask::probe::run(&options).unwrap()).await.unwrap();
+    let outcome = |operation: &str| run.probed.iter().find(|p| p.operation == operation).map(|p| p.outcome.clone());
+    assert!(outcome("listAppointmentTypes").unwrap().contains("--max-answer-bytes"), "{:#?}", run.probed);
+    assert!(outcome("listLocations").unwrap().contains("past the time budget"), "{:#?}", run.probed);
 }

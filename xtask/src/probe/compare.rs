@@ -2,7 +2,7 @@
 //! shapes: field paths, JSON types, nullness, enum values. Never a value of a field that is not an
 //! enum: names, dates of birth, NHS numbers, addresses, ids and free text stay out of findings.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -69,23 +69,79 @@ const ID_PATTERN: &str = "^\\d+$";
 pub struct Comparer<'a> {
     document: &'a Value,
     operation: String,
+    /// The document's own words: property names, enum values, schema names.
+    words: BTreeSet<String>,
     /// Findings so far (a set: the items of a list repeat the same difference).
     pub findings: BTreeSet<Finding>,
+    /// How often each finding was seen.
+    pub counts: BTreeMap<Finding, usize>,
+}
+
+/// Every word of the document an answer may be named by: property names, enum values (strings)
+/// and schema names. Anything else an answer brings (a new field's name, a map key, a new enum
+/// value) can be data, an NHS number used as a key or a surname, and is written as a token.
+pub fn document_words(document: &Value) -> BTreeSet<String> {
+    fn walk(value: &Value, words: &mut BTreeSet<String>) {
+        match value {
+            Value::Object(map) => {
+                for key in ["properties", "schemas"] {
+                    if let Some(Value::Object(named)) = map.get(key) {
+                        words.extend(named.keys().cloned());
+                    }
+                }
+                if let Some(Value::Array(values)) = map.get("enum") {
+                    words.extend(values.iter().filter_map(Value::as_str).map(str::to_owned));
+                }
+                map.values().for_each(|v| walk(v, words));
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, words)),
+            _ => {}
+        }
+    }
+    let mut words = BTreeSet::new();
+    walk(document, &mut words);
+    words
+}
+
+/// A stable token for text that is not shown: `‹field 3f2a›`, 16 bits of its SHA-256 (enough to
+/// tell names apart within one report, too few to recover a value from).
+pub fn token(kind: &str, text: &str) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    format!("‹{kind} {:02x}{:02x}›", digest[0], digest[1])
+}
+
+/// Whether a name or value in a finding is a token rather than the text itself.
+pub fn is_token(text: &str) -> bool {
+    text.starts_with('‹')
 }
 
 impl<'a> Comparer<'a> {
     /// A comparer for answers of `operation`.
     pub fn new(document: &'a Value, operation: &str) -> Self {
-        Comparer { document, operation: operation.to_owned(), findings: BTreeSet::new() }
+        Comparer {
+            document,
+            operation: operation.to_owned(),
+            words: document_words(document),
+            findings: BTreeSet::new(),
+            counts: BTreeMap::new(),
+        }
+    }
+
+    /// `text` when it is a word of the document, its token otherwise.
+    fn shown(&self, kind: &str, text: &str) -> String {
+        if self.words.contains(text) { text.to_owned() } else { token(kind, text) }
     }
 
     fn add(&mut self, field: &str, at: &str, difference: Difference) {
-        self.findings.insert(Finding {
+        let finding = Finding {
             operation: self.operation.clone(),
             field: if field.is_empty() { "(the answer)".into() } else { field.to_owned() },
             at: at.to_owned(),
             difference,
-        });
+        };
+        *self.counts.entry(finding.clone()).or_default() += 1;
+        self.findings.insert(finding);
     }
 
     /// Follows `$ref`s; the schema and its location.
@@ -140,7 +196,11 @@ impl<'a> Comparer<'a> {
         if let Some(allowed) = resolved.get("enum").and_then(Value::as_array)
             && !allowed.contains(value)
         {
-            self.add(field, &format!("{resolved_at}.enum"), Difference::EnumValue { value: enum_text(value) });
+            let value = match value {
+                Value::String(text) => self.shown("value", text),
+                other => enum_text(other),
+            };
+            self.add(field, &format!("{resolved_at}.enum"), Difference::EnumValue { value });
         }
         match value {
             Value::String(text) => {
@@ -165,12 +225,17 @@ impl<'a> Comparer<'a> {
                 let properties = resolved.get("properties").and_then(Value::as_object);
                 let extra = resolved.get("additionalProperties").filter(|a| a.is_object());
                 for (name, item) in map {
-                    let here = if field.is_empty() { name.clone() } else { format!("{field}.{name}") };
+                    let here = |shown: &str| if field.is_empty() { shown.to_owned() } else { format!("{field}.{shown}") };
                     match (properties.and_then(|p| p.get(name)), extra) {
-                        (Some(property), _) => self.check(item, property, &format!("{resolved_at}.properties['{name}']"), &here),
-                        (None, Some(extra)) => self.check(item, extra, &format!("{resolved_at}.additionalProperties"), &here),
+                        (Some(property), _) => self.check(item, property, &format!("{resolved_at}.properties['{name}']"), &here(name)),
+                        // A map's key is data (an NHS number, a name): never its text.
+                        (None, Some(extra)) => {
+                            let key = self.shown("key", name);
+                            self.check(item, extra, &format!("{resolved_at}.additionalProperties"), &here(&key))
+                        }
                         (None, None) if properties.is_some() => {
-                            self.add(field, &resolved_at, Difference::UnknownField { name: name.clone(), json_type: json_type(item) })
+                            let name = self.shown("field", name);
+                            self.add(field, &resolved_at, Difference::UnknownField { name, json_type: json_type(item) })
                         }
                         // A free-form object: the document says nothing to differ from.
                         (None, None) => {}
@@ -223,9 +288,9 @@ fn format_fits(format: &str, text: &str) -> bool {
 
 /// An unlisted enum value, shown only when it looks like one (short, no spaces or digits runs
 /// that could be an identifier): a server putting free text in an enum field must not leak it.
+/// A value that is not a string, for an enum finding.
 fn enum_text(value: &Value) -> String {
     match value {
-        Value::String(s) if s.len() <= 40 && s.chars().all(|c| c.is_ascii_alphabetic() || matches!(c, '_' | '-' | '.')) => s.clone(),
         Value::Bool(b) => b.to_string(),
         other => format!("(a {} not shown: it does not look like an enum value)", json_type(other)),
     }
@@ -256,6 +321,7 @@ mod tests {
         assert_eq!(kinds.len(), 6, "{kinds:#?}");
         let text = format!("{:?}", comparer.findings);
         assert!(!text.contains("X-9") && !text.contains("1990") && !text.contains("Jane"), "no values: {text}");
-        assert!(text.contains("EnumValue { value: \"c\" }"), "enum values are shown: {text}");
+        assert!(text.contains("EnumValue { value: \"‹value "), "a value the document does not know is a token: {text}");
+        assert!(!text.contains("extra") && text.contains("‹field "), "so is a name: {text}");
     }
 }

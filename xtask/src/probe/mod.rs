@@ -37,7 +37,18 @@ pub struct ProbeOptions {
     pub max_requests: usize,
     /// `page_size` of the one page read from each list.
     pub page_size: u32,
+    /// The largest answer read; a larger one is not read (and not compared).
+    pub max_answer_bytes: usize,
+    /// The whole run stops within this, waits and slow answers included.
+    pub time_budget: Duration,
 }
+
+/// How large an answer the probe reads by default: a page of a list is a few kilobytes.
+pub const DEFAULT_MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+/// How long a probe may take by default.
+pub const DEFAULT_TIME_BUDGET: Duration = Duration::from_secs(300);
+/// The longest one request may take (within what is left of the budget).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl std::fmt::Debug for ProbeOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -48,6 +59,8 @@ impl std::fmt::Debug for ProbeOptions {
             .field("practice_group_id", &self.practice_group_id)
             .field("max_requests", &self.max_requests)
             .field("page_size", &self.page_size)
+            .field("max_answer_bytes", &self.max_answer_bytes)
+            .field("time_budget", &self.time_budget)
             .finish()
     }
 }
@@ -70,6 +83,8 @@ pub struct Probed {
 pub struct ProbeRun {
     /// Differences, deduplicated, in operation order.
     pub findings: Vec<Finding>,
+    /// How often each difference was seen (the items of a page repeat one).
+    pub counts: BTreeMap<Finding, usize>,
     /// What was called.
     pub probed: Vec<Probed>,
     /// What was not called, and why.
@@ -114,11 +129,12 @@ async fn run_async(options: &ProbeOptions, document: &Value) -> Result<ProbeRun,
     let started = Instant::now();
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
+        .timeout(REQUEST_TIMEOUT)
         .user_agent(concat!("hero-health-xtask-probe/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| XtaskError::Probe(e.to_string()))?;
-    let mut probe = Probe { options, client, document, run: ProbeRun::default(), ids: BTreeMap::new() };
+    let deadline = started + options.time_budget;
+    let mut probe = Probe { options, client, document, run: ProbeRun::default(), ids: BTreeMap::new(), deadline };
     let reads = reads(document, &mut probe.run.skipped);
     let (lists, by_id): (Vec<&Read<'_>>, Vec<&Read<'_>>) = reads.iter().partition(|r| r.path_params.is_empty());
     // Lists first: their items give the ids the reads by id need.
@@ -147,6 +163,8 @@ struct Probe<'a> {
     run: ProbeRun,
     /// The first id each list answered, by collection: used in requests, never written out.
     ids: BTreeMap<String, String>,
+    /// When the time budget ends.
+    deadline: Instant,
 }
 
 impl Probe<'_> {
@@ -154,6 +172,10 @@ impl Probe<'_> {
         let route = format!("GET {}", read.path);
         if self.run.requests >= self.options.max_requests {
             self.run.skipped.push((read.id.clone(), format!("the --max-requests budget ({}) was used up", self.options.max_requests)));
+            return Ok(());
+        }
+        if self.left().is_zero() {
+            self.run.skipped.push((read.id.clone(), format!("the --time-budget ({} s) was used up", self.options.time_budget.as_secs())));
             return Ok(());
         }
         let mut path = read.path.clone();
@@ -178,6 +200,7 @@ impl Probe<'_> {
             let sent = self
                 .client
                 .get(&url)
+                .timeout(REQUEST_TIMEOUT.min(self.left()).max(Duration::from_millis(1)))
                 .header("x-api-key", &self.options.api_key)
                 .header("x-practice-group-id", &self.options.practice_group_id)
                 .header("accept", "application/json")
@@ -204,9 +227,14 @@ impl Probe<'_> {
             };
             let status = response.status().as_u16();
             if status == 429 && attempt <= 3 && self.run.requests < self.options.max_requests {
-                // As the client's retry policy does: wait what Hero asks (seconds or a date, capped), then again.
+                // As the client's retry policy does: wait what Hero asks (seconds or a date, capped),
+                // then again; not past the time budget.
                 let wait = retry_after::retry_after(response.headers(), chrono::Utc::now()).unwrap_or(Duration::from_secs(1));
-                tokio::time::sleep(wait.min(Duration::from_secs(60))).await;
+                let wait = wait.min(Duration::from_secs(60));
+                if wait >= self.left() {
+                    break Err(format!("HTTP 429, asked to wait {} s: past the time budget", wait.as_secs()));
+                }
+                tokio::time::sleep(wait).await;
                 continue;
             }
             if matches!(status, 401 | 403) && self.run.probed.is_empty() {
@@ -214,8 +242,7 @@ impl Probe<'_> {
                     "the credentials were refused (HTTP {status} on {route}); check HERO_API_KEY and HERO_PRACTICE_GROUP_ID (the key's scopes, and the environment: staging unless HERO_ENV says otherwise). Nothing else was called"
                 )));
             }
-            let bytes = response.bytes().await.map_err(|_| "the answer was cut off".to_owned());
-            break bytes.map(|b| (status, b));
+            break read_within(response, self.options.max_answer_bytes).await.map(|b| (status, b));
         };
         let (status, body) = match answer {
             Ok(answer) => answer,
@@ -249,6 +276,9 @@ impl Probe<'_> {
                     let mut comparer = Comparer::new(self.document, &read.id);
                     comparer.check(&value, schema, &at, "");
                     self.run.findings.extend(comparer.findings);
+                    for (finding, count) in comparer.counts {
+                        *self.run.counts.entry(finding).or_default() += count;
+                    }
                     if let Some(data) = value.get("data").and_then(Value::as_array) {
                         items = Some(data.len());
                         if let Some(first) = data.iter().find_map(|item| match item.get("id") {
@@ -274,6 +304,32 @@ impl Probe<'_> {
         }
         self.run.probed.push(Probed { operation: read.id.clone(), route, outcome: format!("HTTP {status}"), items });
         Ok(())
+    }
+}
+
+impl Probe<'_> {
+    /// What is left of the time budget.
+    fn left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+}
+
+/// The body, read chunk by chunk and given up past `limit` bytes (announced or received): a
+/// huge answer never sits in memory.
+async fn read_within(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, String> {
+    let too_large = || format!("the answer is over the {limit}-byte --max-answer-bytes limit: not read");
+    if response.content_length().is_some_and(|length| length > limit as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) if body.len() + chunk.len() > limit => return Err(too_large()),
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) => return Ok(body),
+            Err(error) if error.is_timeout() => return Err("the answer did not arrive in time".into()),
+            Err(_) => return Err("the answer was cut off".into()),
+        }
     }
 }
 
@@ -342,13 +398,15 @@ fn collection_of(path: &str) -> String {
     before_param.or_else(|| segments.last().copied()).unwrap_or_default().to_owned()
 }
 
-/// The Markdown report for a pull request.
+/// The Markdown report for a pull request. Everything in it is escaped: a name in a document
+/// or an answer cannot add a heading, a link or a line.
 pub fn report(run: &ProbeRun, base_url_label: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Hero Health API probe\n");
     let _ = writeln!(
         out,
-        "Against {base_url_label}: {} operation(s) probed, {} skipped, {} request(s), {:.1} s. {} difference(s) from the document.\n",
+        "Against {}: {} operation(s) probed, {} skipped, {} request(s), {:.1} s. {} difference(s) from the document.\n",
+        text(base_url_label),
         run.probed.len(),
         run.skipped.len(),
         run.requests,
@@ -357,25 +415,27 @@ pub fn report(run: &ProbeRun, base_url_label: &str) -> String {
     );
     let _ = writeln!(
         out,
-        "The report holds field paths, JSON types, nullness, enum values and counts: never a value a patient could be identified from.\n"
+        "The report holds field paths, JSON types, nullness and counts, and names only words of the document itself: a field, key or enum value it does not know is a token such as `‹field 3f2a›`. Never a value a patient could be identified from.\n"
     );
     let _ = writeln!(out, "## Differences ({})\n", run.findings.len());
     if run.findings.is_empty() {
         let _ = writeln!(out, "None: every answer matched the document.\n");
     }
     for finding in &run.findings {
-        let _ = writeln!(out, "- `{}` {}: {}", finding.operation, finding.field, describe(&finding.difference));
+        let seen = run.counts.get(finding).copied().unwrap_or(1);
+        let times = if seen > 1 { format!(" ({seen} times)") } else { String::new() };
+        let _ = writeln!(out, "- {} {}: {}{times}", code(&finding.operation), code(&finding.field), describe(&finding.difference));
     }
     if !run.findings.is_empty() {
         let _ = writeln!(
             out,
-            "\nEach one has an action in the proposed overlay: review it, then move the actions you accept into `openapi/overlay.yaml` and run `cargo xtask apply`.\n"
+            "\nEach one whose names are shown has an action in the proposed overlay: review it, then move the actions you accept into `openapi/overlay.yaml` and run `cargo xtask apply`. A token stands for a name the probe does not write: look at a real answer yourself before describing it.\n"
         );
     }
     let _ = writeln!(out, "## Probed ({})\n", run.probed.len());
     for probed in &run.probed {
         let items = probed.items.map(|n| format!(", {n} item(s) on the page")).unwrap_or_default();
-        let _ = writeln!(out, "- `{}` ({}): {}{items}", probed.operation, probed.route, probed.outcome);
+        let _ = writeln!(out, "- {} ({}): {}{items}", code(&probed.operation), code(&probed.route), text(&probed.outcome));
     }
     let empty: Vec<&Probed> = run.probed.iter().filter(|p| p.items == Some(0)).collect();
     if !empty.is_empty() && empty.len() == run.probed.iter().filter(|p| p.items.is_some()).count() {
@@ -386,24 +446,52 @@ pub fn report(run: &ProbeRun, base_url_label: &str) -> String {
     }
     let _ = writeln!(out, "\n## Skipped ({})\n", run.skipped.len());
     for (operation, why) in &run.skipped {
-        let _ = writeln!(out, "- `{operation}`: {why}");
+        let _ = writeln!(out, "- {}: {}", code(operation), text(why));
     }
     out
 }
 
-/// One line per difference, shapes only.
+/// One line per difference, shapes only, its names as inline code.
 pub fn describe(difference: &compare::Difference) -> String {
     use compare::Difference as D;
     match difference {
         D::UndocumentedStatus { status } => format!("answered HTTP {status}, which the document does not list"),
-        D::UnknownField { name, json_type } => format!("has a field `{name}` ({json_type}) the schema does not describe"),
-        D::MissingRequired { name } => format!("lacks the required field `{name}`"),
-        D::TypeDiffers { expected, observed } => format!("is {observed} where the schema says {expected}"),
+        D::UnknownField { name, json_type } => format!("has a field {} ({json_type}) the schema does not describe", code(name)),
+        D::MissingRequired { name } => format!("lacks the required field {}", code(name)),
+        D::TypeDiffers { expected, observed } => format!("is {observed} where the schema says {}", text(expected)),
         D::UnexpectedNull => "is null where the schema is not nullable".into(),
-        D::EnumValue { value } => format!("has the enum value `{value}`, which the schema does not list"),
-        D::BadFormat { format } => format!("does not parse as {format}"),
+        D::EnumValue { value } => format!("has the enum value {}, which the schema does not list", code(value)),
+        D::BadFormat { format } => format!("does not parse as {}", text(format)),
         D::IdPattern => "is not a numeric Hero id where the schema says Id".into(),
     }
+}
+
+/// Markdown inline code that nothing inside can close or break out of: line breaks and other
+/// control characters become spaces, and the fence is one backtick longer than any run inside.
+pub fn code(raw: &str) -> String {
+    let flat: String = raw.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let longest = flat.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if flat.starts_with('`') || flat.ends_with('`') || flat.starts_with(' ') || flat.is_empty() { " " } else { "" };
+    format!("{fence}{pad}{flat}{pad}{fence}")
+}
+
+/// Markdown text placed mid-line: line breaks and other control characters become spaces, and
+/// every character Markdown (or HTML in it) gives a meaning there is escaped.
+pub fn text(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        match c {
+            c if c.is_control() => out.push(' '),
+            // What gives text a meaning mid-line (a line never starts with this text).
+            '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '!' | '|' | '<' | '>' | '~' | '&' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Where `cargo xtask probe` writes.
@@ -421,7 +509,12 @@ pub struct Outputs {
 ///
 /// As [`run`], and when a file cannot be written.
 pub fn command(options: &ProbeOptions, outputs: &Outputs, server_label: &str) -> Result<ProbeRun, XtaskError> {
-    eprintln!("probing {server_label} (read-only operations only, at most {} requests) …", options.max_requests);
+    eprintln!(
+        "probing {server_label} (read-only operations only, at most {} requests, answers up to {} bytes, stopping within {} s) …",
+        options.max_requests,
+        options.max_answer_bytes,
+        options.time_budget.as_secs()
+    );
     let document = load(&options.document)?;
     let run = run_on(options, &document)?;
     let report = report(&run, server_label);

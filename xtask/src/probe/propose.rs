@@ -67,6 +67,8 @@ pub fn overlay(findings: &[Finding], document: &Value) -> String {
                 }
                 actions.push(pin(&finding.at, json!({ status.to_string(): response })));
             }
+            // A name the probe does not show cannot be proposed: the maintainer looks first.
+            Difference::UnknownField { name, .. } | Difference::EnumValue { value: name } if super::compare::is_token(name) => continue,
             Difference::UnknownField { name, json_type } => {
                 let mut property =
                     json!({"description": "Observed by cargo xtask probe; not in Hero's reference", "x-hero-observed": mark});
