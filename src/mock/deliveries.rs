@@ -44,7 +44,18 @@ pub enum DeliveryOutcome {
     NoAnswer(String),
     /// Not sent: a [`DeliveryFault::Drop`].
     Dropped,
+    /// Not queued: the receiving URL already had its limit waiting ([`MAX_QUEUED_DELIVERIES`]
+    /// by default; a receiver
+    /// that never answers). Hero's limits are not documented; the mock's memory is bounded.
+    QueueFull,
+    /// Not sent (or not retried): the webhook was deleted meanwhile.
+    WebhookDeleted,
 }
+
+/// How many deliveries may wait for one receiving URL by default
+/// ([`super::MockHeroBuilder::with_delivery_queue_limit`]); more are logged as
+/// [`DeliveryOutcome::QueueFull`] and not sent.
+pub const MAX_QUEUED_DELIVERIES: usize = 1_000;
 
 /// One delivery attempt, as the mock's log keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,12 +86,14 @@ impl Delivery {
 pub(crate) struct Retries {
     pub(crate) attempts: u32,
     pub(crate) first_wait: Duration,
+    /// How many deliveries may wait for one URL.
+    pub(crate) queue_limit: usize,
 }
 
 impl Default for Retries {
     fn default() -> Self {
         // Hero does not document its schedule: five attempts, 100 ms then doubling, keeps tests fast.
-        Retries { attempts: 5, first_wait: Duration::from_millis(100) }
+        Retries { attempts: 5, first_wait: Duration::from_millis(100), queue_limit: MAX_QUEUED_DELIVERIES }
     }
 }
 
@@ -103,22 +116,35 @@ pub(crate) fn dispatch(shared: &Arc<Shared>) {
                 event: event.clone(),
                 practice_group_id: shared.config.practice_group_id.clone(),
             };
-            inner.pending_deliveries += 1;
             // One queue per receiving URL: a receiver subscribed to several event types (one
             // webhook each) still gets them in the order they happened.
             let queue = inner.queues.entry(subscription.url.clone()).or_insert_with(|| {
-                let (sender, receiver) = mpsc::unbounded_channel();
+                let (sender, receiver) = mpsc::channel(shared.config.retries.queue_limit);
                 let worker = tokio::spawn(work(shared.clone(), receiver));
                 (sender, worker)
             });
-            // A closed queue only happens while the mock shuts down.
-            let _ = queue.0.send(job);
+            match queue.0.try_send(job) {
+                Ok(()) => inner.pending_deliveries += 1,
+                // A closed queue only happens while the mock shuts down.
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
+                Err(mpsc::error::TrySendError::Full(job)) => {
+                    let entry = Delivery {
+                        webhook_id: job.subscription.id.clone(),
+                        event: job.event.name.to_owned(),
+                        object_id: job.event.id.clone(),
+                        attempt: 0,
+                        duplicate: false,
+                        outcome: DeliveryOutcome::QueueFull,
+                    };
+                    push_log(&mut inner, entry, shared.config.log_limit);
+                }
+            }
         }
     }
 }
 
 /// One receiver's queue: its events, in order, each with its retries.
-async fn work(shared: Arc<Shared>, mut jobs: mpsc::UnboundedReceiver<Job>) {
+async fn work(shared: Arc<Shared>, mut jobs: mpsc::Receiver<Job>) {
     // The mock's own client: no redirects (a delivery must not follow one), a short timeout.
     let client =
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(Duration::from_secs(5)).build().unwrap_or_default();
@@ -152,12 +178,11 @@ async fn deliver(shared: &Shared, client: &reqwest::Client, job: &Job) {
                 duplicate,
                 outcome,
             };
-            let mut inner = shared.lock();
-            inner.deliveries.push(entry);
-            // Bounded like the request log: a long-running mock does not grow without limit.
-            let excess = inner.deliveries.len().saturating_sub(shared.config.log_limit);
-            inner.deliveries.drain(..excess);
+            push_log(&mut shared.lock(), entry, shared.config.log_limit);
         };
+        if !shared.lock().state.has_webhook(&job.subscription.id) {
+            return log(false, DeliveryOutcome::WebhookDeleted);
+        }
         match &fault {
             Some(DeliveryFault::Drop) => return log(false, DeliveryOutcome::Dropped),
             Some(DeliveryFault::Delay(by)) => tokio::time::sleep(*by).await,
@@ -183,6 +208,14 @@ async fn deliver(shared: &Shared, client: &reqwest::Client, job: &Job) {
             wait = wait.saturating_mul(2);
         }
     }
+}
+
+/// Logs one attempt, bounded like the request log: a long-running mock does not grow without
+/// limit.
+fn push_log(inner: &mut super::Inner, entry: Delivery, limit: usize) {
+    inner.deliveries.push(entry);
+    let excess = inner.deliveries.len().saturating_sub(limit);
+    inner.deliveries.drain(..excess);
 }
 
 /// The signed request, signed at `now` (the mock's clock, so a receiver verifying by that clock

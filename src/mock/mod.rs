@@ -52,7 +52,7 @@ mod server;
 mod state;
 
 pub use answers::decode_answer;
-pub use deliveries::{Delivery, DeliveryFault, DeliveryOutcome};
+pub use deliveries::{Delivery, DeliveryFault, DeliveryOutcome, MAX_QUEUED_DELIVERIES};
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -320,7 +320,16 @@ impl MockHeroBuilder {
     /// all (at least 1), waiting `first_wait` after the first failure and doubling (default 5
     /// attempts from 100 ms; Hero does not document its own schedule).
     pub fn with_delivery_retries(mut self, attempts: u32, first_wait: Duration) -> Self {
-        self.retries = deliveries::Retries { attempts: attempts.max(1), first_wait };
+        self.retries = deliveries::Retries { attempts: attempts.max(1), first_wait, ..self.retries };
+        self
+    }
+
+    /// How many deliveries may wait for one receiving URL (at least 1; default
+    /// [`MAX_QUEUED_DELIVERIES`]). More are not sent, and logged as
+    /// [`DeliveryOutcome::QueueFull`]: the memory of a mock whose receiver never answers stays
+    /// bounded.
+    pub fn with_delivery_queue_limit(mut self, limit: usize) -> Self {
+        self.retries.queue_limit = limit.max(1);
         self
     }
 
@@ -403,7 +412,7 @@ pub(crate) struct Inner {
     log: VecDeque<(u64, LoggedRequest)>,
     logged: u64,
     /// One delivery queue (and its worker) per receiving URL.
-    queues: BTreeMap<String, (tokio::sync::mpsc::UnboundedSender<deliveries::Job>, tokio::task::JoinHandle<()>)>,
+    queues: BTreeMap<String, (tokio::sync::mpsc::Sender<deliveries::Job>, tokio::task::JoinHandle<()>)>,
     pending_deliveries: usize,
     deliveries: Vec<Delivery>,
     delivery_faults: VecDeque<DeliveryFault>,

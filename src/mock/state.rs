@@ -593,6 +593,11 @@ impl State {
         if self.webhooks.len() == before { (404, None) } else { (200, None) }
     }
 
+    /// Whether the webhook still exists (a deleted one gets no more deliveries).
+    pub(crate) fn has_webhook(&self, id: &str) -> bool {
+        self.webhooks.iter().any(|w| w.id == id)
+    }
+
     /// The webhooks subscribed to `event`.
     pub(crate) fn subscribers(&self, event: &str) -> Vec<Subscription> {
         self.webhooks.iter().filter(|w| w.event_type == event).cloned().collect()

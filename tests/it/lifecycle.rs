@@ -477,3 +477,55 @@ async fn concurrent_cancels_all_report_the_appointment_cancelled() {
         assert!(outcome.expect("cancelled, as asked").cancelled_at.is_some());
     }
 }
+
+/// A webhook to a URL where nothing listens (connection refused): the receiver that never
+/// answers.
+async fn unanswered_webhook(hero: &MockHero) -> String {
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hero", closed.local_addr().unwrap());
+    drop(closed);
+    let body = WebhookCreate {
+        url: url.parse().unwrap(),
+        event_type: WebhookEventType::AppointmentConfirmed,
+        signing_key: Some("whsec-unanswered".into()),
+        description: None,
+        headers: Default::default(),
+    };
+    hero.client().create_webhook().body(body).send().await.unwrap().into_inner().id
+}
+
+#[tokio::test]
+async fn a_receiver_that_never_answers_cannot_grow_the_mocks_queue_without_bound() {
+    // Each delivery retries for long enough that the queue fills behind the first.
+    let hero = MockHero::builder().with_delivery_retries(3, Duration::from_secs(2)).with_delivery_queue_limit(2).start().await.unwrap();
+    unanswered_webhook(&hero).await;
+    let all = slots(&hero).await;
+    for slot in &all[..5] {
+        booked(&hero, slot).await;
+    }
+    let full = hero.deliveries().iter().filter(|d| d.outcome == DeliveryOutcome::QueueFull).count();
+    // Two wait, and one is being delivered unless the worker has not taken it yet: the others
+    // are not queued, and logged as such.
+    assert!((2..=3).contains(&full), "{:#?}", hero.deliveries());
+}
+
+#[tokio::test]
+async fn deleting_a_webhook_stops_its_queued_deliveries_and_retries() {
+    let hero = MockHero::builder().with_delivery_retries(5, Duration::from_millis(300)).start().await.unwrap();
+    let id = unanswered_webhook(&hero).await;
+    let all = slots(&hero).await;
+    booked(&hero, &all[0]).await;
+    booked(&hero, &all[1]).await;
+    // The first attempt of the first event has failed; the webhook goes.
+    while hero.deliveries().is_empty() {
+        tokio::task::yield_now().await;
+    }
+    hero.client().delete_webhook().id(id.as_str()).send().await.unwrap();
+    assert!(hero.deliveries_settled(Duration::from_secs(10)).await);
+
+    let deliveries = hero.deliveries();
+    let sent = deliveries.iter().filter(|d| matches!(d.outcome, DeliveryOutcome::NoAnswer(_))).count();
+    let stopped = deliveries.iter().filter(|d| d.outcome == DeliveryOutcome::WebhookDeleted).count();
+    assert!(sent <= 2, "at most the attempt in flight when it was deleted, and nothing after: {deliveries:#?}");
+    assert_eq!(stopped, 2, "the retry and the queued event were stopped: {deliveries:#?}");
+}
