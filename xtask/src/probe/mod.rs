@@ -538,3 +538,21 @@ pub fn environment_url(name: &str) -> Option<&'static str> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_in_code_or_text_can_break_out_of_its_line_or_span() {
+        assert_eq!(code("listSlots"), "`listSlots`");
+        // A backtick run inside gets a longer fence, padded so the fence stays a fence.
+        assert_eq!(code("a``b"), "```a``b```");
+        assert_eq!(code("`x"), "`` `x ``");
+        assert_eq!(code("x\n\n# Heading\n[link](https://evil.example)"), "`x  # Heading [link](https://evil.example)`");
+        assert_eq!(
+            text("HTTP 200\n## Injected <img src=x> [a](b) *b* _i_ | t"),
+            "HTTP 200 \\#\\# Injected \\<img src=x\\> \\[a\\](b) \\*b\\* \\_i\\_ \\| t"
+        );
+    }
+}
