@@ -324,6 +324,7 @@ pub(crate) struct Verified {
     pub(crate) event: WebhookEvent,
     pub(crate) signature: memory::Key,
     /// The timestamp is finer than a second, so a byte-identical delivery is the same one.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) sub_second: bool,
 }
 
