@@ -131,10 +131,10 @@ pub enum NotAllowed {
         /// When the appointment starts.
         starts_at: DateTime<Utc>,
     },
-    /// An earlier reschedule of it from this process got no answer and may still land: moving
-    /// it again now could be undone by that late request.
+    /// An earlier reschedule of it from this process is under way or got no answer, and may
+    /// still land: moving it again now could be undone by that late request.
     #[error(
-        "an earlier reschedule of it got no answer and may still land (until {may_land_until}); read it with `appointment(id)`: once it shows the earlier move (or after that time) it can be moved again"
+        "an earlier reschedule of it is under way or got no answer, and may still land (until {may_land_until}); read it with `appointment(id)`: once it shows the earlier move (or after that time) it can be moved again"
     )]
     EarlierMoveUnsettled {
         /// Until when the earlier request is taken to possibly still land.
@@ -144,11 +144,15 @@ pub enum NotAllowed {
     /// appointment without telling them.
     #[error("it is booked, not only held; cancel it with `Booking::cancel` (the practice's policy applies and the patient is told)")]
     Booked,
-    /// A confirmation of this hold got no answer and may still book it.
+    /// A confirmation of this hold is under way, or got no answer, and may still book it.
     #[error(
-        "a confirmation of it got no answer and may still book it; confirm it again to settle that, or release it after its reserved_until (Hero frees it then anyway)"
+        "a confirmation of it is under way or got no answer, and may still book it; confirm it again to settle that, or release it after its reserved_until (Hero frees it then anyway)"
     )]
     ConfirmationMayLand,
+    /// The reservation is being released, or was: a confirmation now could book a slot whose
+    /// cancel is in flight.
+    #[error("it is being released or was released; reserve a slot again")]
+    Released,
     /// It is a reservation, not a confirmed appointment: release or edit it instead.
     #[error("it is only reserved, not confirmed; use `Reservation::release()` or `edit_appointment()`")]
     NotConfirmed,

@@ -4,8 +4,9 @@
 //! the appointment again meanwhile, the late request lands afterwards and undoes the later move,
 //! while the last `Ok` the app saw says otherwise. So an unanswered move is remembered here, for
 //! the process (every [`crate::Client`] of it: the request in flight belongs to the process,
-//! not to one handle), and a later move of the same appointment is refused until the earlier one
-//! reads as landed or [`UNSETTLED_MOVE_WINDOW`] has passed.
+//! not to one handle) from the moment it is sent, and a later move of the same appointment is
+//! refused until the earlier one is answered, reads as landed, or [`UNSETTLED_MOVE_WINDOW`] has
+//! passed.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock, PoisonError};
@@ -41,8 +42,12 @@ impl Move {
     }
 }
 
-fn moves() -> &'static Mutex<HashMap<Key, Move>> {
-    static MOVES: OnceLock<Mutex<HashMap<Key, Move>>> = OnceLock::new();
+/// An entry: the move, and when it was made by the monotonic clock (only to keep the table
+/// small; whether it may still land is judged by the client's clock).
+type Entry = (Move, std::time::Instant);
+
+fn moves() -> &'static Mutex<HashMap<Key, Entry>> {
+    static MOVES: OnceLock<Mutex<HashMap<Key, Entry>>> = OnceLock::new();
     MOVES.get_or_init(Mutex::default)
 }
 
@@ -50,21 +55,25 @@ pub(crate) fn key(client: &crate::Client, appointment_id: &str) -> Key {
     (client.baseurl.clone(), client.practice_group_id().to_owned(), appointment_id.to_owned())
 }
 
-/// The unanswered move of this appointment that may still land at `now`, if any (one whose
-/// window has passed is forgotten).
-pub(crate) fn pending(key: &Key, now: DateTime<Utc>) -> Option<Move> {
+/// Claims the appointment for a move about to be sent: `Err` with the earlier move when one
+/// that may still land at `now` (by the caller's clock) holds it. Check and claim are one step,
+/// so two concurrent moves cannot both pass. The claim stays until [`forget`]: a call dropped
+/// before it knew leaves it, as a request that may land.
+pub(crate) fn claim(key: &Key, to: Move, now: DateTime<Utc>) -> Result<(), Move> {
     let mut moves = moves().lock().unwrap_or_else(PoisonError::into_inner);
-    // Keep the table small: forget every move that can no longer land.
-    moves.retain(|_, m| m.may_land_until() > now);
-    moves.get(key).cloned()
+    // Forget what is long past for anyone (twice the window, by the monotonic clock).
+    let stale = std::time::Instant::now().checked_sub(UNSETTLED_MOVE_WINDOW * 2);
+    moves.retain(|_, (_, made)| stale.is_none_or(|stale| *made > stale));
+    if let Some((earlier, _)) = moves.get(key)
+        && earlier.may_land_until() > now
+    {
+        return Err(earlier.clone());
+    }
+    moves.insert(key.clone(), (to, std::time::Instant::now()));
+    Ok(())
 }
 
-/// Remembers an unanswered move.
-pub(crate) fn remember(key: Key, to: Move) {
-    moves().lock().unwrap_or_else(PoisonError::into_inner).insert(key, to);
-}
-
-/// Forgets the move of this appointment: it landed, or a later answer settled it.
+/// Forgets the move of this appointment: it landed, or an answer settled it.
 pub(crate) fn forget(key: &Key) {
     moves().lock().unwrap_or_else(PoisonError::into_inner).remove(key);
 }

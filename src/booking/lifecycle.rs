@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 
 use super::error::NotAllowed;
 use super::in_flight;
-use super::write::{classify_write, done_when, settle, settle_by_reading};
+use super::write::{ReadBack, classify_write, done_when, settle, settle_by_reading};
 use super::{Booking, BookingError};
 use crate::types::{Appointment, AppointmentCancel, AppointmentReschedule, Slot};
 
@@ -72,8 +72,9 @@ impl Reschedule {
     }
 }
 
-/// What [`crate::booking::Reservation::release`] did.
-#[derive(Debug, Clone, PartialEq)]
+/// What [`crate::booking::Reservation::release`] did. Its `Debug` shows the appointment's id
+/// and `cancelled_at`, never the patient or the reason.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Released {
     /// The hold was cancelled (without mail): the slot is free now. The appointment as Hero
@@ -81,6 +82,19 @@ pub enum Released {
     Freed(Box<Appointment>),
     /// Hero no longer had the hold (it lapsed, or was released already): the slot was free.
     AlreadyGone,
+}
+
+impl std::fmt::Debug for Released {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Released::Freed(appointment) => f
+                .debug_struct("Freed")
+                .field("id", &appointment.id)
+                .field("cancelled_at", &appointment.cancelled_at)
+                .finish_non_exhaustive(),
+            Released::AlreadyGone => f.write_str("AlreadyGone"),
+        }
+    }
 }
 
 /// Whether `appointment` may be cancelled now, by what it says about itself.
@@ -152,7 +166,7 @@ impl Booking {
             appointment_id: appointment.id.to_string(),
             why,
         })?;
-        self.cancel_by_id(appointment.id.as_str(), how.suppress_mail, how.override_policy).await
+        self.cancel_by_id(appointment.id.as_str(), how.suppress_mail, how.override_policy, false).await
     }
 
     /// Moves a confirmed appointment to `to` (a free slot from `slots()`), honouring
@@ -161,10 +175,10 @@ impl Booking {
     ///
     /// A move is never sent twice. When its answer is lost (timeout, dropped connection, 5xx)
     /// the appointment is read back: at the new slot is `Ok` (the one request landed, and it
-    /// cannot land again). Not there yet is [`BookingError::OutcomeUnknown`], and the request
-    /// is remembered as one that may still land: until it reads as landed, or for
-    /// [`super::UNSETTLED_MOVE_WINDOW`] after it was sent, another move of the same appointment from
-    /// this process is refused before anything is sent
+    /// cannot land again); not there yet is [`BookingError::OutcomeUnknown`]. From the moment
+    /// it is sent until it is answered, reads as landed, or [`super::UNSETTLED_MOVE_WINDOW`] has
+    /// passed (a call the app dropped, or one that got no answer), another move of the same
+    /// appointment from this process is refused before anything is sent
     /// ([`NotAllowed::EarlierMoveUnsettled`]). Why: a re-sent or later move could be
     /// overtaken by the late request, which would move the appointment back while the last
     /// `Ok` the app saw says otherwise. A move from another process is not known here.
@@ -183,13 +197,19 @@ impl Booking {
         let duration = to.finish_time.and_then(|finish| u64::try_from((finish - start_time).num_minutes()).ok()).filter(|m| *m > 0);
         let id = appointment.id.as_str();
         let key = in_flight::key(&self.client, id);
-        if let Some(earlier) = in_flight::pending(&key, self.client.clock().now()) {
+        let sent_at = self.client.clock().now();
+        let target = in_flight::Move { practitioner_id: practitioner_id.to_string(), start_time, sent_at };
+        if let Err(earlier) = in_flight::claim(&key, target.clone(), sent_at) {
             // Landed meanwhile? Then it cannot land again, and this move may go.
             let now = self.appointment(id).await?;
             if !earlier.landed(&now) {
                 return Err(refuse(NotAllowed::EarlierMoveUnsettled { may_land_until: earlier.may_land_until() }));
             }
             in_flight::forget(&key);
+            if let Err(earlier) = in_flight::claim(&key, target.clone(), sent_at) {
+                // Another move claimed it in between.
+                return Err(refuse(NotAllowed::EarlierMoveUnsettled { may_land_until: earlier.may_land_until() }));
+            }
         }
         let body = AppointmentReschedule {
             practitioner_id: practitioner_id.clone(),
@@ -197,13 +217,15 @@ impl Booking {
             duration,
             suppress_mail: Some(how.suppress_mail),
         };
-        let sent_at = self.client.clock().now();
+        // From here the claim stays unless an answer settles it: a call dropped mid-way (the
+        // caller's own timeout) leaves a request that may land.
         match self.client.reschedule_appointment().id(id).body(body).send().await {
-            Ok(moved) => Ok(moved.into_inner()),
+            Ok(moved) => {
+                in_flight::forget(&key);
+                Ok(moved.into_inner())
+            }
             Err(error) => match classify_write(error, "reschedule", Some(id)) {
                 BookingError::OutcomeUnknown { reason, .. } => {
-                    let target = in_flight::Move { practitioner_id: practitioner_id.to_string(), start_time, sent_at };
-                    in_flight::remember(key.clone(), target.clone());
                     let moved = move |a: &Appointment| a.cancelled_at.is_none() && target.landed(a);
                     let settled = settle_by_reading(&self.client, "reschedule", id, reason, done_when(moved)).await;
                     if settled.is_ok() {
@@ -211,13 +233,25 @@ impl Booking {
                     }
                     settled
                 }
-                other => Err(other),
+                // Refused, or never sent: nothing of it can land.
+                definite => {
+                    in_flight::forget(&key);
+                    Err(definite)
+                }
             },
         }
     }
 
-    /// Cancels by id, without the checks of [`Booking::cancel`] (for a hold being released).
-    pub(crate) async fn cancel_by_id(&self, id: &str, suppress_mail: bool, suppress_policy: bool) -> Result<Appointment, BookingError> {
+    /// Cancels by id, without the checks of [`Booking::cancel`]. For a hold being released
+    /// (`hold`), a read-back that shows it booked ends the matter: it is never sent again over a
+    /// booking ([`NotAllowed::Booked`]).
+    pub(crate) async fn cancel_by_id(
+        &self,
+        id: &str,
+        suppress_mail: bool,
+        suppress_policy: bool,
+        hold: bool,
+    ) -> Result<Appointment, BookingError> {
         let body = AppointmentCancel { suppress_mail: Some(suppress_mail), suppress_cancellation_policy: Some(suppress_policy) };
         let send = || async {
             match self.client.cancel_appointment().id(id).body(body.clone()).send().await {
@@ -227,7 +261,14 @@ impl Booking {
         };
         match send().await {
             Err(BookingError::OutcomeUnknown { reason, .. }) => {
-                settle(&self.client, "cancel", id, reason, done_when(|a: &Appointment| a.cancelled_at.is_some()), send).await
+                let booked = || BookingError::NotAllowed { action: "release", appointment_id: id.to_owned(), why: NotAllowed::Booked };
+                let judge = |read: Result<Appointment, crate::Error>| match read {
+                    Ok(a) if a.cancelled_at.is_some() => Ok(ReadBack::Done(Box::new(a))),
+                    Ok(a) if hold && a.booking_confirmed_at.is_some() => Ok(ReadBack::Never(booked())),
+                    Ok(_) => Ok(ReadBack::NotYet),
+                    Err(error) => Err(error.to_string()),
+                };
+                settle(&self.client, "cancel", id, reason, judge, send).await
             }
             // Refused: perhaps a concurrent cancel won. Then what was asked is done, and "fix the
             // request" would be wrong advice.

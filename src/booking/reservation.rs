@@ -1,8 +1,7 @@
 //! A held slot: confirming it (settled by reading back when the answer is ambiguous) and
 //! releasing it.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -15,16 +14,47 @@ use crate::types::{Appointment, AppointmentCreate};
 /// A reservation: Hero holds the slot until [`Reservation::reserved_until`]. Confirm it with
 /// [`Reservation::confirm`]; an unconfirmed hold is released by Hero when it ends.
 ///
-/// Clones share what the reservation knows: a confirmation sent through one clone that got no
-/// answer makes [`Reservation::release`] of every clone refuse.
+/// Clones share what the reservation knows: while a confirmation sent through one clone is under
+/// way or got no answer, [`Reservation::release`] of every clone refuses; once a release began,
+/// `confirm` of every clone refuses.
 #[derive(Clone)]
 pub struct Reservation {
     booking: Booking,
     id: String,
     reserved_until: Option<DateTime<Utc>>,
     request: AppointmentCreate,
-    /// A confirmation was sent and got no usable answer: it may still book the slot.
-    confirmation_unanswered: Arc<AtomicBool>,
+    /// What this process knows about the hold's confirmations and release, shared by clones.
+    state: Arc<Mutex<HoldState>>,
+}
+
+/// Confirmations under way or unsettled, and whether a release began: `release` refuses while a
+/// confirmation may land, and `confirm` refuses once a release began.
+#[derive(Debug, Default)]
+struct HoldState {
+    /// `confirm` calls under way now.
+    confirming: u32,
+    /// A confirmation got no usable answer, or its call was dropped before it knew: it may
+    /// still book the slot. Never cleared (a later answer does not prove it will not land).
+    may_land: bool,
+    /// `release` began: a cancel may be in flight.
+    releasing: bool,
+}
+
+/// A `confirm` under way. Dropped without [`Confirming::settled`] (an unknown outcome, or the
+/// caller's own timeout dropping the call), it leaves "may land" behind.
+struct Confirming<'a> {
+    state: &'a Mutex<HoldState>,
+    settled: bool,
+}
+
+impl Drop for Confirming<'_> {
+    fn drop(&mut self) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.confirming = state.confirming.saturating_sub(1);
+        if !self.settled {
+            state.may_land = true;
+        }
+    }
 }
 
 impl std::fmt::Debug for Reservation {
@@ -34,7 +64,7 @@ impl std::fmt::Debug for Reservation {
         f.debug_struct("Reservation")
             .field("id", &self.id)
             .field("reserved_until", &self.reserved_until)
-            .field("confirmation_unanswered", &self.confirmation_unanswered.load(Ordering::Relaxed))
+            .field("state", &*self.lock())
             .finish_non_exhaustive()
     }
 }
@@ -43,13 +73,7 @@ pub(super) async fn reserve(booking: Booking, request: AppointmentCreate) -> Res
     match booking.client.create_appointment().body(request.clone()).send().await {
         Ok(answer) => {
             let answer = answer.into_inner();
-            Ok(Reservation {
-                booking,
-                id: answer.id.into(),
-                reserved_until: answer.reserved_until,
-                request,
-                confirmation_unanswered: Arc::default(),
-            })
+            Ok(Reservation { booking, id: answer.id.into(), reserved_until: answer.reserved_until, request, state: Arc::default() })
         }
         // Never re-sent: the POST may have created a hold even if its answer was lost.
         Err(error) => Err(classify_write(error, "reserve", None)),
@@ -91,13 +115,35 @@ impl Reservation {
     ///   may still be committing on Hero's side.
     ///
     /// Takes `&self`, so after an error the same reservation can be checked or confirmed again.
+    /// While it runs, and after an unknown outcome (or when the call is dropped before it knew),
+    /// [`Reservation::release`] refuses.
     ///
     /// # Errors
     ///
+    /// [`BookingError::NotAllowed`] ([`NotAllowed::Released`]: a release of it began),
     /// [`BookingError::ReservationExpired`] (nothing sent when the hold is about to end),
     /// [`BookingError::OutcomeUnknown`] when neither the answer nor reading back settles it,
     /// [`BookingError::Rejected`], [`BookingError::RateLimited`] or [`BookingError::Transport`].
     pub async fn confirm(&self) -> Result<Appointment, BookingError> {
+        let mut confirming = {
+            let mut state = self.lock();
+            if state.releasing {
+                return Err(BookingError::NotAllowed { action: "confirm", appointment_id: self.id.clone(), why: NotAllowed::Released });
+            }
+            state.confirming += 1;
+            Confirming { state: &self.state, settled: false }
+        };
+        let result = self.confirm_now().await;
+        // Booked, or refused for good: nothing of this call can still land.
+        confirming.settled = !matches!(result, Err(BookingError::OutcomeUnknown { .. }));
+        result
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HoldState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    async fn confirm_now(&self) -> Result<Appointment, BookingError> {
         if let Some(until) = self.reserved_until
             && crate::time::earlier(until, crate::time::delta(self.booking.skew_margin)) <= self.booking.client.clock().now()
         {
@@ -126,11 +172,6 @@ impl Reservation {
             Ok(appointment) => Ok(appointment.into_inner()),
             Err(error) => Err(match classify_write(error, "confirm", Some(&self.id)) {
                 BookingError::ReservationExpired { .. } => self.expired(),
-                unknown @ BookingError::OutcomeUnknown { .. } => {
-                    // Never cleared: a later answer does not prove this request will not land.
-                    self.confirmation_unanswered.store(true, Ordering::Relaxed);
-                    unknown
-                }
                 other => other,
             }),
         }
@@ -143,13 +184,17 @@ impl Reservation {
     /// - booked (confirmed, perhaps by a confirmation whose answer was lost) is refused,
     ///   [`NotAllowed::Booked`]: cancel a booking with [`crate::booking::Booking::cancel`],
     ///   which tells the patient and honours the practice's policy;
-    /// - a hold with a confirmation of this reservation still unanswered is refused,
-    ///   [`NotAllowed::ConfirmationMayLand`]: that confirmation may book it a moment later;
+    /// - a hold with a confirmation of this reservation under way (from any clone) or
+    ///   unanswered is refused, [`NotAllowed::ConfirmationMayLand`]: that confirmation may book
+    ///   it a moment later. Past its `reserved_until` and the skew margin it cannot, and the hold
+    ///   is [`Released::AlreadyGone`];
     /// - gone (404), cancelled or past its `reserved_until` is [`Released::AlreadyGone`], and
     ///   nothing is sent.
     ///
-    /// A hold is then cancelled without mail and outside any cancellation policy (a hold is
-    /// the partner's own). An ambiguous answer is settled by reading back, as `confirm` does. A
+    /// Once a release began, `confirm` of any clone refuses ([`NotAllowed::Released`]). A hold
+    /// is then cancelled without mail and outside any cancellation policy (a hold is the
+    /// partner's own). An ambiguous answer is settled by reading back; a read-back that shows it
+    /// booked stops there ([`NotAllowed::Booked`]), and the cancel is never sent again. A
     /// confirmation from another process between the read and the cancel is not known here.
     ///
     /// # Errors
@@ -159,6 +204,13 @@ impl Reservation {
     /// [`BookingError::Transport`].
     pub async fn release(self) -> Result<Released, BookingError> {
         let refuse = |why| BookingError::NotAllowed { action: "release", appointment_id: self.id.clone(), why };
+        // Decided under the lock: no confirmation of this process can start once it says go.
+        let may_land = {
+            let mut state = self.lock();
+            let may_land = state.confirming > 0 || state.may_land;
+            state.releasing |= !may_land;
+            may_land
+        };
         let now = match self.booking.client.get_appointment().id(self.id.as_str()).send().await {
             Ok(now) => now.into_inner(),
             Err(error) if error.status().is_some_and(|s| s.as_u16() == 404) => return Ok(Released::AlreadyGone),
@@ -170,13 +222,16 @@ impl Reservation {
         if now.booking_confirmed_at.is_some() {
             return Err(refuse(NotAllowed::Booked));
         }
-        if now.reserved_until.is_some_and(|until| until <= self.booking.client.clock().now()) {
+        // Lapsed by the client's clock; while a confirmation may land, only once the skew margin
+        // has passed too (Hero's clock may be behind, and the confirmation would still book).
+        let margin = if may_land { crate::time::delta(self.booking.skew_margin) } else { chrono::Duration::zero() };
+        if now.reserved_until.is_some_and(|until| until + margin <= self.booking.client.clock().now()) {
             return Ok(Released::AlreadyGone);
         }
-        if self.confirmation_unanswered.load(Ordering::Relaxed) {
+        if may_land {
             return Err(refuse(NotAllowed::ConfirmationMayLand));
         }
-        match self.booking.cancel_by_id(&self.id, true, true).await {
+        match self.booking.cancel_by_id(&self.id, true, true, true).await {
             Ok(appointment) => Ok(Released::Freed(Box::new(appointment))),
             // Hero no longer has it (lapsed, or released meanwhile): the slot is free.
             Err(BookingError::Rejected { status: 404, .. } | BookingError::ReservationExpired { .. }) => Ok(Released::AlreadyGone),

@@ -529,3 +529,68 @@ async fn deleting_a_webhook_stops_its_queued_deliveries_and_retries() {
     assert!(sent <= 2, "at most the attempt in flight when it was deleted, and nothing after: {deliveries:#?}");
     assert_eq!(stopped, 2, "the retry and the queued event were stopped: {deliveries:#?}");
 }
+
+#[tokio::test]
+async fn release_while_a_confirmation_is_under_way_refuses_and_the_booking_stands() {
+    let hero = MockHero::start().await.unwrap();
+    let slot = slots(&hero).await.remove(0);
+    let reservation = hero.client().booking().reserve(&slot, Some(&"1234".parse().unwrap())).await.unwrap();
+    // The confirmation commits at about 200 ms; the release starts at 50 ms, through a clone.
+    hero.inject(Fault::on("bookAppointment", FaultKind::Latency(Duration::from_millis(200)))).unwrap();
+    let other = reservation.clone();
+    let (confirmed, released) = tokio::join!(reservation.confirm(), async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        other.release().await
+    });
+    assert!(confirmed.unwrap().booking_confirmed_at.is_some());
+    let error = released.unwrap_err();
+    assert!(matches!(&error, BookingError::NotAllowed { why: NotAllowed::ConfirmationMayLand, .. }), "{error:?}");
+    let read = hero.client().booking().appointment(reservation.id()).await.unwrap();
+    assert!(read.cancelled_at.is_none(), "the booking the app was told about stands");
+}
+
+#[tokio::test]
+async fn a_confirmation_the_app_gave_up_on_blocks_release_and_a_release_blocks_confirm() {
+    let hero = MockHero::start().await.unwrap();
+    let all = slots(&hero).await;
+    let booking = hero.client().booking();
+    let reservation = booking.reserve(&all[0], None).await.unwrap();
+    hero.inject(Fault::on("bookAppointment", FaultKind::Latency(Duration::from_millis(1000)))).unwrap();
+    // The app's own timeout drops the call before it knew.
+    assert!(tokio::time::timeout(Duration::from_millis(100), reservation.confirm()).await.is_err());
+    let error = reservation.clone().release().await.unwrap_err();
+    assert!(matches!(&error, BookingError::NotAllowed { why: NotAllowed::ConfirmationMayLand, .. }), "{error:?}");
+
+    // The other way round: once a release began, no clone confirms.
+    let held = booking.reserve(&all[1], None).await.unwrap();
+    let copy = held.clone();
+    assert!(matches!(held.release().await.unwrap(), Released::Freed(_)));
+    let error = copy.confirm().await.unwrap_err();
+    assert!(matches!(&error, BookingError::NotAllowed { action: "confirm", why: NotAllowed::Released, .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_move_the_app_gave_up_on_or_still_under_way_blocks_the_next() {
+    let hero = MockHero::start().await.unwrap();
+    let all = slots(&hero).await;
+    let appointment = booked(&hero, &all[0]).await;
+    hero.inject(Fault::on("rescheduleAppointment", FaultKind::Latency(Duration::from_millis(1000)))).unwrap();
+    let booking = hero.client().booking();
+    // Dropped by the app's own timeout: the request is still on its way.
+    assert!(tokio::time::timeout(Duration::from_millis(100), booking.reschedule(&appointment, &all[1], &Reschedule::new())).await.is_err());
+    let error = booking.reschedule(&appointment, &all[2], &Reschedule::new()).await.unwrap_err();
+    assert!(matches!(&error, BookingError::NotAllowed { why: NotAllowed::EarlierMoveUnsettled { .. }, .. }), "{error:?}");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let read = booking.appointment(appointment.id.as_str()).await.unwrap();
+    assert_eq!(read.start_time, all[1].start_time, "it landed, and nothing overtook it");
+
+    // Under way, from another task: the second move waits its turn.
+    hero.inject(Fault::on("rescheduleAppointment", FaultKind::Latency(Duration::from_millis(300)))).unwrap();
+    let how = Reschedule::new();
+    let (first, second) = tokio::join!(booking.reschedule(&read, &all[2], &how), async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        booking.reschedule(&read, &all[3], &how).await
+    });
+    assert_eq!(first.unwrap().start_time, all[2].start_time);
+    assert!(matches!(second, Err(BookingError::NotAllowed { why: NotAllowed::EarlierMoveUnsettled { .. }, .. })), "{second:?}");
+}

@@ -88,7 +88,7 @@ async fn call_and_booking_errors_never_show_what_the_answer_carried() {
 }
 
 #[tokio::test]
-async fn a_reservation_shows_its_hold_not_its_patient_or_reason() {
+async fn a_reservation_and_its_release_show_the_hold_not_the_patient_or_reason() {
     let hero = MockHero::start().await.unwrap();
     let slot = free_slots(&hero).await.remove(0);
     let booking = hero.client().booking();
@@ -103,6 +103,9 @@ async fn a_reservation_shows_its_hold_not_its_patient_or_reason() {
     request = request.suppress_mail(Some(true));
     let reservation = booking.reserve_with(request.try_into().unwrap()).await.unwrap();
     assert_clean("Reservation", &[format!("{reservation:?}"), format!("{reservation:#?}")]);
+    let released = reservation.release().await.unwrap();
+    assert!(matches!(released, hero_health::booking::Released::Freed(_)));
+    assert_clean("Released", &[format!("{released:?}"), format!("{released:#?}")]);
 }
 
 #[test]
