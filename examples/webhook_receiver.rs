@@ -10,8 +10,9 @@
 //! for a tunnel or a proxy in front of it, and needs `HERO_WEBHOOK_SIGNING_KEY`: it never falls
 //! back to a built-in key there (anyone who read this file could sign deliveries with it).
 //!
-//! It serves through `GuardedListener`: at most 256 connections at once, each closed after 10 s
-//! without a byte; the receiver reads a body of at most 64 KiB within 10 s.
+//! It serves through `GuardedListener`: at most 256 connections at once, each closed when a
+//! request's head has not arrived 10 s after it opened or after the last answer; the receiver
+//! reads a body of at most 64 KiB within 10 s.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,9 +31,9 @@ use tokio::sync::mpsc;
 /// The key the mock run signs with: only ever between this example and its own mock.
 const MOCK_ONLY_SIGNING_KEY: &str = "whsec-mock-only";
 
-/// Runs only for a delivery whose signature checked out. Answer 2xx once it is handled (then
-/// the receiver remembers it); a 5xx makes Hero deliver it again, and it reaches this handler
-/// again.
+/// Runs only for a delivery whose signature checked out. Answer 2xx once it is handled; a 5xx
+/// makes Hero deliver it again, and it reaches this handler again. An identical delivery later
+/// reaches it too (Hero's payload has no event id): handle events idempotently.
 async fn on_event(State(events): State<mpsc::UnboundedSender<String>>, VerifiedEvent(event): VerifiedEvent) -> StatusCode {
     // The payload is thin: fetch the appointment by `event.id` for the details.
     match events.send(format!("{} {}", event.event, event.object)) {

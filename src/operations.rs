@@ -5,17 +5,18 @@ mod table {
     include!(concat!(env!("OUT_DIR"), "/operations.rs"));
 }
 
-/// `key` if it is a property name of the OpenAPI document, otherwise a stable token in its
-/// place (`‹key 3f2a›`, 16 bits of its SHA-256: enough to tell keys apart within one message,
-/// too few to recover a value from). A key an answer or a 400 body brings can be data: an NHS
-/// number used as a map key, a surname.
+/// `key` if it is a property name of the OpenAPI document, otherwise a token in its place
+/// (`‹key 3f2a›`): 16 bits of a hash keyed with a secret of this process, the same for the same
+/// key throughout the process (to tell keys apart within a message, or across log lines), and
+/// useless for confirming a guess (an NHS number tried against it) without that secret. A key
+/// an answer or a 400 body brings can be data: an NHS number used as a map key, a surname.
 pub(crate) fn document_word_or_token(key: &str) -> std::borrow::Cow<'_, str> {
     if table::DOCUMENT_WORDS.binary_search(&key).is_ok() {
         return std::borrow::Cow::Borrowed(key);
     }
-    use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(key.as_bytes());
-    std::borrow::Cow::Owned(format!("‹key {:02x}{:02x}›", digest[0], digest[1]))
+    static SECRET: std::sync::OnceLock<std::collections::hash_map::RandomState> = std::sync::OnceLock::new();
+    let hash = std::hash::BuildHasher::hash_one(SECRET.get_or_init(Default::default), key);
+    std::borrow::Cow::Owned(format!("‹key {:04x}›", hash & 0xffff))
 }
 
 /// `(operationId, path template)` of a generated method (`get_appointment` →

@@ -185,7 +185,13 @@ async fn deliver(shared: &Shared, client: &reqwest::Client, job: &Job) {
         }
         match &fault {
             Some(DeliveryFault::Drop) => return log(false, DeliveryOutcome::Dropped),
-            Some(DeliveryFault::Delay(by)) => tokio::time::sleep(*by).await,
+            Some(DeliveryFault::Delay(by)) => {
+                tokio::time::sleep(*by).await;
+                // Deleted while it waited: not sent.
+                if !shared.lock().state.has_webhook(&job.subscription.id) {
+                    return log(false, DeliveryOutcome::WebhookDeleted);
+                }
+            }
             _ => {}
         }
         let key = match (&fault, &job.subscription.signing_key) {

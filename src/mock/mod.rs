@@ -324,12 +324,13 @@ impl MockHeroBuilder {
         self
     }
 
-    /// How many deliveries may wait for one receiving URL (at least 1; default
+    /// How many deliveries may wait for one receiving URL (1 to 2^20; default
     /// [`MAX_QUEUED_DELIVERIES`]). More are not sent, and logged as
     /// [`DeliveryOutcome::QueueFull`]: the memory of a mock whose receiver never answers stays
     /// bounded.
     pub fn with_delivery_queue_limit(mut self, limit: usize) -> Self {
-        self.retries.queue_limit = limit.max(1);
+        // tokio's channel takes at most `usize::MAX >> 3`; far beyond any test, and never a panic.
+        self.retries.queue_limit = limit.clamp(1, 1 << 20);
         self
     }
 

@@ -17,7 +17,7 @@ pub(crate) type Key = [u8; 32];
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum State {
-    /// Seen (the plain verifier's replay memory) or handled (the receiver's, after a 2xx).
+    /// Seen (the plain verifier's replay memory).
     Done,
     /// Its handler is running now.
     InProgress,
@@ -26,12 +26,10 @@ pub(crate) enum State {
 /// What [`Memory::claim`] decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Claim {
-    /// Not seen (or seen, but cannot be told from a new event): handle it.
+    /// Not being handled now: handle it.
     Handle,
     /// The same delivery is being handled right now: ask the sender to come back.
     Busy,
-    /// Handled already: acknowledge, do not handle again.
-    Repeat,
 }
 
 #[derive(Debug)]
@@ -80,29 +78,21 @@ impl Memory {
         true
     }
 
-    /// The receiver's check before its handler runs. `distinct` says whether a byte-identical
-    /// delivery can only be a repeat: true when its timestamp is finer than a second. With a
-    /// timestamp in whole seconds, two events about one object in one second are byte-identical
-    /// (Hero's payload carries no event id), so a handled one is handed on again rather than
-    /// risk dropping the second event.
-    pub(crate) fn claim(&mut self, key: Key, distinct: bool, now: DateTime<Utc>) -> Claim {
+    /// The receiver's check before its handler runs: one handler at a time per delivery.
+    pub(crate) fn claim(&mut self, key: Key, now: DateTime<Utc>) -> Claim {
         self.expire(now);
-        match self.entries.get(&key) {
-            Some((State::InProgress, _)) => Claim::Busy,
-            Some((State::Done, _)) if distinct => Claim::Repeat,
-            _ => {
-                self.set(key, State::InProgress, now);
-                Claim::Handle
-            }
+        if matches!(self.entries.get(&key), Some((State::InProgress, _))) {
+            return Claim::Busy;
         }
+        self.set(key, State::InProgress, now);
+        Claim::Handle
     }
 
-    /// After the handler: remembered as handled on success, forgotten otherwise (so the
-    /// sender's resend is handled).
-    pub(crate) fn finish(&mut self, key: Key, handled: bool, now: DateTime<Utc>) {
-        if handled {
-            self.set(key, State::Done, now);
-        } else if self.entries.get(&key).is_some_and(|(state, _)| *state == State::InProgress) {
+    /// After the handler, whatever it answered: forgotten. Hero's payload carries no event id,
+    /// so a later identical delivery may be a second event (two in one second are
+    /// byte-identical): it reaches the handler again rather than risk dropping it.
+    pub(crate) fn finish(&mut self, key: Key) {
+        if self.entries.get(&key).is_some_and(|(state, _)| *state == State::InProgress) {
             self.entries.remove(&key);
         }
     }
@@ -117,16 +107,14 @@ mod tests {
     }
 
     #[test]
-    fn a_claim_is_handled_busy_or_a_repeat_and_a_failure_is_forgotten() {
+    fn a_delivery_is_claimed_while_handled_and_forgotten_after() {
         let mut memory = Memory::new(Duration::seconds(600));
-        assert_eq!(memory.claim([1; 32], true, at(0)), Claim::Handle);
-        assert_eq!(memory.claim([1; 32], true, at(1)), Claim::Busy);
-        memory.finish([1; 32], false, at(2));
-        assert_eq!(memory.claim([1; 32], true, at(3)), Claim::Handle, "a failed handler's delivery is handled again");
-        memory.finish([1; 32], true, at(4));
-        assert_eq!(memory.claim([1; 32], true, at(5)), Claim::Repeat);
-        // Whole seconds: a byte-identical delivery may be a second event.
-        assert_eq!(memory.claim([1; 32], false, at(6)), Claim::Handle);
+        assert_eq!(memory.claim([1; 32], at(0)), Claim::Handle);
+        assert_eq!(memory.claim([1; 32], at(1)), Claim::Busy);
+        memory.finish([1; 32]);
+        assert_eq!(memory.claim([1; 32], at(3)), Claim::Handle, "handled again: it may be a second event");
+        memory.finish([1; 32]);
+        assert_eq!(memory.len(), 0);
     }
 
     #[test]
@@ -134,14 +122,14 @@ mod tests {
         let mut memory = Memory::new(Duration::seconds(600));
         assert!(memory.first_sighting([1; 32], at(0)));
         assert!(memory.first_sighting([2; 32], at(100)));
-        assert_eq!(memory.claim([3; 32], true, at(200)), Claim::Handle);
-        memory.finish([3; 32], true, at(500));
+        assert_eq!(memory.claim([3; 32], at(200)), Claim::Handle);
         assert!(!memory.first_sighting([1; 32], at(600)));
-        assert!(memory.first_sighting([1; 32], at(601)), "expired");
+        assert!(memory.first_sighting([1; 32], at(601)), "expired, and renewed");
         assert_eq!(memory.len(), 3);
-        // [2] expires at 700; [3] was renewed at 500, so its first queue entry (200) is stale.
-        assert_eq!(memory.claim([3; 32], true, at(1000)), Claim::Repeat);
+        // [2] expires at 700, the claim on [3] at 800 (a handler that never ended, say).
+        assert_eq!(memory.claim([3; 32], at(750)), Claim::Busy);
         assert_eq!(memory.len(), 2);
-        assert_eq!(memory.claim([3; 32], true, at(1101)), Claim::Handle);
+        assert_eq!(memory.claim([3; 32], at(801)), Claim::Handle);
+        assert_eq!(memory.len(), 2, "[1] renewed at 601 lives until 1201");
     }
 }

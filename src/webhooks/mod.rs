@@ -242,7 +242,8 @@ impl Verifier {
     /// fails and the sender resends the identical delivery, the resend is refused. And two
     /// events about one object signed in the same second (Hero's payload carries no event id)
     /// are byte-identical. The axum receiver (`webhooks::axum::WebhookReceiver`, feature `axum`) avoids both; with this
-    /// verifier alone, remember what you handled yourself instead.
+    /// verifier alone, remember what you handled yourself instead (or handle repeats: Hero's
+    /// events are thin, so handling one twice only reads the object twice).
     pub fn with_replay_protection(mut self) -> Self {
         self.seen = Some(Mutex::new(memory::Memory::new(crate::time::delta(self.tolerance) * 2)));
         self
@@ -315,7 +316,7 @@ impl Verifier {
             practice_group_id: payload.practice_group_id,
             event: EventType::from(payload.event.as_str()),
         };
-        Ok(Verified { event, signature, sub_second: finer_than_seconds(timestamp) })
+        Ok(Verified { event, signature })
     }
 }
 
@@ -323,9 +324,6 @@ impl Verifier {
 pub(crate) struct Verified {
     pub(crate) event: WebhookEvent,
     pub(crate) signature: memory::Key,
-    /// The timestamp is finer than a second, so a byte-identical delivery is the same one.
-    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
-    pub(crate) sub_second: bool,
 }
 
 /// Verifies with the default tolerance and no replay memory; see [`Verifier`].
@@ -379,14 +377,6 @@ fn decode_signature(text: &str) -> Result<[u8; 32], WebhookError> {
         engines.iter().find_map(|engine| engine.decode(text).ok())
     };
     bytes.and_then(|b| <[u8; 32]>::try_from(b).ok()).ok_or(WebhookError::BadSignatureEncoding)
-}
-
-/// Unix milliseconds, or RFC 3339 with a fraction of a second.
-fn finer_than_seconds(text: &str) -> bool {
-    if text.bytes().all(|b| b.is_ascii_digit()) {
-        return text.len() >= 13;
-    }
-    text.contains('.')
 }
 
 /// Unix seconds, Unix milliseconds (13+ digits) or RFC 3339.

@@ -243,7 +243,7 @@ async fn receiver(hero: &MockHero, events: &[WebhookEventType], fail_first: u32)
 }
 
 #[tokio::test]
-async fn a_receiver_gets_the_verified_events_in_order_and_recognises_a_duplicate() {
+async fn a_receiver_gets_the_verified_events_in_order_and_a_duplicate_is_never_lost() {
     let hero = MockHero::start().await.unwrap();
     let seen = receiver(
         &hero,
@@ -260,17 +260,20 @@ async fn a_receiver_gets_the_verified_events_in_order_and_recognises_a_duplicate
     assert!(hero.deliveries_settled(Duration::from_secs(10)).await);
 
     let id = appointment.id.to_string();
+    // The duplicate reaches the handler again: Hero's payload has no event id, so an identical
+    // delivery may be a second event, and a thin event handled twice is harmless.
     assert_eq!(
         *seen.lock().unwrap(),
         [
             (EventType::AppointmentConfirmed, id.clone()),
+            (EventType::AppointmentRescheduled, id.clone()),
             (EventType::AppointmentRescheduled, id.clone()),
             (EventType::AppointmentCancelled, id)
         ]
     );
     let deliveries = hero.deliveries();
     let duplicate = deliveries.iter().find(|d| d.duplicate).expect("the duplicate was sent");
-    assert_eq!(duplicate.outcome, DeliveryOutcome::Answered(200), "acknowledged, not processed again");
+    assert_eq!(duplicate.outcome, DeliveryOutcome::Answered(204), "handled, in order, never lost");
 }
 
 /// A mock started in another year, its clock moved on by days: a receiver on the mock's clock

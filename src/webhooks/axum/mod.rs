@@ -1,6 +1,6 @@
 //! Receiving Hero's webhooks in an axum app (cargo feature `axum`): a middleware that verifies
-//! the signature before anything is parsed, refuses with 400 or 401, recognises repeats, and
-//! remembers a delivery only once its handler answered 2xx.
+//! the signature before anything is parsed, refuses with 400 or 401, and never handles one
+//! delivery twice at once.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,18 +28,17 @@
 //! over the size limit), 408 when the body does not arrive within the read deadline.
 //!
 //! What is remembered, and when:
-//! - A delivery is remembered by its signature, which covers the timestamp and the body, and
-//!   only after the handler answered 2xx. A handler that answers otherwise (or panics) leaves
-//!   nothing behind: the sender's resend, identical or signed anew, reaches the handler.
-//! - While a delivery is being handled, the identical one is answered 409: the sender comes back
-//!   later, and it is never handled twice at once.
-//! - Hero's payload carries no event id, so two events about one object in one second are
-//!   byte-identical when the timestamp is in whole seconds (Hero's unit is undocumented). Then a
-//!   repeat of a handled delivery is handed to the handler again: events are thin (the handler
-//!   reads the object's current state), so handling one twice is harmless and dropping one could
-//!   lose an update. With a finer timestamp (milliseconds, as the mock signs), an identical
-//!   delivery can only be a repeat: it is answered 200 without calling the handler.
-//! - Each check takes constant time, and memory holds the deliveries of two tolerance windows.
+//! - While a delivery's handler runs, the identical delivery (same signature: same timestamp
+//!   and body) is answered 503 with `Retry-After: 1`: it comes back later, and is never handled
+//!   twice at once.
+//! - Once the handler answered, nothing is kept. A handler that answered 5xx (or panicked)
+//!   leaves nothing behind, so the sender's resend, identical or signed anew, reaches it again.
+//! - Hero's payload carries no event id, and its timestamp unit is undocumented: two events
+//!   about one object in one second can be byte-identical, and no format of the timestamp
+//!   proves otherwise. So a later identical delivery is handed to the handler again rather than
+//!   risk dropping a second event. Events are thin (the handler reads the object's current
+//!   state), so handling one twice is harmless; make your handler idempotent.
+//! - Each check takes constant time.
 //!
 //! Keep a public endpoint behind [`GuardedListener`] (or a proxy with the same limits): a
 //! connection limit and a read timeout, which `axum::serve` on a bare `TcpListener` does not
@@ -137,14 +136,14 @@ impl WebhookReceiver {
 }
 
 /// The middleware: reads the body (within the size limit and the read deadline), verifies it,
-/// checks the memory, runs the handler with a [`VerifiedEvent`], and remembers the delivery when
-/// the handler answered 2xx. Use it with `axum::middleware::from_fn_with_state(receiver,
+/// claims it for the handler (an identical delivery meanwhile gets 503), and runs the handler
+/// with a [`VerifiedEvent`]. Use it with `axum::middleware::from_fn_with_state(receiver,
 /// receive)` on the webhook route (`route_layer`).
 pub async fn receive(State(receiver): State<WebhookReceiver>, request: Request, next: Next) -> Response {
     match accept(&receiver, request).await {
         Ok((request, claim)) => {
             let response = next.run(request).await;
-            claim.finish(response.status().is_success());
+            drop(claim);
             response
         }
         Err(refused) => refused.into_response(),
@@ -166,38 +165,24 @@ async fn accept(receiver: &WebhookReceiver, request: Request) -> Result<(Request
     };
     let now = receiver.now();
     let verified = receiver.verifier.check(&bytes, &parts.headers, now)?;
-    match receiver.memory().claim(verified.signature, verified.sub_second, now) {
-        Claim::Handle => {}
-        Claim::Busy => return Err(Refused::Busy),
-        Claim::Repeat => return Err(Refused::Webhook(WebhookError::Replayed)),
+    if receiver.memory().claim(verified.signature, now) == Claim::Busy {
+        return Err(Refused::Busy);
     }
-    let claim = Claimed { receiver: receiver.clone(), key: verified.signature, finished: false };
+    let claim = Claimed { receiver: receiver.clone(), key: verified.signature };
     parts.extensions.insert(VerifiedEvent(verified.event));
     Ok((Request::from_parts(parts, axum::body::Body::from(bytes)), claim))
 }
 
-/// A delivery being handled: forgotten if the handler's future is dropped (it panicked, or the
-/// connection went) without finishing.
+/// A delivery being handled: forgotten when the handler is done, or its future is dropped (it
+/// panicked, or the connection went).
 struct Claimed {
     receiver: WebhookReceiver,
     key: super::memory::Key,
-    finished: bool,
-}
-
-impl Claimed {
-    fn finish(mut self, handled: bool) {
-        self.finished = true;
-        let now = self.receiver.now();
-        self.receiver.memory().finish(self.key, handled, now);
-    }
 }
 
 impl Drop for Claimed {
     fn drop(&mut self) {
-        if !self.finished {
-            let now = self.receiver.now();
-            self.receiver.memory().finish(self.key, false, now);
-        }
+        self.receiver.memory().finish(self.key);
     }
 }
 
@@ -234,7 +219,8 @@ pub enum Refused {
         /// The deadline.
         deadline: Duration,
     },
-    /// The identical delivery is being handled right now: send it again later.
+    /// The identical delivery is being handled right now: send it again later (503, with
+    /// `Retry-After: 1`, which senders retry).
     #[error("the same delivery is being handled now; send it again later")]
     Busy,
     /// The handler asked for a [`VerifiedEvent`] on a route without the [`receive`] middleware.
@@ -251,7 +237,7 @@ impl Refused {
     }
 
     /// The status answered: 200 for a repeat, 401 for a signature or timestamp that does not
-    /// check out, 400 for anything that is not a Hero delivery, 408 for a body too slow, 409
+    /// check out, 400 for anything that is not a Hero delivery, 408 for a body too slow, 503
     /// while the same delivery is being handled, 500 for a route without the middleware.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -261,7 +247,7 @@ impl Refused {
             }
             Refused::Webhook(_) | Refused::Body { .. } => StatusCode::BAD_REQUEST,
             Refused::TooSlow { .. } => StatusCode::REQUEST_TIMEOUT,
-            Refused::Busy => StatusCode::CONFLICT,
+            Refused::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Refused::NotThroughReceiver => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -277,7 +263,8 @@ impl IntoResponse for Refused {
             // The reason names what failed, never the body, key or signature.
             _ => tracing::warn!(reason = %self, "hero webhook: delivery refused"),
         }
-        (self.status(), self.to_string()).into_response()
+        let retry = matches!(self, Refused::Busy).then_some([(header::RETRY_AFTER, "1")]);
+        (self.status(), retry, self.to_string()).into_response()
     }
 }
 
@@ -295,7 +282,7 @@ mod tests {
             (Refused::Webhook(WebhookError::InvalidPayload("EOF".into())), 400),
             (Refused::Body { max: 10 }, 400),
             (Refused::TooSlow { deadline: Duration::from_secs(10) }, 408),
-            (Refused::Busy, 409),
+            (Refused::Busy, 503),
             (Refused::NotThroughReceiver, 500),
         ];
         for (refused, status) in cases {

@@ -69,8 +69,9 @@ const ID_PATTERN: &str = "^\\d+$";
 pub struct Comparer<'a> {
     document: &'a Value,
     operation: String,
-    /// The document's own words: property names, enum values, schema names.
-    words: BTreeSet<String>,
+    /// The document's own words: property names, enum values, schema names (shared with the
+    /// trial comparers of `anyOf`/`oneOf`, so the document is walked once per answer).
+    words: std::rc::Rc<BTreeSet<String>>,
     /// Findings so far (a set: the items of a list repeat the same difference).
     pub findings: BTreeSet<Finding>,
     /// How often each finding was seen.
@@ -103,12 +104,14 @@ pub fn document_words(document: &Value) -> BTreeSet<String> {
     words
 }
 
-/// A stable token for text that is not shown: `‹field 3f2a›`, 16 bits of its SHA-256 (enough to
-/// tell names apart within one report, too few to recover a value from).
+/// A token for text that is not shown: `‹field 3f2a›`, 16 bits of a hash keyed with a secret
+/// of this run. The same name gets the same token throughout one run (one report), which is
+/// enough to tell names apart; without the secret, a token cannot confirm a guessed value (an
+/// NHS number tried against it).
 pub fn token(kind: &str, text: &str) -> String {
-    use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(text.as_bytes());
-    format!("‹{kind} {:02x}{:02x}›", digest[0], digest[1])
+    static SECRET: std::sync::OnceLock<std::collections::hash_map::RandomState> = std::sync::OnceLock::new();
+    let hash = std::hash::BuildHasher::hash_one(SECRET.get_or_init(Default::default), text);
+    format!("‹{kind} {:04x}›", hash & 0xffff)
 }
 
 /// Whether a name or value in a finding is a token rather than the text itself.
@@ -122,7 +125,7 @@ impl<'a> Comparer<'a> {
         Comparer {
             document,
             operation: operation.to_owned(),
-            words: document_words(document),
+            words: std::rc::Rc::new(document_words(document)),
             findings: BTreeSet::new(),
             counts: BTreeMap::new(),
         }
@@ -176,7 +179,13 @@ impl<'a> Comparer<'a> {
         for union in ["anyOf", "oneOf"] {
             if let Some(members) = resolved.get(union).and_then(Value::as_array) {
                 let clean = members.iter().enumerate().any(|(i, member)| {
-                    let mut trial = Comparer::new(self.document, &self.operation);
+                    let mut trial = Comparer {
+                        document: self.document,
+                        operation: self.operation.clone(),
+                        words: self.words.clone(),
+                        findings: BTreeSet::new(),
+                        counts: BTreeMap::new(),
+                    };
                     trial.check(value, member, &format!("{resolved_at}.{union}[{i}]"), field);
                     trial.findings.is_empty()
                 });
