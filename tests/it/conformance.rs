@@ -31,6 +31,11 @@ impl Drop for Prism {
 }
 
 impl Prism {
+    fn whole_log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The lines that report a violation or an error, for a failing assertion.
     fn log(&self) -> String {
         let mut text = String::new();
         let _ = std::fs::File::open(&self.log).and_then(|mut f| f.read_to_string(&mut text));
@@ -48,24 +53,37 @@ fn prism_binary() -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join("prism")).find(|p| p.is_file())
 }
 
+/// Starts Prism on a free port. The port is found by binding port 0 and letting it go, so another
+/// test's server can take it before Prism listens (CI once failed that way: `listen EADDRINUSE`).
+/// Prism then exits, and a new port is tried; any other exit fails with Prism's whole log.
 fn start_prism(binary: &PathBuf, upstream: &str) -> (Prism, String) {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/hero-public-api.yaml");
-    let log = std::env::temp_dir().join(format!("hero-health-prism-{port}.log"));
-    let file = std::fs::File::create(&log).unwrap();
-    let child = Command::new(binary)
-        .args(["proxy", spec, upstream, "--errors", "--host", "127.0.0.1", "--port", &port.to_string()])
-        .stdout(Stdio::from(file.try_clone().unwrap()))
-        .stderr(Stdio::from(file))
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-    let prism = Prism { child, log };
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "prism did not start within 90 s: {}", prism.log());
-        std::thread::sleep(Duration::from_millis(200));
+    for _attempt in 0..5 {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = std::env::temp_dir().join(format!("hero-health-prism-{port}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(binary)
+            .args(["proxy", spec, upstream, "--errors", "--host", "127.0.0.1", "--port", &port.to_string()])
+            .stdout(Stdio::from(file.try_clone().unwrap()))
+            .stderr(Stdio::from(file))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        let mut prism = Prism { child, log };
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return (prism, format!("http://127.0.0.1:{port}"));
+            }
+            if let Ok(Some(status)) = prism.child.try_wait() {
+                let log = prism.whole_log();
+                assert!(log.contains("EADDRINUSE"), "prism exited ({status}) before it listened:\n{log}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "prism did not start within 90 s:\n{}", prism.whole_log());
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
-    (prism, format!("http://127.0.0.1:{port}"))
+    panic!("prism found no free port in 5 attempts (each was taken before it listened)");
 }
 
 #[tokio::test(flavor = "multi_thread")]
