@@ -1,14 +1,14 @@
 //! Generates the Hero Health client from `openapi/hero-public-api.yaml` into `OUT_DIR`
 //! (`codegen.rs`, included by `src/generated.rs`, and `surface.txt`, the one-page listing the
-//! snapshot tests review). The work itself lives in `codegen/`, shared with the xtask.
+//! snapshot tests review). The work itself is the `hero-health-codegen` crate (`codegen/`), which
+//! the xtask uses too.
 
-#[path = "codegen/mod.rs"]
-mod codegen;
+use hero_health_codegen as codegen;
 
 use std::path::PathBuf;
 
 fn main() {
-    // Rerun only when the document changes (edits to codegen/ rebuild the script anyway).
+    // Rerun only when the document changes (a change to the generator crate rebuilds the script).
     println!("cargo::rerun-if-changed={}", codegen::SPEC_PATH);
     let root = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));

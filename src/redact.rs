@@ -1,4 +1,4 @@
-//! How generated types show what they must not print whole (codegen/secrets.rs writes the
+//! How generated types show what they must not print whole (codegen/src/secrets.rs writes the
 //! calls): a webhook's custom headers by count, a URL by its origin.
 //!
 //! Core module: it names no layer above it.

@@ -4,8 +4,7 @@
 
 use std::sync::LazyLock;
 
-#[path = "../codegen/pretty.rs"]
-mod pretty;
+use hero_health_codegen::pretty;
 
 const SURFACE: &str = include_str!(concat!(env!("OUT_DIR"), "/surface.txt"));
 /// build.rs writes the code compact; the snapshot (and these tests) read it formatted.
@@ -44,6 +43,16 @@ fn surface_has_one_sorted_line_per_operation() {
             "success type must be a named type: {line}"
         );
     }
+}
+
+/// The generator crate, run here on the committed document, writes exactly what build.rs wrote:
+/// the xtask (which runs the same crate) accepts what the build accepts.
+#[test]
+fn the_crate_document_generates_what_build_rs_wrote() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(hero_health_codegen::SPEC_PATH);
+    let generated = hero_health_codegen::generate_file(&path).unwrap();
+    assert_eq!(generated.surface, SURFACE, "same surface as build.rs");
+    assert_eq!(generated.code, include_str!(concat!(env!("OUT_DIR"), "/codegen.rs")), "same code as build.rs");
 }
 
 /// Every `x-hero-inferred` reason of the document is visible in the generated docs, so users

@@ -17,7 +17,6 @@ mod mock_server;
 mod module_graph;
 mod no_leaks;
 mod pagination;
-mod preflight;
 mod published_answers;
 mod receiver;
 mod retries;

@@ -1,5 +1,6 @@
-//! Dependencies inside the crate point one way: no module of `src/` uses a module that uses it
-//! back, the generated code (`OUT_DIR`) included. The graph is read from the `crate::` paths of
+//! Dependencies inside each crate of the workspace point one way: no module of `src/` uses a
+//! module that uses it back, the generated code (`OUT_DIR`) included; the same holds for the
+//! generator (`codegen/src`) and the xtask (`xtask/src`). The graph is read from the `crate::` paths of
 //! the source; names `lib.rs` re-exports (`crate::Error`) count as the module that defines them.
 //! The generated `types` module is its own node: it holds data only, and `error.rs` builds on
 //! it while the generated client builds on `error.rs`.
@@ -14,33 +15,60 @@ type Graph = BTreeMap<String, BTreeSet<String>>;
 #[test]
 fn no_module_depends_on_one_that_depends_on_it() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
-    let reexports = reexports(&lib);
-    let mut graph = Graph::new();
-    let mut files = Vec::new();
-    walk(&src, &mut files);
-    for file in files {
-        let relative = file.strip_prefix(&src).unwrap();
-        let module = relative.components().next().unwrap().as_os_str().to_string_lossy().trim_end_matches(".rs").to_owned();
-        if module != "lib" {
-            add(&mut graph, &module, &std::fs::read_to_string(&file).unwrap(), &reexports);
-        }
-    }
+    let (mut graph, reexports) = read_modules(&src);
     for name in GENERATED {
         let text = std::fs::read_to_string(Path::new(env!("OUT_DIR")).join(name)).unwrap();
         let (types, client) = split_types(&text);
         add(&mut graph, "generated::types", &types, &reexports);
         add(&mut graph, "generated", &client, &reexports);
     }
+    let (graph, listing) = within(graph);
+    assert!(graph["generated"].contains("error") && graph["error"].contains("generated::types"), "the reading works:\n{listing}");
+    let cycles = cycles(&graph);
+    assert!(cycles.is_empty(), "modules that depend on each other: {cycles:?}\n{listing}");
+}
+
+/// The same for the other two crates of the workspace: the generator (`codegen/src`) and the
+/// xtask (`xtask/src`, where `commands` ↔ `effective` once went round through `load`).
+#[test]
+fn the_generator_and_the_xtask_have_no_cycle_either() {
+    for (crate_dir, expect) in [("codegen", ("docs", "syntax")), ("xtask", ("commands", "effective"))] {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(crate_dir).join("src");
+        let (graph, listing) = within(read_modules(&src).0);
+        assert!(graph[expect.0].contains(expect.1), "the reading of {crate_dir} works:\n{listing}");
+        let cycles = cycles(&graph);
+        assert!(cycles.is_empty(), "modules of {crate_dir} that depend on each other: {cycles:?}\n{listing}");
+    }
+}
+
+/// Every module of the crate at `src` (the first component of a file's path under it) and the
+/// modules its `crate::` paths name, with `lib.rs`'s re-exports.
+fn read_modules(src: &Path) -> (Graph, BTreeMap<String, String>) {
+    let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
+    let reexports = reexports(&lib);
+    let mut graph = Graph::new();
+    let mut files = Vec::new();
+    walk(src, &mut files);
+    for file in files {
+        let relative = file.strip_prefix(src).unwrap();
+        let module = relative.components().next().unwrap().as_os_str().to_string_lossy().trim_end_matches(".rs").to_owned();
+        if module != "lib" && module != "main" {
+            add(&mut graph, &module, &std::fs::read_to_string(&file).unwrap(), &reexports);
+        }
+    }
+    (graph, reexports)
+}
+
+/// The graph cut to the crate's own modules (a name of another crate is no node), and a listing
+/// of it for a failing assertion.
+fn within(mut graph: Graph) -> (Graph, String) {
     let modules: BTreeSet<String> = graph.keys().cloned().collect();
     for deps in graph.values_mut() {
         deps.retain(|d| modules.contains(d));
     }
     let listing: String =
         graph.iter().map(|(m, deps)| format!("{m} -> {}\n", deps.iter().cloned().collect::<Vec<_>>().join(", "))).collect();
-    assert!(graph["generated"].contains("error") && graph["error"].contains("generated::types"), "the reading works:\n{listing}");
-    let cycles = cycles(&graph);
-    assert!(cycles.is_empty(), "modules that depend on each other: {cycles:?}\n{listing}");
+    (graph, listing)
 }
 
 #[test]

@@ -9,7 +9,7 @@ use crate::codegen::{self, Generated};
 use crate::drift;
 use crate::effective::{self, OVERLAY_PATH, UPSTREAM_PATH};
 use crate::error::XtaskError;
-use crate::normalise::{self, Normalised};
+use crate::normalise;
 use crate::overlay::{self, Overlay};
 use crate::report::{self, ReportInput};
 use crate::source::{self, Source};
@@ -69,14 +69,6 @@ pub struct UpdateOptions {
     pub report: Option<PathBuf>,
     /// How long a download may take.
     pub timeout: Duration,
-}
-
-/// Parses YAML/JSON text and normalises it.
-pub fn load(text: &str, source_name: &str) -> Result<Normalised, XtaskError> {
-    codegen::limits::check(text).map_err(|reason| XtaskError::OverLimit { source_name: source_name.to_owned(), reason })?;
-    let value: yaml_serde::Value =
-        yaml_serde::from_str(text).map_err(|e| XtaskError::Yaml { source_name: source_name.to_owned(), reason: e.to_string() })?;
-    normalise::normalise(value).map_err(|reason| XtaskError::NotOpenApi { source_name: source_name.to_owned(), reason })
 }
 
 /// Parses and generates the rendered document exactly as build.rs would.
@@ -204,7 +196,7 @@ pub fn check(repo: &Repo) -> Result<(), XtaskError> {
     let text = repo.read(codegen::SPEC_PATH)?;
     let mut failures = 0;
 
-    let normalised = load(&text, codegen::SPEC_PATH)?;
+    let normalised = effective::load(&text, codegen::SPEC_PATH)?;
     let rendered = normalise::render(&normalised.document);
     if normalised.changes.is_empty() && rendered == text {
         println!("ok: {} is normalised", codegen::SPEC_PATH);

@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use yaml_serde::Value;
 
 use crate::XtaskError;
-use crate::normalise::{self, Change};
+use crate::normalise::{self, Change, Normalised};
 use crate::overlay::{self, Kind, Outcome, Overlay};
 use crate::pins::{self, Pass};
 
@@ -36,9 +36,17 @@ pub struct Effective {
     pub renamed: Vec<String>,
 }
 
+/// Parses YAML/JSON text (within the size and depth limits) and normalises it.
+pub fn load(text: &str, source_name: &str) -> Result<Normalised, XtaskError> {
+    crate::codegen::limits::check(text).map_err(|reason| XtaskError::OverLimit { source_name: source_name.to_owned(), reason })?;
+    let value: yaml_serde::Value =
+        yaml_serde::from_str(text).map_err(|e| XtaskError::Yaml { source_name: source_name.to_owned(), reason: e.to_string() })?;
+    normalise::normalise(value).map_err(|reason| XtaskError::NotOpenApi { source_name: source_name.to_owned(), reason })
+}
+
 /// Builds the effective document from the upstream text and the overlay.
 pub fn build(upstream: &str, overlay: &Overlay, source_name: &str) -> Result<Effective, XtaskError> {
-    let first = crate::commands::load(upstream, source_name)?;
+    let first = load(upstream, source_name)?;
     let mut document = first.document;
     let mut renamed = pins::apply(&mut document, &overlay.schema_pins, Pass::Lenient)?;
     let outcomes = overlay::apply(&mut document, overlay)?;

@@ -14,16 +14,14 @@
 //! - `surface` prints the surface listing.
 //! - `bench-report` prints the benchmark ratios against their targets ([`bench_report`]).
 //!
-//! The generation logic is build.rs's own (`codegen/`, compiled in here too), so the xtask
-//! accepts exactly what the crate's build accepts.
+//! The generation logic is build.rs's own (the `hero-health-codegen` crate, re-exported here as
+//! [`codegen`]), so the xtask accepts exactly what the crate's build accepts.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod bench_report;
 pub mod bundle_loop;
-#[path = "../../codegen/mod.rs"]
-pub mod codegen;
 pub mod commands;
 pub mod drift;
 pub mod effective;
@@ -32,11 +30,12 @@ pub mod fixtures;
 pub mod normalise;
 pub mod overlay;
 pub mod pins;
-/// The generated code formatted for people (the codegen snapshot); build.rs does not format it.
-#[path = "../../codegen/pretty.rs"]
-pub mod pretty;
 pub mod probe;
 pub mod report;
 pub mod source;
 
 pub use error::XtaskError;
+/// The generator build.rs runs ([`hero_health_codegen`]).
+pub use hero_health_codegen as codegen;
+/// The generated code formatted for people (the codegen snapshot); build.rs does not format it.
+pub use hero_health_codegen::pretty;

@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use xtask::codegen;
-use xtask::commands::load;
+use xtask::effective::load;
 use xtask::normalise::render;
 
 const RULES_31: &str = include_str!("fixtures/rules-3.1.yaml");

@@ -2,8 +2,8 @@
 //! calls three of its operations: a golden file of the Markdown, plus the facts it rests on.
 
 use xtask::codegen;
-use xtask::commands::load;
 use xtask::drift::{compare, outlines};
+use xtask::effective::load;
 use xtask::normalise::render;
 use xtask::report::{self, ReportInput, used_by_src};
 

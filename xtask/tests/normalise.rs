@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use xtask::codegen;
-use xtask::commands::load;
+use xtask::effective::load;
 use xtask::normalise::{NormaliseError, Rule, normalise, render};
 
 const RULES_31: &str = include_str!("fixtures/rules-3.1.yaml");

@@ -1,9 +1,20 @@
-//! Turns the OpenAPI document into the Rust client: parse, preflight, progenitor, the passes
-//! below, and the one-page surface listing. The code is kept compact; `pretty.rs` (not a module
-//! here, so build scripts do not compile prettyplease) formats it for the snapshot.
+//! The generator of [`hero-health`](https://crates.io/crates/hero-health): turns the Hero Health
+//! OpenAPI document into the Rust client. Parse, preflight (each construct progenitor panics on or
+//! rejects without saying where is reported with the operation and the fix), progenitor, the
+//! passes below, and the one-page surface listing.
 //!
-//! Shared by `build.rs` (included with `#[path]`) and the xtask, so both accept and reject exactly
-//! the same documents. It depends only on the crate's build-dependencies.
+//! `hero-health`'s build script depends on this crate, as progenitor's users depend on
+//! `progenitor-impl`; so does the repository's xtask (`cargo xtask update-spec` and `check`), so
+//! both accept and reject exactly the same documents. It is published only because a published
+//! build script cannot depend on a path: it is not a general-purpose generator, and its API follows
+//! `hero-health`'s needs (its version moves with `hero-health`'s).
+//!
+//! The code is written compact. The `pretty` feature adds [`pretty`] (prettyplease), which
+//! formats it for people: the codegen snapshot. Build scripts leave the feature off, so users'
+//! builds neither compile prettyplease nor format a file nobody opens.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod clashes;
 pub mod constructors;
@@ -16,6 +27,8 @@ pub mod limits;
 pub mod operations;
 pub mod pages;
 pub mod preflight;
+#[cfg(feature = "pretty")]
+pub mod pretty;
 pub mod public_errors;
 pub mod schemas;
 pub mod secrets;
@@ -32,7 +45,7 @@ pub const SPEC_PATH: &str = "openapi/hero-public-api.yaml";
 /// The generated client code and its surface listing.
 pub struct Generated {
     /// Rust source of the generated client (`OUT_DIR/codegen.rs`): a `//` header line, then the
-    /// tokens unformatted. `codegen/pretty.rs` formats it for people (the codegen snapshot).
+    /// tokens unformatted. [`pretty`] (feature `pretty`) formats it for people (the codegen snapshot).
     pub code: String,
     /// One sorted line per operation (`OUT_DIR/surface.txt`), see [`surface`].
     pub surface: String,

@@ -8,7 +8,7 @@
 use openapiv3::{OpenAPI, ReferenceOr, Schema, SchemaKind, StatusCode, StringFormat, Type, VariantOrUnknownOrEmpty};
 use serde_json::{Map, Value, json};
 
-use super::document::{resolve, unbox};
+use crate::document::{resolve, unbox};
 
 /// How deep nested objects are filled; deeper (or recursive) ones are left empty.
 const MAX_DEPTH: usize = 8;

@@ -2,7 +2,7 @@
 //! so the default build does not compile schemars).
 //!
 //! Each struct and enum of `mod types` derives `schemars::JsonSchema` under
-//! `cfg_attr(feature = "schemars", …)`. The opened enums (see [`super::tolerant`]) get their own
+//! `cfg_attr(feature = "schemars", …)`. The opened enums (see [`crate::tolerant`]) get their own
 //! impl instead: a derive would describe their catch-all variant as an object, while on the wire
 //! it is one more string. Their schema lists the known values and says that others may arrive.
 //! A hidden `component_schemas()` lists the schema of each type named after a component of the
@@ -13,11 +13,11 @@ use std::collections::BTreeMap;
 use openapiv3::OpenAPI;
 use syn::{Item, parse_quote};
 
-use super::syntax::option_inner;
+use crate::syntax::option_inner;
 
 /// Adds the derives and impls.
 pub fn add(file: &mut syn::File, spec: &OpenAPI) {
-    let Some(types) = super::syntax::types_module(file) else { return };
+    let Some(types) = crate::syntax::types_module(file) else { return };
     let mut wire: BTreeMap<(String, String), String> = BTreeMap::new();
     for item in types.iter() {
         if let Item::Impl(imp) = item
@@ -25,15 +25,15 @@ pub fn add(file: &mut syn::File, spec: &OpenAPI) {
             && let syn::Type::Path(ty) = &*imp.self_ty
             && let Some(name) = ty.path.get_ident()
         {
-            super::docs::collect_wire_values(&name.to_string(), imp, &mut wire);
+            crate::docs::collect_wire_values(&name.to_string(), imp, &mut wire);
         }
     }
-    let properties: BTreeMap<(String, String), String> = super::docs::field_schemas(types, spec)
+    let properties: BTreeMap<(String, String), String> = crate::docs::field_schemas(types, spec)
         .into_iter()
         .filter_map(|(at, schema)| match &schema.schema_kind {
             // chrono's types carry `date` and `date-time` themselves.
             openapiv3::SchemaKind::Type(openapiv3::Type::String(s)) => {
-                super::document::format_name(&s.format).filter(|f| !matches!(f.as_str(), "date" | "date-time")).map(|f| (at, f))
+                crate::document::format_name(&s.format).filter(|f| !matches!(f.as_str(), "date" | "date-time")).map(|f| (at, f))
             }
             _ => None,
         })

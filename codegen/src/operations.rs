@@ -5,7 +5,7 @@
 
 use openapiv3::OpenAPI;
 
-use super::surface::Row;
+use crate::surface::Row;
 
 /// Rust source of `pub(crate) static OPERATIONS: &[(&str, &str, &str, &str)]`; the surface's
 /// rows know the method names.

@@ -14,7 +14,7 @@
 
 use syn::{Item, ItemEnum, parse_quote};
 
-use super::syntax::types_module;
+use crate::syntax::types_module;
 
 /// Constrained strings (a `pattern`, `minLength`…) become newtypes whose `Deserialize` checks
 /// the constraint. The crate's policy is to check what it sends, never what it receives (a

@@ -16,8 +16,8 @@ use openapiv3::OpenAPI;
 use quote::ToTokens as _;
 use syn::{Fields, Item, parse_quote};
 
-use super::surface::Row;
-use super::syntax::{option_inner, types_module};
+use crate::surface::Row;
+use crate::syntax::{option_inner, types_module};
 
 /// The extension the conventions write: what Hero's document said before.
 pub const PUBLISHED: &str = "x-hero-published";
@@ -42,7 +42,7 @@ pub struct Outcome {
 pub fn apply(file: &mut syn::File, spec: &OpenAPI, rows: &[Row]) -> Result<Outcome, String> {
     let request_roots = request_types(file);
     let Some(types) = types_module(file) else { return Err("generated code has no `types` module".into()) };
-    let schemas = super::docs::field_schemas(types, spec);
+    let schemas = crate::docs::field_schemas(types, spec);
     let graph = references(types);
     let answers: BTreeSet<String> = rows
         .iter()
@@ -76,12 +76,12 @@ pub fn apply(file: &mut syn::File, spec: &OpenAPI, rows: &[Row]) -> Result<Outco
                 let old = field.ty.clone();
                 if !STRONG.contains(&inner_name.as_str()) {
                     return Err(format!(
-                        "the field `{owner}.{ident}` has a type (`{}`) the lenient pass does not handle (only `T` and `Option<T>` of {STRONG:?}); extend codegen/lenient.rs",
+                        "the field `{owner}.{ident}` has a type (`{}`) the lenient pass does not handle (only `T` and `Option<T>` of {STRONG:?}); extend codegen/src/lenient.rs",
                         old.to_token_stream()
                     ));
                 }
                 let index = outcome.lenient.len();
-                outcome.lenient.push(format!("{owner}.{}", super::docs::json_name(field)));
+                outcome.lenient.push(format!("{owner}.{}", crate::docs::json_name(field)));
                 let lenient: syn::Type = parse_quote!(crate::lenient::Lenient<#inner>);
                 field.ty = if optional { parse_quote!(::std::option::Option<#lenient>) } else { lenient };
                 let with = if optional { "lenient_optional_field" } else { "lenient_field" };
@@ -90,7 +90,7 @@ pub fn apply(file: &mut syn::File, spec: &OpenAPI, rows: &[Row]) -> Result<Outco
                     "Hero publishes this as `{published}`; the SDK reads {} when the value is one and keeps the value as sent otherwise: `.parsed()` (`Option`) or `.get()` (`Result`) for the typed value, `.raw()` for what Hero sent ([`Lenient`](crate::Lenient)).",
                     describe(&inner_name)
                 );
-                super::docs::push_doc(&mut field.attrs, &text);
+                crate::docs::push_doc(&mut field.attrs, &text);
                 changed.insert((owner.clone(), ident), (old, field.ty.clone()));
             } else if INTEGERS.contains(&inner_name.as_str()) && !has_deserialize_with_other_than_option(&field.attrs) {
                 let with = if optional { "crate::lenient::optional_whole_number" } else { "crate::lenient::whole_number" };
@@ -222,7 +222,7 @@ fn has_deserialize_with_other_than_option(attrs: &[syn::Attribute]) -> bool {
 }
 
 fn last_segment(ty: &syn::Type) -> String {
-    super::syntax::last_ident(ty).unwrap_or_default()
+    crate::syntax::last_ident(ty).unwrap_or_default()
 }
 
 /// `tokens` with every run of tokens spelling `old` replaced by `new`. Token-level rather than
@@ -289,7 +289,7 @@ fn typify_builders(types: &mut [Item], changed: &BTreeMap<(String, String), (syn
                 }
             }
             Item::Impl(imp) if imp.trait_.is_none() => {
-                let Some(owner) = super::syntax::last_ident(&imp.self_ty) else { continue };
+                let Some(owner) = crate::syntax::last_ident(&imp.self_ty) else { continue };
                 for impl_item in &mut imp.items {
                     let syn::ImplItem::Fn(f) = impl_item else { continue };
                     if let Some((old, new)) = changed.get(&(owner.clone(), f.sig.ident.to_string()))

@@ -23,10 +23,10 @@ use proc_macro2::{Group, Literal, TokenStream, TokenTree};
 use quote::ToTokens as _;
 use syn::{Attribute, Fields, ImplItem, Item, parse_quote};
 
-use super::syntax::{is_named, last_ident};
+use crate::syntax::{is_named, last_ident};
 
 /// Runs the pass (see the module docs). The surface's rows map routes to method names.
-pub fn complete(file: &mut syn::File, spec: &OpenAPI, surface: &[super::surface::Row]) {
+pub fn complete(file: &mut syn::File, spec: &OpenAPI, surface: &[crate::surface::Row]) {
     let operations = operations_by_method(spec, surface);
     for item in &mut file.items {
         match item {
@@ -57,10 +57,10 @@ struct Op<'a> {
     parameters: Vec<&'a openapiv3::ParameterData>,
 }
 
-fn operations_by_method<'a>(spec: &'a OpenAPI, surface: &[super::surface::Row]) -> BTreeMap<String, Op<'a>> {
+fn operations_by_method<'a>(spec: &'a OpenAPI, surface: &[crate::surface::Row]) -> BTreeMap<String, Op<'a>> {
     let mut out = BTreeMap::new();
     for (path, method, operation) in spec.operations() {
-        let Some(row) = super::surface::Row::find(surface, method, path) else { continue };
+        let Some(row) = crate::surface::Row::find(surface, method, path) else { continue };
         let name = row.name.as_str();
         let item_parameters = spec.paths.paths.get(path).and_then(ReferenceOr::as_item).map(|i| &i.parameters[..]).unwrap_or_default();
         let parameters = operation.parameters.iter().chain(item_parameters).filter_map(|p| resolve_parameter(spec, p)).collect();

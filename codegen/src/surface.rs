@@ -4,7 +4,7 @@
 
 use quote::ToTokens;
 
-use super::syntax::{is_named, last_ident};
+use crate::syntax::{is_named, last_ident};
 
 /// One operation of the generated client: what the listing shows and the other passes use.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -1,9 +1,9 @@
 //! The generated code as people read it: formatted with prettyplease.
 //!
-//! Deliberately not a module of `codegen/`: `build.rs` writes the compact token text (rustc reads
-//! it the same), so users' builds neither compile prettyplease nor spend time formatting a file
-//! nobody opens. What people review, the codegen snapshot, is formatted here, by the snapshot test
-//! and by `cargo xtask check` alike (both include this file with `#[path]`).
+//! Behind the `pretty` feature: `hero-health`'s build script writes the compact token text (rustc
+//! reads it the same), so users' builds neither compile prettyplease nor spend time formatting a
+//! file nobody opens. What people review, the codegen snapshot, is formatted here, by the snapshot
+//! test and by `cargo xtask check` alike.
 
 /// `code` (as `codegen::generate` returns it: `//` header lines, then the compact tokens),
 /// formatted; the header lines are kept.

@@ -22,11 +22,11 @@ use std::collections::BTreeSet;
 use quote::ToTokens as _;
 use syn::{GenericArgument, ImplItem, Item, PathArguments, ReturnType, Type, parse_quote};
 
-use super::syntax::last_ident;
+use crate::syntax::last_ident;
 
 /// Rewrites every builder's `send`; returns how many. The rows name each builder's method
 /// (what `in_operation` is given). Errors name what did not look like progenitor's output.
-pub fn rewrite(file: &mut syn::File, rows: &[super::surface::Row]) -> Result<usize, String> {
+pub fn rewrite(file: &mut syn::File, rows: &[crate::surface::Row]) -> Result<usize, String> {
     let methods: std::collections::BTreeMap<&str, &str> = rows.iter().map(|row| (row.builder.as_str(), row.name.as_str())).collect();
     let builder = file
         .items

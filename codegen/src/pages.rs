@@ -4,7 +4,7 @@
 
 use openapiv3::{OpenAPI, ReferenceOr, SchemaKind, Type};
 
-use super::surface::Row;
+use crate::surface::Row;
 
 /// Rust source of the `Page` impls, and of `pages()`/`items()` on every list builder (see
 /// `list_streams`); the surface's rows know the method names.
@@ -40,7 +40,7 @@ fn page_impls(spec: &OpenAPI) -> (String, Vec<String>) {
         let required = |field: &str| object.required.iter().any(|r| r == field);
         // A count the conventions made a `u64` is `Lenient` (see `lenient`): one that did not
         // parse leaves the total unknown, so the pages run until a short one.
-        let lenient = count.as_item().is_some_and(|c| c.schema_data.extensions.contains_key(super::lenient::PUBLISHED));
+        let lenient = count.as_item().is_some_and(|c| c.schema_data.extensions.contains_key(crate::lenient::PUBLISHED));
         let count_expr = match (count.as_item().map(|c| &c.schema_kind), required("count")) {
             (Some(SchemaKind::Type(Type::Integer(_))), true) if lenient => Some("self.count.get().map_or(f64::INFINITY, |c| c as f64)"),
             (Some(SchemaKind::Type(Type::Integer(_))), false) if lenient => {

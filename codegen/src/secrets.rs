@@ -25,7 +25,7 @@ pub fn is_secret(field: &str) -> bool {
 /// secret field; returns their names.
 pub fn redact(file: &mut syn::File) -> Vec<String> {
     let mut redacted = Vec::new();
-    let Some(types) = super::syntax::types_module(file) else { return redacted };
+    let Some(types) = crate::syntax::types_module(file) else { return redacted };
     redact_items(types, &mut redacted);
     for item in types.iter_mut() {
         if let Item::Mod(m) = item

@@ -1,12 +1,12 @@
 //! Rejects, before generation, what progenitor 0.15 would reject with an unhelpful message or
-//! panic on with none (each case was measured against progenitor 0.15; `tests/it/preflight.rs`
+//! panic on with none (each case was measured against progenitor 0.15; `tests/preflight.rs`
 //! has a test per case). Every problem names the operation (or the document location) and what
 //! to change.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
-use super::document::{REQUEST_MEDIA_TYPES, resolve};
+use crate::document::{REQUEST_MEDIA_TYPES, resolve};
 use openapiv3::{OpenAPI, Parameter, PathStyle, QueryStyle, ReferenceOr, Response, SchemaKind, StatusCode};
 
 /// One thing the generator cannot handle, and where.
@@ -48,7 +48,7 @@ fn walk_raw(value: &yaml_serde::Value, pointer: &mut String, keys_are_names: boo
                 let Some(key) = key.as_str() else { continue };
                 let len = pointer.len();
                 pointer.push('/');
-                pointer.push_str(&super::document::pointer_segment(key));
+                pointer.push_str(&crate::document::pointer_segment(key));
                 if !keys_are_names {
                     match (key, child) {
                         ("type", yaml_serde::Value::Sequence(_)) => {

@@ -5,7 +5,7 @@
 
 use openapiv3::OpenAPI;
 
-use super::surface::Row;
+use crate::surface::Row;
 
 /// Rust source of `pub(crate) static DECODERS: &[(&str, Decoder)]`, by operationId.
 pub fn table(spec: &OpenAPI, surface: &[Row]) -> String {
