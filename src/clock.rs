@@ -115,6 +115,7 @@ pub enum ClockError {
     #[error(
         "the test clock is at {now} and cannot go back to {requested}: what happened meanwhile cannot un-happen; start a new clock (or mock) at the earlier instant"
     )]
+    #[non_exhaustive]
     Backwards {
         /// The clock's reading when asked.
         now: DateTime<Utc>,

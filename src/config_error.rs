@@ -12,6 +12,7 @@ pub enum ConfigError {
     EmptyApiKey,
     /// The API key cannot be sent as an HTTP header value.
     #[error("the API key {problem}; check the value (it is not shown here)")]
+    #[non_exhaustive]
     InvalidApiKey {
         /// What is wrong with it.
         problem: &'static str,
@@ -25,6 +26,7 @@ pub enum ConfigError {
     InvalidPracticeGroupId(crate::id::InvalidId),
     /// `HERO_ENV` holds an unknown name.
     #[error("unknown environment {value}: use production, staging or mock (or set HERO_BASE_URL instead)")]
+    #[non_exhaustive]
     UnknownEnvironment {
         /// The value given when it is a short word (`prod`); otherwise its length only, since
         /// a key pasted into the variable would be printed.
@@ -35,12 +37,14 @@ pub enum ConfigError {
     ConflictingEnvironment,
     /// The custom base URL cannot be used.
     #[error("the base URL cannot be used: {reason}")]
+    #[non_exhaustive]
     InvalidBaseUrl {
         /// Why.
         reason: String,
     },
     /// An environment variable is not valid Unicode.
     #[error("{name} is not valid UTF-8")]
+    #[non_exhaustive]
     NotUnicode {
         /// The variable's name.
         name: &'static str,

@@ -69,11 +69,16 @@ impl fmt::Display for ErrorContext {
 }
 
 /// A failed call to the Hero API.
+///
+/// `#[non_exhaustive]`, as is each variant with named fields: a `match` needs a `_` arm and a
+/// field pattern ends with `..` (`RateLimited { retry_after, .. }`), so a new variant or field is
+/// not a breaking change (README, "Matching errors").
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// 400: Hero found the request invalid; its validation issues are in [`Error::validation`].
     #[error("Hero rejected the request as invalid{context}{}; fix the request before sending it again", issues(.validation))]
+    #[non_exhaustive]
     BadRequest {
         /// Status, operation, request id, headers.
         context: ErrorContext,
@@ -82,30 +87,35 @@ pub enum Error {
     },
     /// 401: the API key is missing, wrong or revoked.
     #[error("Hero refused the API key{context}; check HERO_API_KEY (keys are issued by Hero support)")]
+    #[non_exhaustive]
     Unauthorized {
         /// Status, operation, request id, headers.
         context: ErrorContext,
     },
     /// 403: the key lacks the scope, or the practice group is outside the key's network.
     #[error("Hero refused access{context}; the key may lack this scope, or the practice group is not in your network")]
+    #[non_exhaustive]
     Forbidden {
         /// Status, operation, request id, headers.
         context: ErrorContext,
     },
     /// 404: no such resource (or it was released, like a lapsed reservation).
     #[error("not found{context}; check the id")]
+    #[non_exhaustive]
     NotFound {
         /// Status, operation, request id, headers.
         context: ErrorContext,
     },
     /// 409: the resource changed meanwhile.
     #[error("conflict{context}; read the resource again and retry with its current state")]
+    #[non_exhaustive]
     Conflict {
         /// Status, operation, request id, headers.
         context: ErrorContext,
     },
     /// 429: over the agreed rate limit.
     #[error("rate limited{context}; wait {} and retry", .retry_after.map(|d| format!("{} s", d.as_secs())).unwrap_or_else(|| "a moment".into()))]
+    #[non_exhaustive]
     RateLimited {
         /// Status, operation, request id, headers.
         context: ErrorContext,
@@ -114,12 +124,14 @@ pub enum Error {
     },
     /// 5xx: a problem on Hero's side (already retried for idempotent calls).
     #[error("Hero had a server error{context}; try again later")]
+    #[non_exhaustive]
     Server {
         /// Status, operation, request id, headers.
         context: ErrorContext,
     },
     /// No answer within the timeout.
     #[error("Hero did not answer in time{context}; a request that changes state may still have taken effect: check before re-sending it")]
+    #[non_exhaustive]
     Timeout {
         /// Operation, when known.
         context: ErrorContext,
@@ -129,6 +141,7 @@ pub enum Error {
     },
     /// No connection, or it broke.
     #[error("could not talk to Hero{context}: {reason}")]
+    #[non_exhaustive]
     Transport {
         /// Operation, when known.
         context: ErrorContext,
@@ -143,6 +156,7 @@ pub enum Error {
     #[error(
         "the request was redirected{context}, and hero-health follows no redirect (it would carry the API key to another location); check the base URL (https, no extra path), or build a custom HTTP client with redirect::Policy::none()"
     )]
+    #[non_exhaustive]
     Redirected {
         /// Status (when Hero answered the 3xx), operation, request id, headers.
         context: ErrorContext,
@@ -151,6 +165,7 @@ pub enum Error {
     #[error(
         "the answer was larger than the {limit}-byte limit{context} and was not read; raise it with with_max_response_bytes if the answer is legitimately this large"
     )]
+    #[non_exhaustive]
     ResponseTooLarge {
         /// Operation, when known.
         context: ErrorContext,
@@ -161,6 +176,7 @@ pub enum Error {
     #[error(
         "Hero's answer could not be decoded{context}: {reason}; the API may have changed: update hero-health (a newer release may know the change), or report it with the request id"
     )]
+    #[non_exhaustive]
     Decode {
         /// Status, operation, request id, headers when known.
         context: ErrorContext,
@@ -169,12 +185,14 @@ pub enum Error {
     },
     /// A status the document does not describe.
     #[error("Hero answered an undocumented status{context}")]
+    #[non_exhaustive]
     UnexpectedStatus {
         /// Status, operation, request id, headers.
         context: ErrorContext,
     },
     /// A value was refused before sending (client-side validation).
     #[error("the request was not sent: {reason}")]
+    #[non_exhaustive]
     InvalidRequest {
         /// Which field and why (never the value).
         reason: String,

@@ -62,8 +62,10 @@ pub struct Generated {
 
 /// Why the document could not be turned into a client.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum GenerateError {
     /// The document could not be read.
+    #[non_exhaustive]
     Read {
         /// The document's path.
         path: String,

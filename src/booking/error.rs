@@ -15,6 +15,10 @@ pub(crate) const EXPIRED_CODES: &[&str] = &["reservation_expired", "expired"];
 
 /// A booking step failed. Each message says what to do next; none contains patient data or
 /// the API key.
+///
+/// `#[non_exhaustive]`, as is each variant with named fields: a `match` needs a `_` arm and a
+/// field pattern ends with `..` (`RateLimited { retry_after, .. }`), so a new variant or field is
+/// not a breaking change (README, "Matching errors").
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BookingError {
@@ -31,6 +35,7 @@ pub enum BookingError {
         "reservation {appointment_id} expired{} and the slot was released; reserve a slot again",
         .reserved_until.map(|t| format!(" at {t}")).unwrap_or_default()
     )]
+    #[non_exhaustive]
     ReservationExpired {
         /// The reservation's appointment id.
         appointment_id: String,
@@ -40,6 +45,7 @@ pub enum BookingError {
     /// A request that changes state may or may not have taken effect (timeout, dropped
     /// connection, 5xx), and checking did not settle it.
     #[error("{}", outcome_unknown_message(.operation, .appointment_id.as_deref(), .reason))]
+    #[non_exhaustive]
     OutcomeUnknown {
         /// `reserve` or `confirm`.
         operation: &'static str,
@@ -52,6 +58,7 @@ pub enum BookingError {
     },
     /// Hero refused the request. Fix the request before sending it again.
     #[error("Hero rejected the request (HTTP {status}){}; fix the request (it will fail the same way if re-sent unchanged)", issues_suffix(.issues))]
+    #[non_exhaustive]
     Rejected {
         /// The HTTP status.
         status: u16,
@@ -63,6 +70,7 @@ pub enum BookingError {
     /// Over the agreed rate limit: Hero refused before doing anything, so sending the same
     /// request again after the wait is safe.
     #[error("rate limited by Hero (HTTP 429); nothing was done: wait {} and try again", .retry_after.map(|d| format!("{} s", d.as_secs())).unwrap_or_else(|| "a moment".into()))]
+    #[non_exhaustive]
     RateLimited {
         /// How long Hero asked to wait (`Retry-After`), if it said.
         retry_after: Option<Duration>,
@@ -71,12 +79,14 @@ pub enum BookingError {
     },
     /// The slot lacks a field a reservation needs.
     #[error("the slot has no {field}; pass a slot returned by `slots()` (or fill in {field})")]
+    #[non_exhaustive]
     IncompleteSlot {
         /// The missing field.
         field: &'static str,
     },
     /// The request was not sent: a value is invalid (checked client-side).
     #[error("the request was not sent: {reason}; fix that field")]
+    #[non_exhaustive]
     InvalidInput {
         /// Which field, and why (never the value).
         reason: String,
@@ -84,6 +94,7 @@ pub enum BookingError {
     /// Refused before sending anything: the appointment says about itself that this cannot be
     /// done (see [`NotAllowed`] for why, and whether overriding the policy would help).
     #[error("{action} of appointment {appointment_id} refused, nothing was sent: {why}")]
+    #[non_exhaustive]
     NotAllowed {
         /// `cancel`, `reschedule` or `release`.
         action: &'static str,
@@ -97,6 +108,7 @@ pub enum BookingError {
     /// for an answer that does not decode or is over the size limit, which Hero would send the
     /// same way again.
     #[error("could not complete the request to Hero ({reason}); nothing was booked or changed{}", retry_hint(source))]
+    #[non_exhaustive]
     Transport {
         /// What went wrong, without any body.
         reason: String,
@@ -125,6 +137,7 @@ pub enum NotAllowed {
     #[error(
         "it starts at {starts_at}, within the practice's {hours} h cancellation window; `Cancellation::overriding_policy()` cancels anyway (suppress_cancellation_policy)"
     )]
+    #[non_exhaustive]
     InsidePolicyWindow {
         /// The window, in hours before the start.
         hours: u64,
@@ -136,6 +149,7 @@ pub enum NotAllowed {
     #[error(
         "an earlier reschedule of it is under way or got no answer, and may still land (until {may_land_until}); read it with `appointment(id)`: once it shows the earlier move (or after that time) it can be moved again"
     )]
+    #[non_exhaustive]
     EarlierMoveUnsettled {
         /// Until when the earlier request is taken to possibly still land.
         may_land_until: DateTime<Utc>,

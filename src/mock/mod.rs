@@ -150,6 +150,7 @@ pub enum MockError {
     Settings(#[from] crate::ConfigError),
     /// The diary would cover more days than the mock lays out.
     #[error("the mock's diary covers at most {max} open days ({days} asked); a test needs a few, a long-running mock can be restarted")]
+    #[non_exhaustive]
     TooManyDays {
         /// The days asked for ([`MockHeroBuilder::with_days`]).
         days: u32,
@@ -162,6 +163,7 @@ pub enum MockError {
     Clock(#[from] ClockError),
     /// A fault names no operation of the API.
     #[error("no operation is called {given:?}{}; name it by operationId (bookAppointment) or method (book_appointment)", .suggestion.map(|s| format!(" (did you mean {s}?)")).unwrap_or_default())]
+    #[non_exhaustive]
     UnknownOperation {
         /// The name given to [`Fault::on`].
         given: String,
@@ -170,6 +172,7 @@ pub enum MockError {
     },
     /// [`decode_answer`] was given an operation whose success answer has no type.
     #[error("{operation} answers no typed body (nothing, or a byte stream): there is nothing to decode")]
+    #[non_exhaustive]
     NoTypedAnswer {
         /// The operationId.
         operation: &'static str,

@@ -153,6 +153,7 @@ pub enum WebhookError {
     #[error(
         "the delivery was signed {seconds} s {direction} now, outside the {tolerance} s tolerance; refuse it (a replay, or a wrong clock)"
     )]
+    #[non_exhaustive]
     OutsideTolerance {
         /// How far from now.
         seconds: u64,
@@ -177,6 +178,7 @@ pub enum WebhookError {
     #[error(
         "a webhook tolerance must be between 1 s and {max_secs} s (a wider window lets captured deliveries be replayed); 300 s is usual"
     )]
+    #[non_exhaustive]
     ToleranceOutOfRange {
         /// The widest accepted, in seconds.
         max_secs: u64,

@@ -247,7 +247,7 @@ async fn create_a_video_link() {
 async fn an_invalid_id_is_rejected_before_sending() {
     let (server, client) = setup().await;
     let error = client.get_appointment().id("45a7").send().await.unwrap_err();
-    assert!(matches!(error, hero_health::Error::InvalidRequest { ref reason } if reason.contains("id: not a Hero id")), "{error:?}");
+    assert!(matches!(error, hero_health::Error::InvalidRequest { ref reason, .. } if reason.contains("id: not a Hero id")), "{error:?}");
     assert!(server.received_requests().await.unwrap().is_empty(), "nothing was sent");
 }
 

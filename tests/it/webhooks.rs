@@ -80,7 +80,7 @@ fn stale_and_future_deliveries_are_refused() {
     let old = sign(BODY, KEY, now() - Duration::seconds(301));
     assert!(matches!(
         verifier().verify_at(BODY, &old, now()),
-        Err(WebhookError::OutsideTolerance { seconds: 301, direction: "before", tolerance: 300 })
+        Err(WebhookError::OutsideTolerance { seconds: 301, direction: "before", tolerance: 300, .. })
     ));
     let future = sign(BODY, KEY, now() + Duration::seconds(400));
     assert!(matches!(verifier().verify_at(BODY, &future, now()), Err(WebhookError::OutsideTolerance { direction: "after", .. })));
@@ -92,10 +92,10 @@ fn stale_and_future_deliveries_are_refused() {
 fn a_fraction_of_a_second_past_the_tolerance_is_outside_it() {
     let delivery = sign(BODY, KEY, now());
     let late = now() + Duration::milliseconds(300_500);
-    assert_eq!(
+    assert!(matches!(
         verifier().verify_at(BODY, &delivery, late),
-        Err(WebhookError::OutsideTolerance { seconds: 301, direction: "before", tolerance: 300 })
-    );
+        Err(WebhookError::OutsideTolerance { seconds: 301, direction: "before", tolerance: 300, .. })
+    ));
     let early = now() - Duration::milliseconds(300_990);
     assert!(matches!(verifier().verify_at(BODY, &delivery, early), Err(WebhookError::OutsideTolerance { direction: "after", .. })));
     assert!(verifier().verify_at(BODY, &delivery, now() + Duration::seconds(300)).is_ok(), "the edge itself is inside");
@@ -181,7 +181,10 @@ fn a_blank_signing_key_is_refused() {
 fn an_absurd_tolerance_is_refused() {
     use std::time::Duration as Std;
     for tolerance in [Std::ZERO, Std::from_millis(500), Std::from_secs(3601), Std::from_secs(u64::MAX), Std::MAX] {
-        assert_eq!(verifier().with_tolerance(tolerance).err(), Some(WebhookError::ToleranceOutOfRange { max_secs: 3600 }), "{tolerance:?}");
+        assert!(
+            matches!(verifier().with_tolerance(tolerance).err(), Some(WebhookError::ToleranceOutOfRange { max_secs: 3600, .. })),
+            "{tolerance:?}"
+        );
     }
     let widest = verifier().with_tolerance(hero_health::webhooks::MAX_TOLERANCE).unwrap();
     let old = sign(BODY, KEY, now() - Duration::seconds(3601));

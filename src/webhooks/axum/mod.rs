@@ -209,12 +209,14 @@ pub enum Refused {
     Webhook(#[from] WebhookError),
     /// The body is larger than [`WebhookReceiver::with_max_body`], or could not be read.
     #[error("the delivery's body is over {max} bytes or could not be read; refused")]
+    #[non_exhaustive]
     Body {
         /// The limit.
         max: usize,
     },
     /// The body did not arrive within [`WebhookReceiver::with_read_deadline`].
     #[error("the delivery's body did not arrive within {} ms; refused", .deadline.as_millis())]
+    #[non_exhaustive]
     TooSlow {
         /// The deadline.
         deadline: Duration,
