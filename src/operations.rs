@@ -1,6 +1,8 @@
 //! The operation table build.rs writes (`OUT_DIR/operations.rs`): each generated method's
 //! operationId and path template. Core: errors, hooks and the mock all look names up here.
 
+// `UPSTREAM_OPERATION_IDS` serves only the mock's suggestions.
+#[cfg_attr(not(feature = "mock"), allow(dead_code))]
 mod table {
     include!(concat!(env!("OUT_DIR"), "/operations.rs"));
 }
@@ -26,13 +28,22 @@ pub(crate) fn operation(method_name: &str) -> (&'static str, &'static str) {
     table::OPERATIONS.iter().find(|(name, ..)| *name == method_name).map_or(("?", "?"), |(_, id, _, path)| (*id, *path))
 }
 
-/// The operationId for `name`, which may be an operationId (`bookAppointment`) or a generated
-/// method's name (`book_appointment`); otherwise the closest operationId (at most three edits
-/// away), as a suggestion.
+/// `name` if it is an operationId of the document: the one spelling faults, errors
+/// ([`crate::Error::operation_id`]), spans and the mock's log use. Otherwise the operationId the
+/// caller most likely meant, as a suggestion: the operation whose generated method is `name`
+/// (`book_appointment` → `bookAppointment`), the operation Hero's bundle calls `name` where the
+/// crate renamed it (`listPatientsV3` → `searchPatients`), or the closest operationId at most
+/// three edits away.
 #[cfg(feature = "mock")]
 pub(crate) fn resolve_operation(name: &str) -> Result<&'static str, Option<&'static str>> {
-    if let Some((_, id, ..)) = table::OPERATIONS.iter().find(|(method, id, ..)| *id == name || *method == name) {
+    if let Some((_, id, ..)) = table::OPERATIONS.iter().find(|(_, id, ..)| *id == name) {
         return Ok(id);
+    }
+    if let Some((_, id, ..)) = table::OPERATIONS.iter().find(|(method, ..)| *method == name) {
+        return Err(Some(id));
+    }
+    if let Some((_, id)) = table::UPSTREAM_OPERATION_IDS.iter().find(|(upstream, _)| *upstream == name) {
+        return Err(Some(id));
     }
     let key = |s: &str| s.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect::<String>();
     let wanted = key(name);

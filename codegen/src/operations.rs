@@ -21,7 +21,30 @@ pub fn table(spec: &OpenAPI, surface: &[Row]) -> String {
         out.push_str(&format!("    ({name:?}, {id:?}, {method:?}, {path:?}),\n"));
     }
     out.push_str("];\n");
+    out.push_str(&upstream_ids(spec));
     out.push_str(&words(spec));
+    out
+}
+
+/// Where the effective document keeps an operation's upstream `operationId` when the overlay
+/// renamed it (written by `cargo xtask update-spec` / `apply`).
+pub const UPSTREAM_OPERATION_ID: &str = "x-hero-upstream-operation-id";
+
+/// Rust source of `pub(crate) static UPSTREAM_OPERATION_IDS: &[(&str, &str)]`: `(Hero's
+/// operationId, the crate's)` for each renamed operation, so a user who names an operation as
+/// Hero's bundle does is pointed to the one spelling the crate uses.
+fn upstream_ids(spec: &OpenAPI) -> String {
+    let mut out = String::from(
+        "/// `(upstream operationId, operationId)` of each operation the overlay renamed.\n\
+         pub(crate) static UPSTREAM_OPERATION_IDS: &[(&str, &str)] = &[\n",
+    );
+    for (_, _, op) in spec.operations() {
+        let (Some(id), Some(upstream)) = (&op.operation_id, op.extensions.get(UPSTREAM_OPERATION_ID).and_then(|v| v.as_str())) else {
+            continue;
+        };
+        out.push_str(&format!("    ({upstream:?}, {id:?}),\n"));
+    }
+    out.push_str("];\n");
     out
 }
 

@@ -12,7 +12,7 @@ mod table {
 }
 
 /// Decodes `body` exactly as the client decodes a success answer of `operation` (its
-/// operationId, `createWebhook`, or method name, `create_webhook`), and returns the decoded value
+/// operationId, `createWebhook`: the spelling errors and logs use), and returns the decoded value
 /// written back as JSON: what your code would see. For checking answers recorded from Hero, or
 /// your own fixtures, against this version of the SDK.
 ///

@@ -108,8 +108,12 @@ pub struct Fault {
 }
 
 impl Fault {
-    /// Applies `kind` to the next request to `operation`: its operationId (`bookAppointment`)
-    /// or its method's name (`book_appointment`). [`MockHero::inject`] refuses any other name.
+    /// Applies `kind` to the next request to `operation`, named by its operationId
+    /// (`bookAppointment`): the one spelling [`crate::Error::operation_id`], the `tracing` spans
+    /// and [`LoggedRequest`]'s `operation` use, and each generated method's docs give.
+    /// [`MockHero::inject`] refuses any other name with a suggestion: for a method's name
+    /// (`book_appointment`) or Hero's upstream name of an operation the crate renamed
+    /// (`listPatientsV3`), the operationId it means.
     pub fn on(operation: &str, kind: FaultKind) -> Self {
         Fault { operation: operation.to_owned(), kind, times: 1 }
     }
@@ -162,12 +166,13 @@ pub enum MockError {
     #[error("the mock cannot start at that instant: {0}")]
     Clock(#[from] ClockError),
     /// A fault names no operation of the API.
-    #[error("no operation is called {given:?}{}; name it by operationId (bookAppointment) or method (book_appointment)", .suggestion.map(|s| format!(" (did you mean {s}?)")).unwrap_or_default())]
+    #[error("no operation has the operationId {given:?}{}; faults and logs name an operation by its operationId, as errors and each method's docs give it", .suggestion.map(|s| format!(" (did you mean {s}?)")).unwrap_or_default())]
     #[non_exhaustive]
     UnknownOperation {
         /// The name given to [`Fault::on`].
         given: String,
-        /// The closest operationId, if one is close.
+        /// The operationId meant: the one of the method of that name, the one of the operation
+        /// Hero's bundle calls that (where the crate renamed it), or the closest, if one is close.
         suggestion: Option<&'static str>,
     },
     /// [`decode_answer`] was given an operation whose success answer has no type.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use hero_health::Id;
 use hero_health::booking::{BookingError, LinkRef, SlotQuery};
-use hero_health::mock::{Fault, FaultKind, MockHero};
+use hero_health::mock::{Fault, FaultKind, MockError, MockHero};
 use hero_health::types::{AppointmentEdit, Slot, VideoLinkCreate};
 
 use crate::support::operations;
@@ -459,18 +459,34 @@ async fn the_mock_never_shows_its_api_key_in_debug() {
     assert!(!format!("{hero:?}").contains("a-real-looking-key"));
 }
 
-/// A fault on a name that is no operation would never fire: it is refused, with a suggestion;
-/// the generated method's name is accepted as well as the operationId.
+/// A fault on a name that is no operationId would never fire: it is refused, with the
+/// operationId meant (a typo's nearest, a method's own, or the crate's name for an operation
+/// Hero's bundle spells differently), and the operationId the error shows works.
 #[tokio::test]
-async fn a_fault_on_an_unknown_operation_is_refused_and_method_names_work() {
+async fn a_fault_names_its_operation_by_operation_id_and_other_names_get_the_one_meant() {
     let hero = MockHero::start().await.unwrap();
-    let error = hero.inject(Fault::on("sendMesage", FaultKind::ServerError(500))).unwrap_err();
-    assert!(error.to_string().contains("did you mean sendMessage?"), "{error}");
-    assert!(hero.inject(Fault::on("nothing_like_it", FaultKind::ServerError(500))).is_err());
+    for (given, meant) in [
+        ("sendMesage", "sendMessage"),
+        ("list_appointment_types", "listAppointmentTypes"),
+        ("search_patients", "searchPatients"),
+        ("listPatientsV3", "searchPatients"),
+        ("getPatientByIdV2", "getEhrPatient"),
+        ("getPracticeGroupById", "getPracticeGroup"),
+    ] {
+        let error = hero.inject(Fault::on(given, FaultKind::ServerError(500))).unwrap_err();
+        assert!(error.to_string().contains(&format!("did you mean {meant}?")), "{given}: {error}");
+    }
+    let error = hero.inject(Fault::on("nothing_like_it", FaultKind::ServerError(500))).unwrap_err();
+    assert!(!error.to_string().contains("did you mean"), "{error}");
+    assert!(matches!(hero_health::mock::decode_answer("search_patients", b"{}"), Err(MockError::UnknownOperation { .. })));
 
-    hero.inject(Fault::on("list_appointment_types", FaultKind::ServerError(503)).times(3)).unwrap();
+    hero.inject(Fault::on("listAppointmentTypes", FaultKind::ServerError(503)).times(3)).unwrap();
     let error = hero.client().booking().appointment_types().await.unwrap_err();
-    assert!(error.to_string().contains("503"), "the method name reached its operation: {error}");
+    assert!(error.to_string().contains("503"), "the fault reached its operation: {error}");
+    let BookingError::Transport { source, .. } = &error else { panic!("{error:?}") };
+    assert_eq!(source.operation_id(), Some("listAppointmentTypes"), "the error names it as the fault did");
+    let logged = hero.requests();
+    assert!(logged.iter().any(|r| r.operation.as_deref() == Some("listAppointmentTypes")), "the log names it the same way");
 }
 
 /// A transport failure keeps its cause (the call's error, then reqwest's, down to the io error),

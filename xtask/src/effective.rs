@@ -47,15 +47,64 @@ pub fn load(text: &str, source_name: &str) -> Result<Normalised, XtaskError> {
 /// Builds the effective document from the upstream text and the overlay.
 pub fn build(upstream: &str, overlay: &Overlay, source_name: &str) -> Result<Effective, XtaskError> {
     let first = load(upstream, source_name)?;
+    // What Hero's bundle calls each operation: not an id the normaliser made up or made unique.
+    let mut published = operation_ids(&first.document);
+    published.retain(|(path, method), _| {
+        let at = format!("{} {path}", method.to_uppercase());
+        !first.changes.iter().any(|c| c.rule == normalise::Rule::OperationId && c.location == at)
+    });
     let mut document = first.document;
     let mut renamed = pins::apply(&mut document, &overlay.schema_pins, Pass::Lenient)?;
     let outcomes = overlay::apply(&mut document, overlay)?;
     let second = normalise::normalise(document).map_err(|reason| XtaskError::NotOpenApi { source_name: source_name.to_owned(), reason })?;
     let mut document = second.document;
     renamed.extend(pins::apply(&mut document, &overlay.schema_pins, Pass::Strict)?);
+    record_upstream_ids(&mut document, &published);
     let mut changes = first.changes;
     changes.extend(second.changes);
     Ok(Effective { document, changes, outcomes, renamed })
+}
+
+/// The extension that keeps an operation's upstream `operationId` where the overlay renamed it,
+/// so that the crate can point a user who names the operation as Hero's bundle does to the
+/// crate's one spelling (`Fault::on("listPatientsV3")` → "did you mean searchPatients?").
+pub const UPSTREAM_OPERATION_ID: &str = "x-hero-upstream-operation-id";
+
+const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+/// `(path, method)` → `operationId` of every operation of `document`.
+fn operation_ids(document: &Value) -> std::collections::BTreeMap<(String, String), String> {
+    let mut ids = std::collections::BTreeMap::new();
+    let Some(Value::Mapping(paths)) = document.get("paths") else { return ids };
+    for (path, item) in paths {
+        let (Some(path), Value::Mapping(item)) = (path.as_str(), item) else { continue };
+        for (method, op) in item {
+            let Some(method) = method.as_str().filter(|m| METHODS.contains(m)) else { continue };
+            if let Some(id) = op.get("operationId").and_then(Value::as_str) {
+                ids.insert((path.to_owned(), method.to_owned()), id.to_owned());
+            }
+        }
+    }
+    ids
+}
+
+/// Marks each operation whose `operationId` differs from the upstream one at the same method
+/// and path with [`UPSTREAM_OPERATION_ID`] (an old mark is replaced or removed).
+fn record_upstream_ids(document: &mut Value, published: &std::collections::BTreeMap<(String, String), String>) {
+    let Some(Value::Mapping(paths)) = document.get_mut("paths") else { return };
+    for (path, item) in paths.iter_mut() {
+        let (Some(path), Value::Mapping(item)) = (path.as_str().map(str::to_owned), item) else { continue };
+        for (method, op) in item.iter_mut() {
+            let (Some(method), Value::Mapping(op)) = (method.as_str().filter(|m| METHODS.contains(m)), op) else { continue };
+            let id = op.get("operationId").and_then(Value::as_str).map(str::to_owned);
+            op.remove(UPSTREAM_OPERATION_ID);
+            if let (Some(id), Some(upstream)) = (id, published.get(&(path.clone(), method.to_owned())))
+                && &id != upstream
+            {
+                op.insert(UPSTREAM_OPERATION_ID.into(), upstream.clone().into());
+            }
+        }
+    }
 }
 
 /// The overlay part of the drift report (Markdown).
@@ -185,6 +234,7 @@ actions:
         let effective = build(UPSTREAM, &overlay, "fixture").unwrap();
         let text = normalise::render(&effective.document);
         assert!(text.contains("operationId: listSlots"), "{text}");
+        assert!(text.contains("x-hero-upstream-operation-id: SlotsController_findAll"), "Hero's name is kept: {text}");
         assert!(text.contains("$ref: '#/components/schemas/SlotList'"), "{text}");
         assert!(text.contains("    Slot:\n"), "SlotDto renamed by its pin: {text}");
         assert!(!text.contains("SlotDto"), "{text}");
@@ -195,6 +245,17 @@ actions:
         assert!(report.contains("1 pin action(s) (operationIds, id types), 1 of them overriding what upstream says"), "{report}");
         assert!(report.contains("2 action(s); 2 still wholly supplied"), "{report}");
         assert!(report.contains("SlotDto → Slot"), "{report}");
+    }
+
+    #[test]
+    fn an_operation_id_upstream_does_not_have_is_not_recorded_as_upstreams() {
+        let overlay = overlay::parse(OVERLAY).unwrap();
+        let without = UPSTREAM.replace("      operationId: SlotsController_findAll\n", "");
+        let text = normalise::render(&build(&without, &overlay, "fixture").unwrap().document);
+        assert!(text.contains("operationId: listSlots") && !text.contains(UPSTREAM_OPERATION_ID), "{text}");
+        let same = UPSTREAM.replace("SlotsController_findAll", "listSlots");
+        let text = normalise::render(&build(&same, &overlay, "fixture").unwrap().document);
+        assert!(!text.contains(UPSTREAM_OPERATION_ID), "no rename, no mark: {text}");
     }
 
     #[test]
