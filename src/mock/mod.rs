@@ -47,7 +47,6 @@
 
 mod answers;
 mod deliveries;
-mod deviations;
 mod server;
 mod state;
 
@@ -211,8 +210,12 @@ pub struct MockHeroBuilder {
     network: Vec<String>,
     log_limit: usize,
     retries: deliveries::Retries,
-    deviant: bool,
+    rewrite: Option<AnswerRewrite>,
 }
+
+/// A rewrite of the answers the mock sends ([`MockHeroBuilder::with_answer_rewrite`]): the
+/// operationId, then the status and body to change in place.
+type AnswerRewrite = std::sync::Arc<dyn Fn(&str, &mut u16, &mut Option<serde_json::Value>) + Send + Sync>;
 
 impl std::fmt::Debug for MockHeroBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -228,7 +231,7 @@ impl std::fmt::Debug for MockHeroBuilder {
             .field("network", &self.network)
             .field("log_limit", &self.log_limit)
             .field("retries", &self.retries)
-            .field("deviant", &self.deviant)
+            .field("rewrite", &self.rewrite.as_ref().map(|_| "set"))
             .finish()
     }
 }
@@ -247,7 +250,7 @@ impl Default for MockHeroBuilder {
             network: vec!["2".into()],
             log_limit: DEFAULT_LOG_LIMIT,
             retries: deliveries::Retries::default(),
-            deviant: false,
+            rewrite: None,
         }
     }
 }
@@ -342,15 +345,37 @@ impl MockHeroBuilder {
         self
     }
 
-    /// Answers some reads differently from the OpenAPI document, once in each way a real
-    /// server can differ: an undocumented status (`GET /v1/me` answers 202), a field the
-    /// document does not describe, a required field missing and an unlisted enum value (the
-    /// appointment types), a non-numeric id (the locations), a null the document does not allow
-    /// (the practitioners' `first_name`), a type it does not say and a date-time that does not
-    /// parse (the slots). For testing tools that compare Hero's answers with the document, such
-    /// as `cargo xtask probe`; the booking flow does not work in this mode.
-    pub fn with_deviations(mut self) -> Self {
-        self.deviant = true;
+    /// Rewrites every answer the mock's state produced before it is sent: `rewrite` gets the
+    /// operationId (`listSlots`) and the status and JSON body to change in place. For testing
+    /// your code against answers that drift from the document the way a real server's do (an
+    /// enum value it does not list, a field gone, a type changed, an undocumented status), on
+    /// every request rather than the next few ([`Fault`] with [`FaultKind::Answer`]).
+    ///
+    /// Only what is sent changes: the mock's state has already done the work (a booking the
+    /// rewritten answer hides is still booked), as with a server whose answer is lost. Faults
+    /// that answer for the mock (`ServerError`, `RateLimited`, `Answer`) are not rewritten.
+    ///
+    /// ```
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use hero_health::mock::MockHero;
+    /// // Hero answers a sector this SDK version has never seen.
+    /// let hero = MockHero::builder()
+    ///     .with_answer_rewrite(|operation, _status, body| {
+    ///         if operation == "listAppointmentTypes" {
+    ///             for t in body.as_mut().and_then(|b| b["data"].as_array_mut()).into_iter().flatten() {
+    ///                 t["sector"] = "private_plus".into();
+    ///             }
+    ///         }
+    ///     })
+    ///     .start()
+    ///     .await?;
+    /// let types = hero.client().booking().appointment_types().await?;
+    /// assert!(types.iter().all(|t| t.sector.as_ref().is_some_and(|s| s.to_string() == "private_plus")));
+    /// # Ok(()) }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(run()).unwrap();
+    /// ```
+    pub fn with_answer_rewrite(mut self, rewrite: impl Fn(&str, &mut u16, &mut Option<serde_json::Value>) + Send + Sync + 'static) -> Self {
+        self.rewrite = Some(std::sync::Arc::new(rewrite));
         self
     }
 

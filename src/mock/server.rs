@@ -168,11 +168,10 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, hea
             _ => {}
         }
 
-        let mut answered = answer(&shared, operation, param.as_deref(), &query, &body);
-        if shared.config.deviant {
-            super::deviations::deviate(operation, &mut answered);
+        let (mut status, mut body) = answer(&shared, operation, param.as_deref(), &query, &body);
+        if let Some(rewrite) = &shared.config.rewrite {
+            rewrite(operation, &mut status, &mut body);
         }
-        let (status, body) = answered;
         super::deliveries::dispatch(&shared);
         match fault {
             Some(FaultKind::CommitThenTimeout(wait)) => tokio::time::sleep(wait).await,

@@ -1,13 +1,59 @@
 //! `cargo xtask probe` against the crate's mock server: what it calls (reads only), what it
-//! finds in the mock's deviant mode (each kind of difference), that its proposed overlay makes a
-//! second run clean, and that no value from the answers reaches its files or its output.
+//! finds when the mock's answers deviate from the document (each kind of difference: [`deviate`],
+//! through the mock's public `with_answer_rewrite`), that its proposed overlay makes a second run
+//! clean, and that no value from the answers reaches its files or its output.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use hero_health::mock::MockHero;
-use serde_json::Value;
+use hero_health::mock::{MockHero, MockHeroBuilder};
+use serde_json::{Map, Value};
 use xtask::probe::compare::Difference;
+
+/// A mock whose answers differ from the document once in each way a real server can: an
+/// undocumented status (`GET /v1/me` answers 202), a field the document does not describe, a
+/// required field missing and an unlisted enum value (the appointment types), a non-numeric id
+/// (the locations), a null the document does not allow (the practitioners' `first_name`), a type
+/// it does not say and a date-time that does not parse (the slots). The booking flow does not
+/// work on it.
+fn deviant() -> MockHeroBuilder {
+    MockHero::builder().with_answer_rewrite(deviate)
+}
+
+/// The kinds of difference, one per operation, as the tests below expect them.
+fn deviate(operation: &str, status: &mut u16, body: &mut Option<Value>) {
+    let items = |body: &mut Option<Value>, each: &dyn Fn(&mut Map<String, Value>)| {
+        for item in body.as_mut().and_then(|b| b.get_mut("data")).and_then(Value::as_array_mut).into_iter().flatten() {
+            if let Some(item) = item.as_object_mut() {
+                each(item);
+            }
+        }
+    };
+    match operation {
+        "listAppointmentTypes" => items(body, &|t| {
+            t.insert("sector".into(), "private_plus".into());
+            t.insert("colour".into(), "blue".into());
+            t.remove("name");
+        }),
+        "listLocations" => items(body, &|l| {
+            let id = l.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+            l.insert("id".into(), format!("LOC-{id}").into());
+        }),
+        "listPractitioners" => items(body, &|p| {
+            p.insert("first_name".into(), Value::Null);
+        }),
+        "listSlots" => {
+            items(body, &|s| {
+                s.insert("start_time".into(), "tomorrow at nine".into());
+            });
+            if let Some(count) = body.as_mut().and_then(|b| b.get_mut("count")) {
+                *count = Value::String(count.to_string());
+            }
+        }
+        "getPracticeGroup" => *status = 202,
+        _ => {}
+    }
+}
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -48,7 +94,7 @@ fn options(hero: &MockHero, document: PathBuf) -> xtask::probe::ProbeOptions {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_probe_finds_each_kind_of_difference_and_its_overlay_makes_a_second_run_clean() {
-    let hero = MockHero::builder().with_deviations().start().await.unwrap();
+    let hero = deviant().start().await.unwrap();
     let first = tokio::task::spawn_blocking({
         let options = options(&hero, document());
         move || xtask::probe::run(&options).unwrap()
@@ -154,7 +200,7 @@ async fn no_value_from_the_answers_reaches_the_report_the_overlay_or_the_output(
     // A start the test picks: the slots' times (patient-adjacent values the check must cover)
     // begin with its year, whatever the year the test runs in.
     let start: chrono::DateTime<chrono::Utc> = "2031-06-03T07:00:00Z".parse().unwrap();
-    let hero = MockHero::builder().with_deviations().with_start(start).start().await.unwrap();
+    let hero = deviant().with_start(start).start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (url, key) = (hero.url(), hero.api_key().to_owned());
     let values = tokio::task::spawn_blocking(move || {
