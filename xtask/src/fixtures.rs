@@ -357,4 +357,21 @@ mod tests {
         assert!(!text.contains("operationId: getAppointment"));
         assert!(!text.contains("'#/components/schemas/Appointment'"));
     }
+
+    /// The types whose `Debug` the generator redacts by name (a 400's `ValidationIssue`) keep
+    /// that name whatever a bundle calls them: NestJS's `ValidationIssueDto` once lost it, and
+    /// with it the redaction of Hero's `expected` text.
+    #[test]
+    fn every_bundle_style_keeps_the_names_the_redaction_is_keyed_on() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(std::path::Path::new("."));
+        let overlay = crate::overlay::parse(&std::fs::read_to_string(root.join(crate::effective::OVERLAY_PATH)).unwrap()).unwrap();
+        for (style, bundle) in [("redocly", redocly_31(&upstream())), ("nestjs", nestjs(&upstream()))] {
+            let text = yaml_serde::to_string(&bundle).unwrap();
+            let effective = crate::effective::build(&text, &overlay, style).unwrap();
+            let schemas = &effective.document["components"]["schemas"];
+            for name in ["ValidationError", "ValidationIssue"] {
+                assert!(schemas.get(name).is_some(), "{style}: no `{name}` in the effective document");
+            }
+        }
+    }
 }
