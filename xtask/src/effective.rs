@@ -14,6 +14,7 @@ use std::fmt::Write as _;
 use yaml_serde::Value;
 
 use crate::XtaskError;
+use crate::codegen::operations::UPSTREAM_OPERATION_ID;
 use crate::normalise::{self, Change, Normalised};
 use crate::overlay::{self, Kind, Outcome, Overlay};
 use crate::pins::{self, Pass};
@@ -65,40 +66,35 @@ pub fn build(upstream: &str, overlay: &Overlay, source_name: &str) -> Result<Eff
     Ok(Effective { document, changes, outcomes, renamed })
 }
 
-/// The extension that keeps an operation's upstream `operationId` where the overlay renamed it,
-/// so that the crate can point a user who names the operation as Hero's bundle does to the
-/// crate's one spelling (`Fault::on("listPatientsV3")` → "did you mean searchPatients?").
-pub const UPSTREAM_OPERATION_ID: &str = "x-hero-upstream-operation-id";
-
-const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
-
 /// `(path, method)` → `operationId` of every operation of `document`.
 fn operation_ids(document: &Value) -> std::collections::BTreeMap<(String, String), String> {
     let mut ids = std::collections::BTreeMap::new();
     let Some(Value::Mapping(paths)) = document.get("paths") else { return ids };
     for (path, item) in paths {
-        let (Some(path), Value::Mapping(item)) = (path.as_str(), item) else { continue };
-        for (method, op) in item {
-            let Some(method) = method.as_str().filter(|m| METHODS.contains(m)) else { continue };
-            if let Some(id) = op.get("operationId").and_then(Value::as_str) {
-                ids.insert((path.to_owned(), method.to_owned()), id.to_owned());
-            }
+        for method in normalise::METHODS {
+            let (Some(path), Some(id)) = (path.as_str(), item.get(*method).and_then(|op| op.get("operationId")).and_then(Value::as_str))
+            else {
+                continue;
+            };
+            ids.insert((path.to_owned(), (*method).to_owned()), id.to_owned());
         }
     }
     ids
 }
 
 /// Marks each operation whose `operationId` differs from the upstream one at the same method
-/// and path with [`UPSTREAM_OPERATION_ID`] (an old mark is replaced or removed).
+/// and path with [`UPSTREAM_OPERATION_ID`] (an old mark is replaced or removed), so that the
+/// crate can point a user who names the operation as Hero's bundle does to the crate's one
+/// spelling (`Fault::on("listPatientsV3")` → "did you mean searchPatients?").
 fn record_upstream_ids(document: &mut Value, published: &std::collections::BTreeMap<(String, String), String>) {
     let Some(Value::Mapping(paths)) = document.get_mut("paths") else { return };
     for (path, item) in paths.iter_mut() {
-        let (Some(path), Value::Mapping(item)) = (path.as_str().map(str::to_owned), item) else { continue };
-        for (method, op) in item.iter_mut() {
-            let (Some(method), Value::Mapping(op)) = (method.as_str().filter(|m| METHODS.contains(m)), op) else { continue };
+        let Some(path) = path.as_str().map(str::to_owned) else { continue };
+        for method in normalise::METHODS {
+            let Some(Value::Mapping(op)) = item.get_mut(*method) else { continue };
             let id = op.get("operationId").and_then(Value::as_str).map(str::to_owned);
             op.remove(UPSTREAM_OPERATION_ID);
-            if let (Some(id), Some(upstream)) = (id, published.get(&(path.clone(), method.to_owned())))
+            if let (Some(id), Some(upstream)) = (id, published.get(&(path.clone(), (*method).to_owned())))
                 && &id != upstream
             {
                 op.insert(UPSTREAM_OPERATION_ID.into(), upstream.clone().into());

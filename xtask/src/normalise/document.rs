@@ -6,7 +6,7 @@ use yaml_serde::{Mapping, Value};
 use super::{Changes, NormaliseError, Rule, brief, pointer_segment, schema};
 
 /// The HTTP methods of a path item, in the order OpenAPI lists them.
-pub(super) const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+pub(crate) const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
 /// Accepts OpenAPI 3.0.x and 3.1.x, and says what else it is.
 pub(super) fn check_version(document: &Value) -> Result<(), NormaliseError> {

@@ -217,6 +217,8 @@ impl Changes {
 
 /// `key` with JSON-pointer escaping (`~` and `/`), for locations: the generator's own.
 pub use crate::codegen::document::pointer_segment;
+/// The HTTP methods a path item can hold an operation under.
+pub(crate) use document::METHODS;
 
 /// Short text of a small YAML value for a warning (`[string, 'null']`).
 pub(crate) fn brief(value: &Value) -> String {
