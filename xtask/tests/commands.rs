@@ -177,7 +177,7 @@ fn a_31_document_is_normalised_checked_and_written() {
     assert!(load(&written, "written").unwrap().changes.is_empty(), "what is written is already normalised");
     let report = std::fs::read_to_string(report).unwrap();
     assert!(report.starts_with("# Hero Health API update: 1.0.0 → 2.0.0"), "{report}");
-    assert!(report.contains("## Normalisation (47 change(s))"), "{report}");
+    assert!(report.contains("## Normalisation (55 change(s))"), "{report}");
     assert!(report.contains("- **removed** `getAppointment`") || report.contains("- **changed** `getAppointment`"), "{report}");
     assert_eq!(repo.openapi_dir(), ["hero-public-api.yaml", "upstream.yaml"]);
     let upstream = std::fs::read_to_string(repo.path().join("openapi/upstream.yaml")).unwrap();
@@ -294,7 +294,7 @@ fn check_fails_with_a_diff_when_the_document_is_not_normalised() {
     let output = repo.xtask(&["check"]);
     let out = stdout(&output);
     assert_eq!(output.status.code(), Some(1));
-    assert!(out.contains("FAILED: openapi/hero-public-api.yaml is not normalised (5 rule change(s))"), "{out}");
+    assert!(out.contains("FAILED: openapi/hero-public-api.yaml is not normalised (7 rule change(s))"), "{out}");
     assert!(out.contains("+# Hero Health Public API, normalised for progenitor"), "a diff: {out}");
     assert!(out.contains("FAILED: cannot read") && out.contains("generated_surface__surface.snap"), "{out}");
 }

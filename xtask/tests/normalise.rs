@@ -69,9 +69,10 @@ fn normalising_is_deterministic_and_idempotent() {
 #[test]
 fn a_clean_30_document_only_changes_layout_and_the_sdk_conventions() {
     let n = load(API_V1, "v1").unwrap();
-    // Its booking ids are plain strings: `hero-id` types them `Id` (and adds the component).
+    // Its booking ids are plain strings: `hero-id` types them `Id` (and adds the component); its
+    // `{id}` path declares the id once for both operations (`path-parameters`).
     let rules: std::collections::BTreeSet<&str> = n.changes.iter().map(|c| c.rule.name()).collect();
-    assert_eq!(rules.into_iter().collect::<Vec<_>>(), ["hero-id", "id-pattern"], "{:?}", n.changes);
+    assert_eq!(rules.into_iter().collect::<Vec<_>>(), ["hero-id", "id-pattern", "path-parameters"], "{:?}", n.changes);
 }
 
 #[test]

@@ -11,6 +11,7 @@
 
 mod conventions;
 mod document;
+mod forms;
 mod operations;
 mod schema;
 
@@ -45,6 +46,12 @@ pub enum Rule {
     Unsupported31,
     /// A `$ref` path item (3.1 `components/pathItems`) is inlined.
     PathItemRef,
+    /// A `$ref` to `components/parameters`, `responses` or `requestBodies` is written out in place.
+    ComponentRef,
+    /// Path-item parameters are merged into each operation (the operation's own win).
+    PathParameters,
+    /// An inline schema structurally equal to a component becomes a `$ref` to it.
+    SameSchema,
     /// Top-level `webhooks` moves to `x-webhooks` (kept for readers, ignored by the generator).
     Webhooks,
     /// A missing or duplicate `operationId` is made up or made unique.
@@ -80,7 +87,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in the order the README documents them.
-    pub const ALL: [Rule; 25] = [
+    pub const ALL: [Rule; 28] = [
         Rule::OpenapiVersion,
         Rule::TypeArray,
         Rule::NullType,
@@ -91,6 +98,9 @@ impl Rule {
         Rule::BooleanSchema,
         Rule::Unsupported31,
         Rule::PathItemRef,
+        Rule::ComponentRef,
+        Rule::PathParameters,
+        Rule::SameSchema,
         Rule::Webhooks,
         Rule::OperationId,
         Rule::JsonMediaType,
@@ -121,6 +131,9 @@ impl Rule {
             Rule::BooleanSchema => "boolean-schema",
             Rule::Unsupported31 => "unsupported-3.1",
             Rule::PathItemRef => "path-item-ref",
+            Rule::ComponentRef => "component-ref",
+            Rule::PathParameters => "path-parameters",
+            Rule::SameSchema => "same-schema",
             Rule::Webhooks => "webhooks",
             Rule::OperationId => "operation-id",
             Rule::JsonMediaType => "json-media-type",
@@ -188,6 +201,7 @@ pub fn normalise(mut document: Value) -> Result<Normalised, NormaliseError> {
     let mut changes = Changes::default();
     document::check_version(&document)?;
     document::normalise(&mut document, &mut changes);
+    forms::normalise(&mut document, &mut changes);
     operations::normalise(&mut document, &mut changes);
     conventions::apply(&mut document, &mut changes);
     if changes.0.iter().any(|c| matches!(c.rule, Rule::IdPattern | Rule::HeroId)) {
@@ -212,6 +226,10 @@ pub(crate) struct Changes(Vec<Change>);
 impl Changes {
     pub(crate) fn add(&mut self, rule: Rule, location: impl Into<String>, detail: impl Into<String>) {
         self.0.push(Change { rule, location: location.into(), detail: detail.into() });
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
     }
 }
 
