@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::codegen::{self, Generated};
+use crate::decisions::{self, ACCEPTED_PATH, Resolution};
 use crate::drift;
 use crate::effective::{self, OVERLAY_PATH, UPSTREAM_PATH};
 use crate::error::XtaskError;
@@ -58,6 +59,22 @@ impl Repo {
             Err(e) => Err(XtaskError::io("read", &self.root.join(OVERLAY_PATH), e)),
         }
     }
+
+    /// `openapi/accepted.yaml`'s resolutions and why each was accepted (none without the file).
+    fn accepted(&self) -> Result<Vec<(Resolution, String)>, XtaskError> {
+        match std::fs::read_to_string(self.root.join(ACCEPTED_PATH)) {
+            Ok(text) => decisions::parse_accepted(&text).map_err(|e| XtaskError::Overlay(overlay::OverlayError::Invalid(e))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(XtaskError::io("read", &self.root.join(ACCEPTED_PATH), e)),
+        }
+    }
+
+    /// The effective document from the committed upstream, overlay and accepted resolutions.
+    fn committed_effective(&self) -> Result<effective::Effective, XtaskError> {
+        let upstream = self.read(UPSTREAM_PATH)?;
+        let accepted: Vec<Resolution> = self.accepted()?.into_iter().map(|(r, _)| r).collect();
+        effective::build(&upstream, &self.overlay()?, &accepted, UPSTREAM_PATH)
+    }
 }
 
 /// Options of `update-spec`.
@@ -69,6 +86,8 @@ pub struct UpdateOptions {
     pub report: Option<PathBuf>,
     /// How long a download may take.
     pub timeout: Duration,
+    /// Resolutions to accept, besides those `openapi/accepted.yaml` keeps (`--accept`).
+    pub accept: Vec<Resolution>,
 }
 
 /// Parses and generates the rendered document exactly as build.rs would.
@@ -85,13 +104,26 @@ pub fn update_spec(repo: &Repo, options: &UpdateOptions) -> Result<(), XtaskErro
     let source_name = options.from.to_string();
     let text = source::fetch(&options.from, options.timeout)?;
     let overlay = repo.overlay()?;
-    let effective = effective::build(&text, &overlay, &source_name)?;
+    let kept = repo.accepted()?;
+    let mut accepted: Vec<Resolution> = kept.iter().map(|(r, _)| r.clone()).collect();
+    accepted.extend(options.accept.iter().cloned());
+    let effective = effective::build(&text, &overlay, &accepted, &source_name)?;
     for change in &effective.changes {
         eprintln!("warning: {change}");
     }
+    let undecided: Vec<String> = effective.undecided().iter().map(ToString::to_string).collect();
     let rendered = normalise::render(&effective.document);
-    let (new_spec, _) =
-        generate(&rendered).map_err(|e| XtaskError::Rejected { source_name: source_name.clone(), reason: e.to_string() })?;
+    let new_spec = match generate(&rendered) {
+        Ok((spec, generated)) => (spec, generated),
+        Err(e) if undecided.is_empty() => return Err(XtaskError::Rejected { source_name: source_name.clone(), reason: e.to_string() }),
+        Err(e) => {
+            // Left out while undecided, some parts may be why it does not generate: decide first.
+            println!("{}", report::decisions(&effective.differences));
+            eprintln!("(with the undecided parts left out, the document does not generate either: {e})");
+            return Err(XtaskError::Undecided(undecided));
+        }
+    };
+    let (new_spec, new_generated) = new_spec;
     if new_spec.operations().next().is_none() {
         return Err(XtaskError::NoOperations { source_name });
     }
@@ -116,6 +148,8 @@ pub fn update_spec(repo: &Repo, options: &UpdateOptions) -> Result<(), XtaskErro
         used: &used,
         changes: &effective.changes,
         overlay: &effective::report(&effective, &overlay),
+        differences: &effective.differences,
+        surfaces: baseline.as_ref().map(|(_, generated)| (generated.surface.as_str(), new_generated.surface.as_str())),
     });
     println!("{text_report}");
 
@@ -123,14 +157,39 @@ pub fn update_spec(repo: &Repo, options: &UpdateOptions) -> Result<(), XtaskErro
         write_atomically(path, &text_report)?;
         println!("Report written to {}.", path.display());
     }
+    if !undecided.is_empty() {
+        return Err(XtaskError::Undecided(undecided));
+    }
+    // What was accepted is kept, by name, so that `check` and `apply` give this same document;
+    // what resolved nothing any more is left out.
+    let why = |r: &Resolution| {
+        kept.iter()
+            .find(|(k, _)| k == r)
+            .map_or_else(|| format!("accepted with `update-spec --accept` from {source_name}"), |(_, why)| why.clone())
+    };
+    let mut keep: Vec<(Resolution, String)> = Vec::new();
+    for resolution in &effective.used {
+        if !keep.iter().any(|(k, _)| k == resolution) {
+            keep.push((resolution.clone(), why(resolution)));
+        }
+    }
+    let accepted_path = repo.root.join(ACCEPTED_PATH);
+    let accepted_text = decisions::render_accepted(&keep);
+    let accepted_now = std::fs::read_to_string(&accepted_path).ok();
+    let accepted_changed = if keep.is_empty() { accepted_now.is_some() } else { accepted_now.as_deref() != Some(accepted_text.as_str()) };
     let upstream_path = repo.root.join(UPSTREAM_PATH);
     let upstream_same = std::fs::read_to_string(&upstream_path).ok().as_deref() == Some(text.as_str());
-    if committed.as_deref() == Some(rendered.as_str()) && upstream_same {
+    if committed.as_deref() == Some(rendered.as_str()) && upstream_same && !accepted_changed {
         println!("{UPSTREAM_PATH} and {} are already up to date: nothing to do.", codegen::SPEC_PATH);
     } else {
         // Upstream first: if the second write failed, `check` would show the effective
         // document as stale, never a document that matches no upstream.
         write_atomically(&upstream_path, &text)?;
+        if accepted_changed && keep.is_empty() {
+            std::fs::remove_file(&accepted_path).map_err(|e| XtaskError::io("remove", &accepted_path, e))?;
+        } else if accepted_changed {
+            write_atomically(&accepted_path, &accepted_text)?;
+        }
         write_atomically(&repo.spec(), &rendered)?;
         println!(
             "Updated {UPSTREAM_PATH} (verbatim) and {}. Next: `cargo insta review` (or `INSTA_UPDATE=always cargo test --workspace` and `git diff tests/snapshots`), then `cargo xtask check`.",
@@ -144,12 +203,15 @@ pub fn update_spec(repo: &Repo, options: &UpdateOptions) -> Result<(), XtaskErro
 /// `cargo xtask apply`: rebuilds the effective document from the committed upstream and
 /// overlay, after an edit to the overlay; prints the overlay report.
 pub fn apply(repo: &Repo) -> Result<(), XtaskError> {
-    let upstream = repo.read(UPSTREAM_PATH)?;
     let overlay = repo.overlay()?;
-    let effective = effective::build(&upstream, &overlay, UPSTREAM_PATH)?;
+    let effective = repo.committed_effective()?;
     for change in &effective.changes {
         eprintln!("warning: {change}");
     }
+    for difference in &effective.differences {
+        eprintln!("note: {difference}");
+    }
+    effective.decided()?;
     let rendered = normalise::render(&effective.document);
     generate(&rendered).map_err(|e| XtaskError::Rejected { source_name: UPSTREAM_PATH.to_owned(), reason: e.to_string() })?;
     print!("{}", effective::report(&effective, &overlay));
@@ -211,7 +273,15 @@ pub fn check(repo: &Repo) -> Result<(), XtaskError> {
     }
 
     match std::fs::read_to_string(repo.root.join(UPSTREAM_PATH)) {
-        Ok(upstream) => match effective::build(&upstream, &repo.overlay()?, UPSTREAM_PATH) {
+        Ok(_) => match repo.committed_effective() {
+            Ok(effective) if !effective.undecided().is_empty() => {
+                failures += 1;
+                println!("FAILED: {UPSTREAM_PATH} differs from what {OVERLAY_PATH} expects, undecided:");
+                for difference in effective.undecided() {
+                    println!("  {difference}");
+                }
+                println!("  fix: cargo xtask update-spec --from {UPSTREAM_PATH} --accept '<resolution>', or edit the overlay");
+            }
             Ok(effective) if normalise::render(&effective.document) == text => {
                 println!("ok: {} is what {UPSTREAM_PATH} + {OVERLAY_PATH} give", codegen::SPEC_PATH);
             }

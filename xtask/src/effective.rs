@@ -2,8 +2,14 @@
 //! (`openapi/upstream.yaml`, verbatim) plus hero-health's own additions
 //! (`openapi/overlay.yaml`), normalised.
 //!
-//! upstream → normalise → schema pins (lenient) → overlay actions → normalise → schema pins
-//! (strict) → `openapi/hero-public-api.yaml`.
+//! upstream → normalise → accepted schema renames → routes followed ([`routes`]) → schema pins
+//! (lenient) → overlay actions → normalise → schema pins (strict) →
+//! `openapi/hero-public-api.yaml`.
+//!
+//! Nothing in the bundle stops the build at the first difference: every pin that cannot be
+//! kept, every operation moved or removed, is collected as a [`Difference`], and what cannot be
+//! kept is left out so that the rest can still be checked. The caller refuses to write while
+//! any difference [`blocks`](Difference::blocks).
 //!
 //! The schema pins run first so that the overlay's targets can use the crate's names
 //! (`#/components/schemas/Appointment`) whatever the bundle calls them. They run again at the end,
@@ -15,9 +21,11 @@ use yaml_serde::Value;
 
 use crate::XtaskError;
 use crate::codegen::operations::UPSTREAM_OPERATION_ID;
+use crate::decisions::{Difference, Resolution};
 use crate::normalise::{self, Change, Normalised};
 use crate::overlay::{self, Kind, Outcome, Overlay};
 use crate::pins::{self, Pass};
+use crate::routes;
 
 /// Where Hero's description is kept, verbatim as downloaded.
 pub const UPSTREAM_PATH: &str = "openapi/upstream.yaml";
@@ -35,6 +43,27 @@ pub struct Effective {
     pub outcomes: Vec<Outcome>,
     /// Schemas the pins renamed or named.
     pub renamed: Vec<String>,
+    /// How the document differs from what the overlay expects, decided or not.
+    pub differences: Vec<Difference>,
+    /// The accepted resolutions that decided something, each by name (for `openapi/accepted.yaml`).
+    pub used: Vec<Resolution>,
+}
+
+impl Effective {
+    /// The differences still to decide.
+    pub fn undecided(&self) -> Vec<&Difference> {
+        self.differences.iter().filter(|d| d.blocks()).collect()
+    }
+
+    /// An error listing the undecided differences, if there are any.
+    ///
+    /// # Errors
+    ///
+    /// [`XtaskError::Undecided`] when a difference blocks.
+    pub fn decided(&self) -> Result<(), XtaskError> {
+        let undecided = self.undecided();
+        if undecided.is_empty() { Ok(()) } else { Err(XtaskError::Undecided(undecided.iter().map(ToString::to_string).collect())) }
+    }
 }
 
 /// Parses YAML/JSON text (within the size and depth limits) and normalises it.
@@ -45,8 +74,13 @@ pub fn load(text: &str, source_name: &str) -> Result<Normalised, XtaskError> {
     normalise::normalise(value).map_err(|reason| XtaskError::NotOpenApi { source_name: source_name.to_owned(), reason })
 }
 
-/// Builds the effective document from the upstream text and the overlay.
-pub fn build(upstream: &str, overlay: &Overlay, source_name: &str) -> Result<Effective, XtaskError> {
+/// Builds the effective document from the upstream text, the overlay and the accepted
+/// resolutions. Differences are collected in [`Effective::differences`], not returned as errors.
+///
+/// # Errors
+///
+/// The text cannot be read as OpenAPI, or the overlay's JSONPath cannot be applied.
+pub fn build(upstream: &str, overlay: &Overlay, accepted: &[Resolution], source_name: &str) -> Result<Effective, XtaskError> {
     let first = load(upstream, source_name)?;
     // What Hero's bundle calls each operation: not an id the normaliser made up or made unique.
     let mut published = operation_ids(&first.document);
@@ -55,15 +89,68 @@ pub fn build(upstream: &str, overlay: &Overlay, source_name: &str) -> Result<Eff
         !first.changes.iter().any(|c| c.rule == normalise::Rule::OperationId && c.location == at)
     });
     let mut document = first.document;
-    let mut renamed = pins::apply(&mut document, &overlay.schema_pins, Pass::Lenient)?;
-    let outcomes = overlay::apply(&mut document, overlay)?;
+    let mut differences = Vec::new();
+    let mut used = Vec::new();
+    for resolution in accepted {
+        if let Resolution::RenameSchema(from, to) = resolution
+            && document.get("components").and_then(|c| c.get("schemas")).and_then(|s| s.get(from.as_str())).is_some()
+        {
+            pins::rename(&mut document, from, to);
+            differences.push(Difference::Renamed { from: from.clone(), to: to.clone() });
+            used.push(resolution.clone());
+        }
+    }
+    let followed = routes::follow(&document, overlay, accepted);
+    differences.extend(followed.differences);
+    used.extend(followed.used);
+    let mut overlay = followed.overlay;
+
+    let lenient = pins::apply(&mut document, &overlay.schema_pins, Pass::Lenient);
+    let mut renamed = lenient.done;
+    let mut failed = lenient.failed;
+    // A pin that could not be kept is left out of the strict pass: it is reported once.
+    overlay.schema_pins.retain(|pin| !failed.iter().any(|e| e.name == pin.name));
+    let outcomes = overlay::apply(&mut document, &overlay)?;
+    for outcome in &outcomes {
+        if let Outcome::PinGone { number } = outcome
+            && let Some(action) = overlay.actions.iter().find(|a| a.number == *number)
+        {
+            let resolution = Resolution::DropPin(action.target.clone());
+            let accepted = accepted.contains(&resolution);
+            if accepted {
+                used.push(resolution);
+            }
+            differences.push(Difference::PinGone {
+                number: *number,
+                description: action.description.clone(),
+                target: action.target.clone(),
+                accepted,
+            });
+        }
+    }
     let second = normalise::normalise(document).map_err(|reason| XtaskError::NotOpenApi { source_name: source_name.to_owned(), reason })?;
     let mut document = second.document;
-    renamed.extend(pins::apply(&mut document, &overlay.schema_pins, Pass::Strict)?);
+    let strict = pins::apply(&mut document, &overlay.schema_pins, Pass::Strict);
+    renamed.extend(strict.done);
+    failed.extend(strict.failed);
+    for error in failed {
+        let resolution = Resolution::DropSchemaPin(error.name.clone());
+        let accepted = accepted.contains(&resolution);
+        if accepted {
+            used.push(resolution);
+        }
+        differences.push(Difference::SchemaPin { error, accepted });
+    }
+    for resolution in accepted {
+        let resolved = used.contains(resolution) || (*resolution == Resolution::DropRemoved(None));
+        if !resolved {
+            differences.push(Difference::Stale(resolution.clone()));
+        }
+    }
     record_upstream_ids(&mut document, &published);
     let mut changes = first.changes;
     changes.extend(second.changes);
-    Ok(Effective { document, changes, outcomes, renamed })
+    Ok(Effective { document, changes, outcomes, renamed, differences, used })
 }
 
 /// `(path, method)` → `operationId` of every operation of `document`.
@@ -121,7 +208,7 @@ pub fn report(effective: &Effective, overlay: &Overlay) -> String {
             Outcome::Inferred { number, supplied: s, covered } if s.is_empty() => covered_all.push((*number, covered.clone())),
             Outcome::Inferred { number, covered, .. } => partly.push((*number, covered.clone())),
             Outcome::TargetGone { number } => gone.push(*number),
-            Outcome::Removed { .. } | Outcome::Noted { .. } => {}
+            Outcome::Removed { .. } | Outcome::Noted { .. } | Outcome::PinGone { .. } => {}
         }
     }
     let inferences = overlay.actions.iter().filter(|a| a.kind == Kind::Inference).count();
@@ -227,7 +314,7 @@ actions:
     #[test]
     fn inferences_fill_the_gaps_and_pins_rename_whatever_upstream_calls_things() {
         let overlay = overlay::parse(OVERLAY).unwrap();
-        let effective = build(UPSTREAM, &overlay, "fixture").unwrap();
+        let effective = build(UPSTREAM, &overlay, &[], "fixture").unwrap();
         let text = normalise::render(&effective.document);
         assert!(text.contains("operationId: listSlots"), "{text}");
         assert!(text.contains("x-hero-upstream-operation-id: SlotsController_findAll"), "Hero's name is kept: {text}");
@@ -247,10 +334,10 @@ actions:
     fn an_operation_id_upstream_does_not_have_is_not_recorded_as_upstreams() {
         let overlay = overlay::parse(OVERLAY).unwrap();
         let without = UPSTREAM.replace("      operationId: SlotsController_findAll\n", "");
-        let text = normalise::render(&build(&without, &overlay, "fixture").unwrap().document);
+        let text = normalise::render(&build(&without, &overlay, &[], "fixture").unwrap().document);
         assert!(text.contains("operationId: listSlots") && !text.contains(UPSTREAM_OPERATION_ID), "{text}");
         let same = UPSTREAM.replace("SlotsController_findAll", "listSlots");
-        let text = normalise::render(&build(&same, &overlay, "fixture").unwrap().document);
+        let text = normalise::render(&build(&same, &overlay, &[], "fixture").unwrap().document);
         assert!(!text.contains(UPSTREAM_OPERATION_ID), "no rename, no mark: {text}");
     }
 
@@ -261,7 +348,7 @@ actions:
             "schema: {type: object, properties: {data: {type: array, items: {$ref: '#/components/schemas/SlotDto'}}, count: {type: integer}, total_pages: {type: integer}}}",
         );
         let overlay = overlay::parse(OVERLAY).unwrap();
-        let effective = build(&published, &overlay, "fixture").unwrap();
+        let effective = build(&published, &overlay, &[], "fixture").unwrap();
         let text = normalise::render(&effective.document);
         assert!(text.contains("total_pages"), "upstream's answer wins: {text}");
         let report = report(&effective, &overlay);
@@ -269,9 +356,19 @@ actions:
     }
 
     #[test]
-    fn a_vanished_pin_is_an_error_naming_it() {
+    fn a_vanished_operation_is_a_difference_to_decide_and_an_accepted_one_is_dropped() {
+        let overlay = overlay::parse(OVERLAY).unwrap();
         let moved = UPSTREAM.replace("/v1/slots:", "/v2/slots:");
-        let error = build(&moved, &overlay::parse(OVERLAY).unwrap(), "fixture").unwrap_err().to_string();
-        assert!(error.contains("pin 3 (pin list_slots) targets $.paths['/v1/slots'].get"), "{error}");
+        let effective = build(&moved, &overlay, &[], "fixture").unwrap();
+        let undecided: Vec<String> = effective.undecided().iter().map(ToString::to_string).collect();
+        assert_eq!(undecided, ["removed: GET /v1/slots is not in the bundle, at any method or parameter naming"]);
+        let error = effective.decided().unwrap_err().to_string();
+        assert!(error.contains("1 difference(s)") && error.contains("--accept"), "{error}");
+        let accept = [Resolution::DropRemoved(None)];
+        let effective = build(&moved, &overlay, &accept, "fixture").unwrap();
+        assert!(effective.undecided().is_empty(), "{:?}", effective.differences);
+        assert_eq!(effective.used, [Resolution::DropRemoved(Some(crate::decisions::Route::parse("GET /v1/slots").unwrap()))]);
+        let stale = build(UPSTREAM, &overlay, &effective.used, "fixture").unwrap();
+        assert!(matches!(stale.differences.as_slice(), [Difference::Stale(_)]), "{:?}", stale.differences);
     }
 }

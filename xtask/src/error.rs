@@ -50,12 +50,16 @@ pub enum XtaskError {
         /// The preflight's or progenitor's message (names the operation).
         reason: String,
     },
-    /// The overlay is malformed, or a pin's target vanished.
+    /// The overlay (or `openapi/accepted.yaml`) is malformed.
     #[error("{0}; nothing was written")]
     Overlay(#[from] crate::overlay::OverlayError),
-    /// A schema pin cannot be kept.
-    #[error("{0}; nothing was written")]
-    Pin(#[from] crate::pins::PinError),
+    /// The bundle differs from what the overlay expects in ways nobody has decided yet.
+    #[error(
+        "{} difference(s) between the document and openapi/overlay.yaml need a decision; nothing was written:\n{}\nDecide each with `cargo xtask update-spec --from <bundle> --accept '<resolution>'` (repeatable), or edit openapi/overlay.yaml",
+        .0.len(),
+        .0.iter().map(|d| format!("  - {d}")).collect::<Vec<_>>().join("\n")
+    )]
+    Undecided(Vec<String>),
     /// A file could not be read or written.
     #[error("cannot {action} {path}: {reason}")]
     Io {

@@ -23,6 +23,7 @@
 pub mod bench_report;
 pub mod bundle_loop;
 pub mod commands;
+pub mod decisions;
 pub mod drift;
 pub mod effective;
 pub mod error;
@@ -32,6 +33,7 @@ pub mod overlay;
 pub mod pins;
 pub mod probe;
 pub mod report;
+pub mod routes;
 pub mod source;
 
 pub use error::XtaskError;

@@ -35,6 +35,11 @@ enum Command {
         /// Give up a download after this many seconds.
         #[arg(long, default_value_t = 60)]
         timeout: u64,
+        /// Decide a difference the report lists (repeatable): `drop-removed[=METHOD /path]`,
+        /// `follow=METHOD /a -> METHOD /b`, `drop-pin=<target>`, `drop-schema-pin=<Name>`,
+        /// `rename-schema=<Old> -> <New>`. Kept in openapi/accepted.yaml once written.
+        #[arg(long, value_parser = parse_resolution)]
+        accept: Vec<xtask::decisions::Resolution>,
     },
     /// Check that the committed document is upstream + overlay, normalised, generates, and
     /// matches the snapshots.
@@ -98,9 +103,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let repo = Repo::new(cli.root);
     let result = match cli.command {
-        Command::UpdateSpec { from, report, timeout } => commands::update_spec(
+        Command::UpdateSpec { from, report, timeout, accept } => commands::update_spec(
             &repo,
-            &UpdateOptions { from: Source::parse(&from), report, timeout: Duration::from_secs(timeout.max(1)) },
+            &UpdateOptions { from: Source::parse(&from), report, timeout: Duration::from_secs(timeout.max(1)), accept },
         ),
         Command::Check => commands::check(&repo),
         Command::BundleLoop => xtask::bundle_loop::run(repo.root()),
@@ -136,6 +141,10 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn parse_resolution(text: &str) -> Result<xtask::decisions::Resolution, String> {
+    xtask::decisions::Resolution::parse(text)
 }
 
 /// What the probe compares with, and how much it may do.

@@ -6,7 +6,7 @@
 //!
 //! - `pin` — a name users and the hand-written layer rely on (an `operationId` set by method
 //!   and path). It is applied as the Overlay Specification says (a deep merge that overwrites).
-//!   If its target is gone, that is an error: Hero removed or moved the operation.
+//!   If its target is gone, that is a difference to decide ([`crate::decisions`]).
 //! - `inference` (the default) — a guess where the published reference is silent. It fills
 //!   gaps only: whatever upstream now says wins, and the report lists what upstream covers, so
 //!   the action can be reviewed or dropped. A free-form schema (`{}`, `{type: object}` without
@@ -92,6 +92,12 @@ pub enum Outcome {
         /// The action.
         number: usize,
     },
+    /// A pin whose target the document does not have: its operation moved in a way that
+    /// could not be followed, or a part of it is gone. Nothing was applied.
+    PinGone {
+        /// The action.
+        number: usize,
+    },
     /// An inference or note whose target upstream no longer has.
     TargetGone {
         /// The action.
@@ -106,25 +112,12 @@ pub enum Outcome {
     },
 }
 
-/// Why the overlay could not be read or applied.
+/// Why the overlay could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OverlayError {
     /// Not an Overlay 1.0 document, or an action is malformed.
     #[error("openapi/overlay.yaml: {0}")]
     Invalid(String),
-    /// A pin's target is not in the document.
-    #[error(
-        "pin {number} ({description}) targets {target}, which the new document does not have: Hero removed or moved it. \
-         Find where it went and update the pin's target in openapi/overlay.yaml (or drop the pin, a breaking change for users)"
-    )]
-    PinVanished {
-        /// The action.
-        number: usize,
-        /// Its description.
-        description: String,
-        /// Its target.
-        target: String,
-    },
 }
 
 /// Reads the overlay text (YAML).
@@ -182,11 +175,7 @@ fn apply_one(document: &mut Value, action: &Action) -> Result<Outcome, OverlayEr
     let locations = locate(document, &action.target).map_err(OverlayError::Invalid)?;
     if locations.is_empty() {
         return match action.kind {
-            Kind::Pin => Err(OverlayError::PinVanished {
-                number: action.number,
-                description: action.description.clone(),
-                target: action.target.clone(),
-            }),
+            Kind::Pin => Ok(Outcome::PinGone { number: action.number }),
             Kind::Inference | Kind::Note if action.remove => Ok(Outcome::Removed { number: action.number, count: 0 }),
             Kind::Inference | Kind::Note => Ok(Outcome::TargetGone { number: action.number }),
         };
@@ -438,13 +427,13 @@ mod tests {
     }
 
     #[test]
-    fn a_pin_overwrites_and_a_vanished_pin_is_an_error() {
+    fn a_pin_overwrites_and_a_vanished_pin_is_reported() {
         let mut doc = yaml("paths:\n  /a:\n    get: {operationId: Controller_findOne}\n");
         let o = overlay("- target: $.paths['/a'].get\n  description: pin get_a\n  x-hero-kind: pin\n  update: {operationId: getA}\n");
         assert_eq!(apply(&mut doc, &o).unwrap(), [Outcome::Pinned { number: 1, changed: vec!["/paths/~1a/get/operationId".into()] }]);
         assert_eq!(doc["paths"]["/a"]["get"]["operationId"].as_str(), Some("getA"));
         let gone = overlay("- target: $.paths['/b'].get\n  description: pin get_b\n  x-hero-kind: pin\n  update: {operationId: getB}\n");
-        assert!(matches!(apply(&mut doc, &gone), Err(OverlayError::PinVanished { number: 1, .. })));
+        assert_eq!(apply(&mut doc, &gone).unwrap(), [Outcome::PinGone { number: 1 }]);
     }
 
     #[test]

@@ -61,39 +61,55 @@ enum Found {
 /// A path from the document's root, key by key.
 type Seg = String;
 
-/// Applies every pin; returns what it renamed or named (for the report).
-pub fn apply(document: &mut Value, pins: &[SchemaPin], pass: Pass) -> Result<Vec<String>, PinError> {
-    let mut done = Vec::new();
+/// What applying the pins did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// What they renamed or named (for the report).
+    pub done: Vec<String>,
+    /// The pins that could not be kept; the others were applied all the same.
+    pub failed: Vec<PinError>,
+}
+
+/// Applies every pin it can, and says which it cannot keep (all of them, not only the first).
+pub fn apply(document: &mut Value, pins: &[SchemaPin], pass: Pass) -> Applied {
+    let mut applied = Applied::default();
     for pin in pins {
-        let error = |problem: String| PinError { name: pin.name.clone(), at: pin.at.clone(), problem };
-        match resolve(document, &pin.at).map_err(error)? {
-            Found::Component(name) if name == pin.name && schemas(document).is_some_and(|s| s.contains_key(name.as_str())) => {}
-            Found::Component(name) if name == pin.name => {
-                if pass == Pass::Strict {
-                    return Err(error(format!("refers to #/components/schemas/{name}, which no schema (published or inferred) defines")));
-                }
-            }
-            Found::Component(name) => {
-                if schemas(document).is_some_and(|s| s.contains_key(pin.name.as_str())) {
-                    return Err(error(format!("leads to the schema {name}, and another schema is already called {}", pin.name)));
-                }
-                rename(document, &name, &pin.name);
-                done.push(format!("{name} → {} (schema pin at `{}`)", pin.name, pin.at));
-            }
-            Found::FreeForm(_) if pass == Pass::Lenient => {}
-            Found::Inline(path) | Found::FreeForm(path) => {
-                if schemas(document).is_some_and(|s| s.contains_key(pin.name.as_str())) {
-                    return Err(error(format!("leads to an inline schema, and another schema is already called {}", pin.name)));
-                }
-                hoist(document, &path, &pin.name);
-                done.push(format!("inline schema → {} (schema pin at `{}`)", pin.name, pin.at));
-            }
-            Found::Silent(_) | Found::Missing(_) if pass == Pass::Lenient => {}
-            Found::Silent(where_) => return Err(error(format!("leads to a free-form schema ({where_}) that no inference describes"))),
-            Found::Missing(what) => return Err(error(format!("cannot be followed: {what}"))),
+        if let Err(error) = apply_one(document, pin, pass, &mut applied.done) {
+            applied.failed.push(error);
         }
     }
-    Ok(done)
+    applied
+}
+
+fn apply_one(document: &mut Value, pin: &SchemaPin, pass: Pass, done: &mut Vec<String>) -> Result<(), PinError> {
+    let error = |problem: String| PinError { name: pin.name.clone(), at: pin.at.clone(), problem };
+    match resolve(document, &pin.at).map_err(error)? {
+        Found::Component(name) if name == pin.name && schemas(document).is_some_and(|s| s.contains_key(name.as_str())) => {}
+        Found::Component(name) if name == pin.name => {
+            if pass == Pass::Strict {
+                return Err(error(format!("refers to #/components/schemas/{name}, which no schema (published or inferred) defines")));
+            }
+        }
+        Found::Component(name) => {
+            if schemas(document).is_some_and(|s| s.contains_key(pin.name.as_str())) {
+                return Err(error(format!("leads to the schema {name}, and another schema is already called {}", pin.name)));
+            }
+            rename(document, &name, &pin.name);
+            done.push(format!("{name} → {} (schema pin at `{}`)", pin.name, pin.at));
+        }
+        Found::FreeForm(_) if pass == Pass::Lenient => {}
+        Found::Inline(path) | Found::FreeForm(path) => {
+            if schemas(document).is_some_and(|s| s.contains_key(pin.name.as_str())) {
+                return Err(error(format!("leads to an inline schema, and another schema is already called {}", pin.name)));
+            }
+            hoist(document, &path, &pin.name);
+            done.push(format!("inline schema → {} (schema pin at `{}`)", pin.name, pin.at));
+        }
+        Found::Silent(_) | Found::Missing(_) if pass == Pass::Lenient => {}
+        Found::Silent(where_) => return Err(error(format!("leads to a free-form schema ({where_}) that no inference describes"))),
+        Found::Missing(what) => return Err(error(format!("cannot be followed: {what}"))),
+    }
+    Ok(())
 }
 
 /// Follows `at` through the document.
@@ -237,7 +253,7 @@ fn schemas_mut(document: &mut Value) -> Option<&mut Mapping> {
 }
 
 /// Renames component `from` to `to` in place (same position) and rewrites every reference.
-fn rename(document: &mut Value, from: &str, to: &str) {
+pub(crate) fn rename(document: &mut Value, from: &str, to: &str) {
     if let Some(schemas) = schemas_mut(document) {
         let renamed: Mapping = std::mem::take(schemas)
             .into_iter()
@@ -335,7 +351,8 @@ components:
             pin("AppointmentCreate", "POST /v1/appointments -> request"),
             pin("PageSize", "GET /v1/slots -> param page_size"),
         ];
-        let done = apply(&mut doc, &pins, Pass::Strict).unwrap();
+        let Applied { done, failed } = apply(&mut doc, &pins, Pass::Strict);
+        assert!(failed.is_empty(), "{failed:?}");
         assert_eq!(done.len(), 4, "{done:?}");
         let schemas = schemas(&doc).unwrap();
         let names: Vec<&str> = schemas.keys().filter_map(Value::as_str).collect();
@@ -349,23 +366,33 @@ components:
             Some("#/components/schemas/Slot")
         );
         // Applying again changes nothing.
-        assert!(apply(&mut doc, &pins, Pass::Strict).unwrap().is_empty());
+        assert_eq!(apply(&mut doc, &pins, Pass::Strict), Applied::default());
     }
 
     #[test]
     fn missing_locations_wait_in_the_lenient_pass_and_fail_in_the_strict_one() {
         let mut doc: Value = yaml_serde::from_str(DOC).unwrap();
         for at in ["POST /v1/appointments -> 200 -> data", "PATCH /v1/appointments/{id}/book -> 200", "GET /v1/slots -> 200 -> nope"] {
-            assert_eq!(apply(&mut doc, &[pin("X", at)], Pass::Lenient), Ok(vec![]), "{at}");
-            let error = apply(&mut doc, &[pin("X", at)], Pass::Strict).unwrap_err();
+            assert_eq!(apply(&mut doc, &[pin("X", at)], Pass::Lenient), Applied::default(), "{at}");
+            let error = apply(&mut doc, &[pin("X", at)], Pass::Strict).failed.remove(0);
             assert!(error.to_string().starts_with(&format!("schema pin X (at `{at}`)")), "{error}");
         }
         // A free-form answer waits for an inference, and is named as it is if none describes it.
         let free = [pin("Reserved", "POST /v1/appointments -> 200")];
-        assert_eq!(apply(&mut doc, &free, Pass::Lenient), Ok(vec![]));
-        assert_eq!(apply(&mut doc, &free, Pass::Strict).unwrap().len(), 1);
+        assert_eq!(apply(&mut doc, &free, Pass::Lenient), Applied::default());
+        assert_eq!(apply(&mut doc, &free, Pass::Strict).done.len(), 1);
         assert!(schemas(&doc).unwrap().contains_key("Reserved"));
-        let clash = apply(&mut doc, &[pin("SlotDto", "POST /v1/appointments -> request")], Pass::Strict).unwrap_err();
+        let clash = apply(&mut doc, &[pin("SlotDto", "POST /v1/appointments -> request")], Pass::Strict).failed.remove(0);
         assert!(clash.problem.contains("already called SlotDto"), "{clash}");
+    }
+
+    #[test]
+    fn every_pin_that_cannot_be_kept_is_named_in_one_pass_and_the_rest_are_applied() {
+        let mut doc: Value = yaml_serde::from_str(DOC).unwrap();
+        let pins =
+            [pin("A", "GET /v1/gone -> 200"), pin("Slot", "GET /v1/slots -> 200 -> data -> []"), pin("B", "GET /v1/slots -> 200 -> nope")];
+        let Applied { done, failed } = apply(&mut doc, &pins, Pass::Strict);
+        assert_eq!(failed.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["A", "B"]);
+        assert_eq!(done, ["SlotDto → Slot (schema pin at `GET /v1/slots -> 200 -> data -> []`)"]);
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::decisions::Difference;
 use crate::drift::{Drift, Outline};
 use crate::normalise::{Change, Rule};
 
@@ -65,14 +66,33 @@ pub struct ReportInput<'a> {
     pub changes: &'a [Change],
     /// The overlay section ([`crate::effective::report`]); empty without an overlay.
     pub overlay: &'a str,
+    /// How the document differs from what the overlay expects ([`crate::decisions`]).
+    pub differences: &'a [Difference],
+    /// The committed and the new surface listings, when there is a committed one.
+    pub surfaces: Option<(&'a str, &'a str)>,
 }
 
 /// Renders the Markdown report.
 pub fn render(input: &ReportInput<'_>) -> String {
-    let ReportInput { versions, source, drift, used, changes, overlay } = input;
+    let ReportInput { versions, source, drift, used, changes, overlay, differences, surfaces } = input;
     let mut out = String::new();
     let _ = writeln!(out, "# Hero Health API update: {} → {}\n", versions.0, versions.1);
     let _ = writeln!(out, "Source: {source}\n");
+    out.push_str(&decisions(differences));
+    if let Some((old, new)) = surfaces {
+        let lost = surface_losses(old, new);
+        if !lost.is_empty() {
+            let _ = writeln!(out, "## Breaking for users of the generated client ({})\n", lost.len());
+            let _ = writeln!(
+                out,
+                "These leave the public surface: the next release is a minor (0.x) bump, with a CHANGELOG entry saying what to use instead.\n"
+            );
+            for item in &lost {
+                let _ = writeln!(out, "- {item}");
+            }
+            out.push('\n');
+        }
+    }
     let breaking: Vec<(&Outline, Option<&Vec<String>>)> = drift
         .removed
         .iter()
@@ -163,6 +183,59 @@ fn conventions(out: &mut String, changes: &[Change]) {
         }
         out.push('\n');
     }
+}
+
+/// The decisions section: what stops the update (each with its `--accept`), what was accepted,
+/// and what was followed on its own. Empty when the document is what the overlay expects.
+pub fn decisions(differences: &[Difference]) -> String {
+    let mut out = String::new();
+    if differences.is_empty() {
+        return out;
+    }
+    let undecided: Vec<&Difference> = differences.iter().filter(|d| d.blocks()).collect();
+    let _ = writeln!(out, "## Differences from what the overlay expects ({}, {} undecided)\n", differences.len(), undecided.len());
+    if !undecided.is_empty() {
+        let _ = writeln!(out, "### To decide (nothing is written until each is)\n");
+        for difference in &undecided {
+            let (resolution, otherwise) = difference.decision();
+            let breaking = if difference.breaking() { " **Breaking** if accepted." } else { "" };
+            let accept = resolution.map_or_else(String::new, |r| format!(" Accept: `--accept '{r}'`;"));
+            let _ = writeln!(out, "- {difference}.{accept} {otherwise}.{breaking}");
+        }
+        out.push('\n');
+    }
+    let rest: Vec<&Difference> = differences.iter().filter(|d| !d.blocks()).collect();
+    if !rest.is_empty() {
+        let _ = writeln!(out, "### Followed or accepted\n");
+        for difference in rest {
+            let breaking = if difference.breaking() { " **Breaking.**" } else { "" };
+            let (_, next) = difference.decision();
+            let next = if next.is_empty() { String::new() } else { format!(" ({next})") };
+            let _ = writeln!(out, "- {difference}.{breaking}{next}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Methods and types of the `old` surface listing that the `new` one lacks.
+fn surface_losses(old: &str, new: &str) -> Vec<String> {
+    let methods = |surface: &str| -> std::collections::BTreeSet<String> {
+        surface.lines().filter_map(|line| line.split(" -> ").nth(1).map(str::to_owned)).collect()
+    };
+    let types = |surface: &str| -> std::collections::BTreeSet<String> {
+        surface
+            .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+            .filter_map(|token| token.strip_prefix("hero_health::types::"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let (new_methods, new_types) = (methods(new), types(new));
+    let lost_methods =
+        methods(old).into_iter().filter(|m| !new_methods.contains(m)).map(|m| format!("method `{m}()` is no longer generated"));
+    let lost_types =
+        types(old).into_iter().filter(|t| !new_types.contains(t)).map(|t| format!("type `types::{t}` no longer appears in a signature"));
+    lost_methods.chain(lost_types).collect()
 }
 
 fn heading(outline: &Outline) -> String {

@@ -339,8 +339,9 @@ fn the_committed_repository_passes_check_and_surface_matches_its_snapshot() {
     );
 }
 
-/// With an overlay: a pin whose operation upstream moved is an error naming the pin, and
-/// nothing on disk changes; `check` and `apply` keep the effective document in step.
+/// With an overlay: an operation the overlay pins that is nowhere in the bundle is a difference
+/// to decide, reported with its `--accept`, and nothing on disk changes; `check` and `apply`
+/// keep the effective document in step.
 #[test]
 fn a_vanished_pin_stops_update_spec_and_apply_rebuilds_after_an_overlay_edit() {
     let repo = Repo::new();
@@ -358,8 +359,9 @@ actions:
     let output = repo.xtask(&["update-spec", "--from", moved.to_str().unwrap()]);
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{err}");
-    assert!(err.contains("pin 1 (pin: get_appointment()) targets $.paths['/v1/appointments/{id}'].get"), "{err}");
+    assert!(err.contains("removed: GET /v1/appointments/{id} is not in the bundle"), "{err}");
     assert!(err.contains("nothing was written"), "{err}");
+    assert!(stdout(&output).contains("Accept: `--accept 'drop-removed=GET /v1/appointments/{id}'`"), "{}", stdout(&output));
     assert_eq!(repo.spec(), V1);
     assert_eq!(repo.openapi_dir(), ["hero-public-api.yaml", "overlay.yaml"]);
 

@@ -30,6 +30,7 @@ fn golden_report_between_two_versions() {
     let src = hand_written_layer();
     let used = used_by_src(src.path(), &surface, &outlines(&old));
     let drift = compare(&old, &new);
+    let new_surface = codegen::generate(&new).unwrap().surface;
     let text = report::render(&ReportInput {
         versions: ("1.0.0", "2.0.0"),
         source: "fixtures/api-v2.yaml",
@@ -37,6 +38,8 @@ fn golden_report_between_two_versions() {
         used: &used,
         changes: &[],
         overlay: "",
+        differences: &[],
+        surfaces: Some((&surface, &new_surface)),
     });
     insta::assert_snapshot!("report_v1_to_v2", text);
 }
