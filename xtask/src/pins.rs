@@ -289,16 +289,7 @@ fn hoist(document: &mut Value, location: &[Seg], name: &str) {
     let Some(node) = get_mut(document, location) else { return };
     let mut schema = std::mem::take(node);
     let nullable = schema.as_mapping_mut().and_then(|m| m.shift_remove("nullable")).and_then(|v| v.as_bool()) == Some(true);
-    let mut reference = Mapping::new();
-    reference.insert("$ref".into(), format!("{SCHEMAS}{name}").into());
-    *node = if nullable {
-        let mut wrapper = Mapping::new();
-        wrapper.insert("allOf".into(), Value::Sequence(vec![Value::Mapping(reference)]));
-        wrapper.insert("nullable".into(), true.into());
-        Value::Mapping(wrapper)
-    } else {
-        Value::Mapping(reference)
-    };
+    *node = crate::normalise::schema_ref(name, nullable);
     if let Some(schemas) = schemas_mut(document) {
         schemas.insert(name.into(), std::mem::take(&mut schema));
     }

@@ -177,7 +177,7 @@ fn a_31_document_is_normalised_checked_and_written() {
     assert!(load(&written, "written").unwrap().changes.is_empty(), "what is written is already normalised");
     let report = std::fs::read_to_string(report).unwrap();
     assert!(report.starts_with("# Hero Health API update: 1.0.0 → 2.0.0"), "{report}");
-    assert!(report.contains("## Normalisation (55 change(s))"), "{report}");
+    assert!(report.contains("## Normalisation (56 change(s))"), "{report}");
     assert!(report.contains("- **removed** `getAppointment`") || report.contains("- **changed** `getAppointment`"), "{report}");
     assert_eq!(repo.openapi_dir(), ["hero-public-api.yaml", "upstream.yaml"]);
     let upstream = std::fs::read_to_string(repo.path().join("openapi/upstream.yaml")).unwrap();

@@ -227,16 +227,7 @@ fn share(schema: &mut Value, at: &str, known: &Known, changes: &mut Changes) {
     let names: Vec<&str> = same.iter().filter(|(_, component)| is_copy(schema, component)).map(|(name, _)| name.as_str()).collect();
     let Some(name) = names.first().copied() else { return };
     let nullable = schema.get("nullable").and_then(Value::as_bool) == Some(true);
-    let mut reference = Mapping::new();
-    reference.insert("$ref".into(), format!("#/components/schemas/{name}").into());
-    *schema = if nullable {
-        let mut wrapper = Mapping::new();
-        wrapper.insert("allOf".into(), Value::Sequence(vec![Value::Mapping(reference)]));
-        wrapper.insert("nullable".into(), true.into());
-        Value::Mapping(wrapper)
-    } else {
-        Value::Mapping(reference)
-    };
+    *schema = super::schema_ref(name, nullable);
     let also = if names.len() > 1 {
         format!(" (the first of {} components of this shape: {})", names.len(), names.join(", "))
     } else {

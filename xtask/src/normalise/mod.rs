@@ -44,6 +44,8 @@ pub enum Rule {
     BooleanSchema,
     /// A 3.1-only keyword 3.0 cannot say is dropped.
     Unsupported31,
+    /// A schema's `title` is dropped: the generator would name the type after it.
+    SchemaTitle,
     /// A `$ref` path item (3.1 `components/pathItems`) is inlined.
     PathItemRef,
     /// A `$ref` to `components/parameters`, `responses` or `requestBodies` is written out in place.
@@ -87,7 +89,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in the order the README documents them.
-    pub const ALL: [Rule; 28] = [
+    pub const ALL: [Rule; 29] = [
         Rule::OpenapiVersion,
         Rule::TypeArray,
         Rule::NullType,
@@ -97,6 +99,7 @@ impl Rule {
         Rule::ExclusiveBound,
         Rule::BooleanSchema,
         Rule::Unsupported31,
+        Rule::SchemaTitle,
         Rule::PathItemRef,
         Rule::ComponentRef,
         Rule::PathParameters,
@@ -130,6 +133,7 @@ impl Rule {
             Rule::ExclusiveBound => "exclusive-bound",
             Rule::BooleanSchema => "boolean-schema",
             Rule::Unsupported31 => "unsupported-3.1",
+            Rule::SchemaTitle => "schema-title",
             Rule::PathItemRef => "path-item-ref",
             Rule::ComponentRef => "component-ref",
             Rule::PathParameters => "path-parameters",
@@ -237,6 +241,20 @@ impl Changes {
 pub use crate::codegen::document::pointer_segment;
 /// The HTTP methods a path item can hold an operation under.
 pub(crate) use document::METHODS;
+
+/// A `$ref` to the component schema `name`; a nullable use is `allOf: [$ref]` + `nullable`,
+/// since OpenAPI 3.0 ignores a `$ref`'s siblings (and progenitor then gives `Option<T>`).
+pub(crate) fn schema_ref(name: &str, nullable: bool) -> Value {
+    let mut reference = yaml_serde::Mapping::new();
+    reference.insert("$ref".into(), format!("#/components/schemas/{name}").into());
+    if !nullable {
+        return Value::Mapping(reference);
+    }
+    let mut wrapper = yaml_serde::Mapping::new();
+    wrapper.insert("allOf".into(), Value::Sequence(vec![Value::Mapping(reference)]));
+    wrapper.insert("nullable".into(), true.into());
+    Value::Mapping(wrapper)
+}
 
 /// Short text of a small YAML value for a warning (`[string, 'null']`).
 pub(crate) fn brief(value: &Value) -> String {

@@ -53,6 +53,12 @@ pub(super) fn normalise(value: &mut Value, at: &str, changes: &mut Changes) {
             changes.add(Rule::Unsupported31, at, format!("dropped `{keyword}: {}` (OpenAPI 3.0 cannot say it)", brief(&dropped)));
         }
     }
+    if let Some(title) = map.shift_remove("title") {
+        // progenitor (typify) names an inline type after its title: FastAPI's `title: Sector`
+        // would rename `AppointmentTypeSector`, which the pins cannot hold and the hand-written
+        // layer names.
+        changes.add(Rule::SchemaTitle, at, format!("dropped `title: {}` (the generator would name the type after it)", brief(&title)));
+    }
     type_list(map, at, changes);
     null_type(map, at, changes);
     for union in ["anyOf", "oneOf"] {
