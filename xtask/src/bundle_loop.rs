@@ -33,7 +33,8 @@ pub fn run(root: &Path) -> Result<(), XtaskError> {
         &std::fs::read_to_string(root.join(UPSTREAM_PATH)).map_err(|e| XtaskError::io("read", &root.join(UPSTREAM_PATH), e))?,
     )
     .map_err(|e| failed("upstream", format!("{UPSTREAM_PATH} is not YAML: {e}")))?;
-    let committed_methods = methods(&commands::surface(&Repo::new(Some(root.to_owned())))?);
+    let committed_surface = commands::surface(&Repo::new(Some(root.to_owned())))?;
+    let committed_methods = methods(&committed_surface);
     // A target directory of its own, shared by the fixtures. Not the repository's: cargo hashes a
     // path package by its place in the workspace, so a copy's build would overwrite the
     // repository's own build-script output (its generated code).
@@ -71,13 +72,25 @@ pub fn run(root: &Path) -> Result<(), XtaskError> {
         }
         commands::update_spec(&repo, &options).map_err(|e| failed(name, format!("update-spec failed: {e}")))?;
 
-        let now = methods(&commands::surface(&repo)?);
+        let surface = commands::surface(&repo)?;
+        let now = methods(&surface);
         let lost: Vec<&String> = committed_methods.iter().filter(|m| !now.contains(m) && !dropped.contains(&m.as_str())).collect();
         if !lost.is_empty() {
             return Err(failed(name, format!("these methods are no longer generated: {lost:?}; pin them in openapi/overlay.yaml")));
         }
         let but = if dropped.is_empty() { String::new() } else { format!(" (but {}, dropped by decision)", dropped.join(", ")) };
         println!("ok: all {} methods of the committed surface are generated under the same names{but}", committed_methods.len());
+        // For the reviewer: how far this bundle's surface is from the committed one.
+        let changed: Vec<String> = similar::TextDiff::from_lines(&committed_surface, &surface)
+            .iter_all_changes()
+            .filter(|c| c.tag() != similar::ChangeTag::Equal)
+            .map(|c| format!("  {}{}", if c.tag() == similar::ChangeTag::Delete { '-' } else { '+' }, c.value().trim_end()))
+            .collect();
+        if changed.is_empty() {
+            println!("surface: identical to the committed one");
+        } else {
+            println!("surface: {} line(s) differ from the committed one:\n{}", changed.len(), changed.join("\n"));
+        }
 
         let spec_path = copy.path().join(crate::codegen::SPEC_PATH);
         let effective = std::fs::read_to_string(&spec_path).map_err(|e| XtaskError::io("read", &spec_path, e))?;

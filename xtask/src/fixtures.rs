@@ -21,6 +21,9 @@
 //! - [`fastapi`]: what FastAPI (pydantic) emits: OpenAPI 3.1, `get_thing_v1_things__id__get`
 //!   operationIds, `anyOf: [T, {type: 'null'}]` for optional fields and a `title` on every
 //!   scalar property.
+//! - [`springdoc`]: what springdoc-openapi (Spring Boot) emits: OpenAPI 3.0.1, answers as
+//!   `*/*`, `format: int64` on integers, and Java method names as operationIds
+//!   (`findAll`, `findAll_1`, …).
 //! - [`moved`]: the bundle differing from our reconstruction in several places at once: the
 //!   admin path's parameter renamed (`{admin_id}`), Book Appointment published at `PATCH`, List
 //!   Coupons gone, an operation we never saw added, and path-level parameters. It needs one
@@ -50,12 +53,13 @@ pub struct Style {
 }
 
 /// Every style the bundle loop swaps in.
-pub const STYLES: [Style; 6] = [
+pub const STYLES: [Style; 7] = [
     Style { name: "redocly-3.1", make: redocly_31, accept: &[], dropped: &[] },
     Style { name: "nestjs", make: nestjs, accept: &[], dropped: &[] },
     Style { name: "shared-components", make: shared_components, accept: &[], dropped: &[] },
     Style { name: "duplicated-inline", make: duplicated_inline, accept: &[], dropped: &[] },
     Style { name: "fastapi", make: fastapi, accept: &[], dropped: &[] },
+    Style { name: "springdoc", make: springdoc, accept: &[], dropped: &[] },
     Style { name: "moved", make: moved, accept: &["drop-removed=GET /v1/invoicing/coupons"], dropped: &["list_coupons"] },
 ];
 const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
@@ -255,6 +259,42 @@ pub fn fastapi(upstream: &Value) -> Value {
                 None => Value::Mapping(std::mem::take(map)),
             };
             map.insert("anyOf".into(), Value::Sequence(vec![member, Value::Mapping(null)]));
+        }
+    });
+    doc
+}
+
+/// The springdoc style: `*/*` answers, `int64` integers, Java method names.
+pub fn springdoc(upstream: &Value) -> Value {
+    let mut doc = upstream.clone();
+    set(&mut doc, "openapi", "3.0.1".into());
+    let mut used: BTreeMap<String, usize> = BTreeMap::new();
+    for_each_operation(&mut doc, |path, method, op| {
+        let by_id = path.ends_with('}');
+        let verb = match method {
+            "get" if by_id => "findById",
+            "get" => "findAll",
+            "post" => "create",
+            "delete" => "delete",
+            _ => "update",
+        };
+        let n = used.entry(verb.to_owned()).or_default();
+        set(op, "operationId", if *n == 0 { verb.to_owned() } else { format!("{verb}_{n}") }.into());
+        *n += 1;
+        if let Some(Value::Mapping(answers)) = op.get_mut("responses") {
+            for (status, response) in answers.iter_mut() {
+                if status.as_str().is_some_and(|s| s.starts_with('2')) {
+                    rename_key(response.get_mut("content"), "application/json", "*/*");
+                }
+            }
+        }
+    });
+    walk_schemas_mut(&mut doc, &mut |schema| {
+        if let Value::Mapping(map) = schema
+            && map.get("type").and_then(Value::as_str) == Some("integer")
+            && !map.contains_key("format")
+        {
+            map.insert("format".into(), "int64".into());
         }
     });
     doc
@@ -666,6 +706,10 @@ mod tests {
             ["openapi: 3.1.0", "title: Start Time", "- type: 'null'", "operationId: get_an_appointment_v1_appointments__id__get"]
         {
             assert!(fastapi.contains(construct), "fastapi: {construct}");
+        }
+        let spring = yaml_serde::to_string(&springdoc(&upstream())).unwrap();
+        for construct in ["openapi: 3.0.1", "'*/*':", "format: int64", "operationId: findAll_1"] {
+            assert!(spring.contains(construct), "springdoc: {construct}");
         }
         let moved = moved(&upstream());
         assert!(moved["paths"].get("/v1/admins/{admin_id}").is_some() && moved["paths"].get("/v1/admins/{id}").is_none());

@@ -156,8 +156,18 @@ fn media_types(owner: &mut Value, request: bool, at: &str, changes: &mut Changes
     let Some(Value::Mapping(content)) = owner.get_mut("content") else { return };
     let what = if request { "request body" } else { "response" };
     // JSON spelled differently (problem+json, charset) is JSON to the generator's decoder.
+    // springdoc writes `*/*` for a JSON answer it did not declare a type for: with a schema
+    // that is not raw bytes, it is JSON.
+    let wildcard = |(key, entry): (&Value, &Value)| {
+        matches!(key.as_str(), Some("*/*" | "application/*"))
+            && entry.get("schema").is_some_and(|s| s.get("format").and_then(Value::as_str) != Some("binary"))
+    };
     if !content.contains_key("application/json")
-        && let Some(key) = content.keys().find(|k| k.as_str().is_some_and(is_json)).cloned()
+        && let Some(key) = content
+            .keys()
+            .find(|k| k.as_str().is_some_and(is_json))
+            .or_else(|| content.iter().find(|entry| wildcard(*entry)).map(|(k, _)| k))
+            .cloned()
     {
         let renamed: Mapping =
             std::mem::take(content).into_iter().map(|(k, v)| if k == key { ("application/json".into(), v) } else { (k, v) }).collect();
