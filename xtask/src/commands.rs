@@ -149,7 +149,7 @@ pub fn update_spec(repo: &Repo, options: &UpdateOptions) -> Result<(), XtaskErro
         changes: &effective.changes,
         overlay: &effective::report(&effective, &overlay),
         differences: &effective.differences,
-        surfaces: baseline.as_ref().map(|(_, generated)| (generated.surface.as_str(), new_generated.surface.as_str())),
+        generated: baseline.as_ref().map(|(_, generated)| (generated, &new_generated)),
     });
     println!("{text_report}");
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::codegen::Generated;
 use crate::decisions::Difference;
 use crate::drift::{Drift, Outline};
 use crate::normalise::{Change, Rule};
@@ -68,18 +69,18 @@ pub struct ReportInput<'a> {
     pub overlay: &'a str,
     /// How the document differs from what the overlay expects ([`crate::decisions`]).
     pub differences: &'a [Difference],
-    /// The committed and the new surface listings, when there is a committed one.
-    pub surfaces: Option<(&'a str, &'a str)>,
+    /// What the committed and the new document generate, when there is a committed one.
+    pub generated: Option<(&'a Generated, &'a Generated)>,
 }
 
 /// Renders the Markdown report.
 pub fn render(input: &ReportInput<'_>) -> String {
-    let ReportInput { versions, source, drift, used, changes, overlay, differences, surfaces } = input;
+    let ReportInput { versions, source, drift, used, changes, overlay, differences, generated } = input;
     let mut out = String::new();
     let _ = writeln!(out, "# Hero Health API update: {} → {}\n", versions.0, versions.1);
     let _ = writeln!(out, "Source: {source}\n");
     out.push_str(&decisions(differences));
-    if let Some((old, new)) = surfaces {
+    if let Some((old, new)) = generated {
         let lost = surface_losses(old, new);
         if !lost.is_empty() {
             let _ = writeln!(out, "## Breaking for users of the generated client ({})\n", lost.len());
@@ -218,24 +219,32 @@ pub fn decisions(differences: &[Difference]) -> String {
     out
 }
 
-/// Methods and types of the `old` surface listing that the `new` one lacks.
-fn surface_losses(old: &str, new: &str) -> Vec<String> {
+/// Methods the `old` surface listing has and the `new` one lacks, and types the old code
+/// defines and the new one does not (a bundle that names a schema differently renames its type).
+fn surface_losses(old: &Generated, new: &Generated) -> Vec<String> {
     let methods = |surface: &str| -> std::collections::BTreeSet<String> {
         surface.lines().filter_map(|line| line.split(" -> ").nth(1).map(str::to_owned)).collect()
     };
-    let types = |surface: &str| -> std::collections::BTreeSet<String> {
-        surface
-            .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
-            .filter_map(|token| token.strip_prefix("hero_health::types::"))
-            .map(str::to_owned)
-            .collect()
-    };
-    let (new_methods, new_types) = (methods(new), types(new));
+    let (new_methods, new_types) = (methods(&new.surface), types_of(&new.code));
     let lost_methods =
-        methods(old).into_iter().filter(|m| !new_methods.contains(m)).map(|m| format!("method `{m}()` is no longer generated"));
+        methods(&old.surface).into_iter().filter(|m| !new_methods.contains(m)).map(|m| format!("method `{m}()` is no longer generated"));
     let lost_types =
-        types(old).into_iter().filter(|t| !new_types.contains(t)).map(|t| format!("type `types::{t}` no longer appears in a signature"));
+        types_of(&old.code).into_iter().filter(|t| !new_types.contains(t)).map(|t| format!("type `{t}` is no longer generated"));
     lost_methods.chain(lost_types).collect()
+}
+
+/// The names of the `pub struct`s and `pub enum`s in generated code.
+fn types_of(code: &str) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    for keyword in ["pub struct ", "pub enum "] {
+        for (at, _) in code.match_indices(keyword) {
+            let name: String = code[at + keyword.len()..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            if !name.is_empty() {
+                names.insert(name);
+            }
+        }
+    }
+    names
 }
 
 fn heading(outline: &Outline) -> String {

@@ -115,6 +115,8 @@ fn once_each_difference_is_decided_the_document_is_written_and_the_decisions_kep
     let report = std::fs::read_to_string(bundle.with_extension("md")).unwrap();
     assert!(report.contains("0 undecided") && report.contains("removed (accepted): GET /v1/forms"), "{report}");
     assert!(report.contains("method `list_coupons()` is no longer generated"), "{report}");
+    assert!(report.contains("type `ListFormsFormType` is no longer generated"), "the removed operation's types: {report}");
+    assert!(!report.contains("type `Appointment` is no longer"), "the pin kept its name: {report}");
 
     // `apply` rebuilds the same document from upstream + overlay + the kept decisions.
     commands::apply(&repo).unwrap();

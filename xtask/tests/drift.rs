@@ -26,11 +26,12 @@ fn hand_written_layer() -> tempfile::TempDir {
 #[test]
 fn golden_report_between_two_versions() {
     let (old, new) = (spec(V1), spec(V2));
-    let surface = codegen::generate(&old).unwrap().surface;
+    let old_generated = codegen::generate(&old).unwrap();
+    let surface = old_generated.surface.clone();
     let src = hand_written_layer();
     let used = used_by_src(src.path(), &surface, &outlines(&old));
     let drift = compare(&old, &new);
-    let new_surface = codegen::generate(&new).unwrap().surface;
+    let new_generated = codegen::generate(&new).unwrap();
     let text = report::render(&ReportInput {
         versions: ("1.0.0", "2.0.0"),
         source: "fixtures/api-v2.yaml",
@@ -39,7 +40,7 @@ fn golden_report_between_two_versions() {
         changes: &[],
         overlay: "",
         differences: &[],
-        surfaces: Some((&surface, &new_surface)),
+        generated: Some((&old_generated, &new_generated)),
     });
     insta::assert_snapshot!("report_v1_to_v2", text);
 }
@@ -76,7 +77,8 @@ fn the_same_document_has_no_drift() {
 #[test]
 fn only_operations_the_layer_calls_are_breaking() {
     let old = spec(V1);
-    let surface = codegen::generate(&old).unwrap().surface;
+    let old_generated = codegen::generate(&old).unwrap();
+    let surface = old_generated.surface.clone();
     let src = hand_written_layer();
     let used = used_by_src(src.path(), &surface, &outlines(&old));
     let used: Vec<(&str, &str)> = used.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
