@@ -53,6 +53,12 @@ enum Command {
     /// repository: update-spec, then the crate, its tests and examples must build and the
     /// booking example must book.
     BundleLoop,
+    /// Print a bundle in one of the bundle loop's styles, made from openapi/upstream.yaml (to
+    /// try `update-spec --from` on by hand).
+    Fixture {
+        /// redocly-3.1, nestjs, shared-components, duplicated-inline, fastapi, springdoc or moved.
+        style: String,
+    },
     /// Compare Hero's answers with the document, from a credentialed run: every read-only
     /// operation it can parameterise, one small page each, never a write. Writes a report and a
     /// proposed overlay for review; keeps shapes (field paths, types, enum values), never values.
@@ -109,6 +115,7 @@ fn main() -> ExitCode {
         ),
         Command::Check => commands::check(&repo),
         Command::BundleLoop => xtask::bundle_loop::run(repo.root()),
+        Command::Fixture { style } => xtask::bundle_loop::fixture(repo.root(), &style).map(|text| print!("{text}")),
         Command::Apply => commands::apply(&repo),
         Command::Surface => commands::surface(&repo).map(|s| print!("{s}")),
         Command::BenchReport { dir } => xtask::bench_report::render(&dir).map(|s| print!("{s}")),

@@ -109,25 +109,45 @@ fn path_parameters(doc: &mut Mapping, changes: &mut Changes) {
         let Some(Value::Sequence(shared)) = item.shift_remove("parameters") else { continue };
         for method in METHODS {
             let Some(Value::Mapping(op)) = item.get_mut(*method) else { continue };
-            let own: Vec<Value> = match op.shift_remove("parameters") {
-                Some(Value::Sequence(own)) => own,
-                _ => Vec::new(),
-            };
+            let own: Vec<Value> = op.get("parameters").and_then(Value::as_sequence).cloned().unwrap_or_default();
             let taken: Vec<&Value> = shared.iter().filter(|p| !own.iter().any(|o| same_parameter(o, p))).collect();
             if taken.is_empty() {
-                op.insert("parameters".into(), Value::Sequence(own));
                 continue;
             }
             let names: Vec<String> = taken.iter().map(|p| parameter_label(p)).collect();
             // The path's parameters first: a path parameter keeps its place before the query.
-            let merged: Vec<Value> = taken.into_iter().cloned().chain(own).collect();
-            op.insert("parameters".into(), Value::Sequence(merged));
+            let merged = Value::Sequence(taken.into_iter().cloned().chain(own).collect());
+            place_parameters(op, merged);
             changes.add(
                 Rule::PathParameters,
                 format!("{} {path}", method.to_uppercase()),
                 format!("took {} from the path item", names.join(", ")),
             );
         }
+    }
+}
+
+/// Sets `parameters` where a bundle that writes them per operation has them: in place if the
+/// operation had its own, else before the body and the answers, so that the document (and the
+/// generated code) is the same whichever way the bundle declared them.
+fn place_parameters(op: &mut Mapping, parameters: Value) {
+    if let Some(existing) = op.get_mut("parameters") {
+        *existing = parameters;
+        return;
+    }
+    let before = op.keys().position(|k| matches!(k.as_str(), Some("requestBody" | "responses" | "callbacks"))).unwrap_or(op.len());
+    let entries: Vec<(Value, Value)> = std::mem::take(op).into_iter().collect();
+    let mut parameters = Some(parameters);
+    for (i, (key, value)) in entries.into_iter().enumerate() {
+        if i == before
+            && let Some(parameters) = parameters.take()
+        {
+            op.insert("parameters".into(), parameters);
+        }
+        op.insert(key, value);
+    }
+    if let Some(parameters) = parameters {
+        op.insert("parameters".into(), parameters);
     }
 }
 
