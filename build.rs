@@ -25,6 +25,7 @@ fn main() {
         ("codegen.rs", &generated.code),
         ("surface.txt", &generated.surface),
         ("mock_examples.json", &generated.mock_examples),
+        ("mock_requests.json", &generated.mock_requests),
         ("operations.rs", &generated.operations),
         ("pages.rs", &generated.pages),
         ("decoders.rs", &generated.decoders),

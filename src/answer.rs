@@ -85,6 +85,28 @@ pub(crate) async fn read(response: Response, limit: usize) -> Read {
     Read::Complete(Response::from(http::Response::from_parts(parts, reqwest::Body::from(bytes))))
 }
 
+/// The error of an answer with a documented error status (`400u16 => …` in the generated
+/// code): its body decoded as the documented type, or, when it is not that type (a gateway's
+/// HTML page, an empty 429, a 401 in another shape), the answer as an unexpected one, status and
+/// headers kept. progenitor's own decoding would make the latter a decoding error without its
+/// status, and a 429 that cannot be read would no longer be a rate limit to wait for.
+pub(crate) async fn error_answer<E: serde::de::DeserializeOwned>(response: Response) -> progenitor_client::Error<E> {
+    let (status, headers) = (response.status(), response.headers().clone());
+    let bytes = match response.bytes().await {
+        Ok(bytes) => bytes,
+        Err(error) => return progenitor_client::Error::ResponseBodyError(error),
+    };
+    match serde_json::from_slice::<E>(&bytes) {
+        Ok(body) => progenitor_client::Error::ErrorResponse(progenitor_client::ResponseValue::new(body, status, headers)),
+        Err(_) => {
+            let mut answer = http::Response::new(reqwest::Body::from(bytes));
+            *answer.status_mut() = status;
+            *answer.headers_mut() = headers;
+            progenitor_client::Error::UnexpectedResponse(Response::from(answer))
+        }
+    }
+}
+
 /// A reqwest error whose source is `refusal`: the `exec` hook can only fail with a
 /// `reqwest::Error`, and reqwest makes one only from a failed read, so one is read.
 pub(crate) async fn into_error(refusal: Refusal) -> reqwest::Error {

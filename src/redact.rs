@@ -62,6 +62,24 @@ impl fmt::Debug for Prose<'_, Result<String, String>> {
     }
 }
 
+impl fmt::Debug for Prose<'_, Option<String>> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(text) => Prose(text).fmt(f),
+            None => f.write_str("None"),
+        }
+    }
+}
+
+impl fmt::Debug for Prose<'_, Result<Option<String>, String>> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Ok(text) => Prose(text).fmt(f),
+            Err(_) => f.write_str("[not set]"),
+        }
+    }
+}
+
 /// Hero's `expected` text when it reads as a rule (`a date`, `an appointment that is not
 /// confirmed yet`): lowercase words and plain punctuation, no digits, no capitals, no `@`.
 /// Anything else may quote the value sent (a name, an NHS number) and is not shown.

@@ -42,7 +42,8 @@ pub fn listing(spec: &OpenAPI) -> String {
     serde_json::to_string_pretty(&all).unwrap_or_else(|_| "[]".into())
 }
 
-fn example(spec: &OpenAPI, schema: &ReferenceOr<Schema>, depth: usize) -> Value {
+/// A value `schema` accepts (every property filled, the first enum value, conforming formats).
+pub(crate) fn example(spec: &OpenAPI, schema: &ReferenceOr<Schema>, depth: usize) -> Value {
     let Some(schema) = resolve(spec, schema, "schemas", |c| &c.schemas) else { return Value::Null };
     if depth > MAX_DEPTH {
         return if schema.schema_data.nullable { Value::Null } else { json!({}) };

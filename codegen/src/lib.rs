@@ -30,6 +30,7 @@ pub mod preflight;
 #[cfg(feature = "pretty")]
 pub mod pretty;
 pub mod public_errors;
+pub mod requests;
 pub mod schemas;
 pub mod secrets;
 pub mod surface;
@@ -51,6 +52,9 @@ pub struct Generated {
     pub surface: String,
     /// A schema-valid answer per operation for the mock server (`OUT_DIR/mock_examples.json`).
     pub mock_examples: String,
+    /// What each operation accepts, as JSON Schema, for the mock server to validate requests
+    /// (`OUT_DIR/mock_requests.json`), see [`requests`].
+    pub mock_requests: String,
     /// The operation table (`OUT_DIR/operations.rs`), see [`operations`].
     pub operations: String,
     /// `Page` impls for the list envelopes (`OUT_DIR/pages.rs`), see [`pages`].
@@ -233,5 +237,13 @@ pub fn generate(spec: &openapiv3::OpenAPI) -> Result<Generated, GenerateError> {
     let operations = operations::table(spec, &rows);
     let pages = pages::impls(spec, &rows);
     let decoders = decoders::table(spec, &rows);
-    Ok(Generated { code, surface: surface::render(&rows), mock_examples: examples::listing(spec), operations, pages, decoders })
+    Ok(Generated {
+        code,
+        surface: surface::render(&rows),
+        mock_examples: examples::listing(spec),
+        mock_requests: requests::listing(spec),
+        operations,
+        pages,
+        decoders,
+    })
 }

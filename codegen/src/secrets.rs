@@ -9,7 +9,8 @@
 //! puts its receiver's own credentials there) print how many there are, and a `url` prints its
 //! origin only (a receiver URL's path or query can carry a token; a link's, a patient's). A
 //! validation issue shows its `code` and `expected` text only when they read as Hero's words
-//! and rules, and only the document's words of its `path`.
+//! and rules, and only the document's words of its `path`; the `message` and `error` of any
+//! other error body (`ErrorMessage`) likewise only as rules.
 
 use syn::punctuated::Punctuated;
 use syn::{Fields, Item, Token, parse_quote};
@@ -57,7 +58,8 @@ fn shown(ty: &str, field: &str) -> Shown {
         Shown::Redacted
     } else if ty == "ValidationIssue" && field == "code" {
         Shown::Word
-    } else if ty == "ValidationIssue" && field == "expected" {
+    } else if (ty == "ValidationIssue" && field == "expected") || (ty == "ErrorMessage" && matches!(field, "message" | "error")) {
+        // An error's message can quote the request (`Cannot GET /v1/patients/9434765919`).
         Shown::Prose
     } else if matches!(field, "headers" | "url") || (ty == "ValidationIssue" && field == "path") {
         Shown::Summarised

@@ -49,6 +49,7 @@ mod answers;
 mod deliveries;
 mod server;
 mod state;
+mod validate;
 
 pub use answers::decode_answer;
 pub use deliveries::{Delivery, DeliveryFault, DeliveryOutcome, MAX_QUEUED_DELIVERIES};

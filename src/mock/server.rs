@@ -93,8 +93,11 @@ fn json_response(status: u16, body: Option<serde_json::Value>) -> Response {
 
 async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let path = uri.path().to_owned();
-    let query: BTreeMap<String, String> =
+    // Every pair, repeated keys kept (an array parameter), for validation; the last of each for
+    // the handlers.
+    let pairs: Vec<(String, String)> =
         uri.query().map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
+    let query: BTreeMap<String, String> = pairs.iter().cloned().collect();
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let group = header("x-practice-group-id");
     let matched = route(&method, &path);
@@ -130,6 +133,14 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, hea
             record(404);
             return json_response(404, None);
         };
+        // Then validation, as Hero's pipes run after its guards: a request the document does not
+        // allow never reaches a handler (or a queued fault).
+        if let Some((status, body)) =
+            super::validate::check(&super::validate::Request { operation, path: &path, query: &pairs, body: &body })
+        {
+            record(status);
+            return json_response(status, body);
+        }
 
         let fault = take_fault(&shared, operation);
         match &fault {

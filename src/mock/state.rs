@@ -169,7 +169,10 @@ fn read_body<T: serde::de::DeserializeOwned + serde::Serialize>(body: &[u8], exp
     };
     let mut issues = Vec::new();
     for (key, value) in &sent {
-        if !value.is_null() && !kept.contains_key(key) {
+        // An empty map or list the type leaves out when it writes itself back (`"headers": {}`)
+        // was kept: it is the type's own default.
+        let empty = value.as_object().is_some_and(|m| m.is_empty()) || value.as_array().is_some_and(|a| a.is_empty());
+        if !value.is_null() && !empty && !kept.contains_key(key) {
             issues.push(json!({"code": "unrecognized_keys", "expected": "only the documented fields", "path": [key]}));
         } else if (key == "id" || key.ends_with("_id")) && value.as_str().is_some_and(|v| crate::Id::new(v).is_err()) {
             issues.push(json!({"code": "invalid_string", "expected": "a numeric string", "path": [key]}));

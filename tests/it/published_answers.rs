@@ -426,7 +426,6 @@ fn docs_mock_example(doc: &Value, schema: &Value, depth: usize) -> Value {
 async fn hero_docs_mock_examples_answered_verbatim_decode() {
     let (upstream, effective) = (document(UPSTREAM), document(EFFECTIVE));
     let hero = MockHero::start().await.unwrap();
-    let http = reqwest::Client::new();
     let mut checked = 0;
     for (operation, schema, _) in operations(&upstream, &effective) {
         if silent(&merged(&upstream, &schema)) {
@@ -434,27 +433,8 @@ async fn hero_docs_mock_examples_answered_verbatim_decode() {
         }
         let example = docs_mock_example(&upstream, &schema, 0).to_string();
         hero.inject(Fault::on(&operation, FaultKind::Answer { status: 200, body: example.clone() })).unwrap();
-        let (method, path) = effective["paths"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .find_map(|(path, item)| {
-                item.as_object()
-                    .unwrap()
-                    .iter()
-                    .find(|(_, op)| op["operationId"] == operation.as_str())
-                    .map(|(m, _)| (m.clone(), path.clone()))
-            })
-            .unwrap();
-        let path = path.split('/').map(|s| if s.starts_with('{') { "1" } else { s }).collect::<Vec<_>>().join("/");
-        let response = http
-            .request(method.to_uppercase().parse().unwrap(), format!("{}{path}", hero.url()))
-            .header("x-api-key", hero.api_key())
-            .header("x-practice-group-id", "1")
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap();
+        // A request the document allows: the mock validates like Hero.
+        let response = crate::support::valid_request(&hero, &operation).send().await.unwrap();
         assert_eq!(response.status(), 200, "{operation}");
         let body = response.bytes().await.unwrap();
         assert_eq!(body, example.as_bytes(), "{operation}: answered verbatim");

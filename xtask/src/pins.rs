@@ -83,7 +83,7 @@ pub fn apply(document: &mut Value, pins: &[SchemaPin], pass: Pass) -> Applied {
 
 fn apply_one(document: &mut Value, pin: &SchemaPin, pass: Pass, done: &mut Vec<String>) -> Result<(), PinError> {
     let error = |problem: String| PinError { name: pin.name.clone(), at: pin.at.clone(), problem };
-    match resolve(document, &pin.at).map_err(error)? {
+    match resolve(document, &pin.at, &pin.name).map_err(error)? {
         Found::Component(name) if name == pin.name && schemas(document).is_some_and(|s| s.contains_key(name.as_str())) => {}
         Found::Component(name) if name == pin.name => {
             if pass == Pass::Strict {
@@ -112,8 +112,10 @@ fn apply_one(document: &mut Value, pin: &SchemaPin, pass: Pass, done: &mut Vec<S
     Ok(())
 }
 
-/// Follows `at` through the document.
-fn resolve(document: &Value, at: &str) -> Result<Found, String> {
+/// Follows `at` through the document. `wanted` is the pinned name: a merged `oneOf` of
+/// components (the error-shape rule's, `ValidationErrorOrErrorMessage`) is seen through to the
+/// member the rest of the path leads to.
+fn resolve(document: &Value, at: &str, wanted: &str) -> Result<Found, String> {
     let mut steps = at.split("->").map(str::trim);
     let operation = steps.next().unwrap_or_default();
     let (method, path) = operation.split_once(' ').ok_or_else(|| format!("`{operation}` is not `METHOD /path`"))?;
@@ -122,64 +124,89 @@ fn resolve(document: &Value, at: &str) -> Result<Found, String> {
     if get(document, &location).is_none() {
         return Ok(Found::Missing(format!("the document has no {} {path}", method.to_uppercase())));
     }
-    let mut first = true;
-    for step in steps {
-        if first {
-            first = false;
-            if let Some(name) = step.strip_prefix("param ") {
-                // A parameter's schema: `GET /v1/webhooks/{id} -> param id`.
-                let Some(Value::Sequence(params)) = get(document, &location).and_then(|op| op.get("parameters")) else {
-                    return Ok(Found::Missing(format!("{operation} has no parameters")));
-                };
-                let Some(index) = params.iter().position(|p| p.get("name").and_then(Value::as_str) == Some(name)) else {
-                    return Ok(Found::Missing(format!("{operation} has no parameter `{name}`")));
-                };
-                location.extend(["parameters".into(), index.to_string(), "schema".into()]);
-                if get(document, &location).is_none() {
-                    return Ok(Found::Missing(format!("{operation} parameter `{name}` has no schema")));
-                }
-                continue;
-            }
-            let holder = if step == "request" { vec!["requestBody".into()] } else { vec!["responses".into(), step.to_owned()] };
-            location.extend(holder);
-            let Some(holder_value) = get(document, &location) else { return Ok(Found::Missing(format!("{operation} has no {step}"))) };
-            if let Some(reference) = holder_value.get("$ref").and_then(Value::as_str) {
-                let section = if step == "request" { "requestBodies" } else { "responses" };
-                let name = reference
-                    .strip_prefix(&format!("#/components/{section}/"))
-                    .ok_or_else(|| format!("{reference} is not a local {section} reference"))?;
-                location = vec!["components".into(), section.into(), name.to_owned()];
-            }
-            let Some(Value::Mapping(content)) = get(document, &location).and_then(|v| v.get("content")) else {
-                return Ok(Found::Missing(format!("{operation} {step} has no body")));
-            };
-            let Some(media) = content.keys().filter_map(Value::as_str).find(|m| m.contains("json")) else {
-                return Ok(Found::Missing(format!("{operation} {step} has no JSON body")));
-            };
-            location.extend(["content".into(), media.to_owned(), "schema".into()]);
-            if get(document, &location).is_none() {
-                return Ok(Found::Missing(format!("{operation} {step} has no schema")));
-            }
-            continue;
+    let Some(step) = steps.next() else {
+        return Err("names an operation but no `-> request` or `-> <status>` step".into());
+    };
+    if let Some(name) = step.strip_prefix("param ") {
+        // A parameter's schema: `GET /v1/webhooks/{id} -> param id`.
+        let Some(Value::Sequence(params)) = get(document, &location).and_then(|op| op.get("parameters")) else {
+            return Ok(Found::Missing(format!("{operation} has no parameters")));
+        };
+        let Some(index) = params.iter().position(|p| p.get("name").and_then(Value::as_str) == Some(name)) else {
+            return Ok(Found::Missing(format!("{operation} has no parameter `{name}`")));
+        };
+        location.extend(["parameters".into(), index.to_string(), "schema".into()]);
+        if get(document, &location).is_none() {
+            return Ok(Found::Missing(format!("{operation} parameter `{name}` has no schema")));
         }
+    } else {
+        let holder = if step == "request" { vec!["requestBody".into()] } else { vec!["responses".into(), step.to_owned()] };
+        location.extend(holder);
+        let Some(holder_value) = get(document, &location) else { return Ok(Found::Missing(format!("{operation} has no {step}"))) };
+        if let Some(reference) = holder_value.get("$ref").and_then(Value::as_str) {
+            let section = if step == "request" { "requestBodies" } else { "responses" };
+            let name = reference
+                .strip_prefix(&format!("#/components/{section}/"))
+                .ok_or_else(|| format!("{reference} is not a local {section} reference"))?;
+            location = vec!["components".into(), section.into(), name.to_owned()];
+        }
+        let Some(Value::Mapping(content)) = get(document, &location).and_then(|v| v.get("content")) else {
+            return Ok(Found::Missing(format!("{operation} {step} has no body")));
+        };
+        let Some(media) = content.keys().filter_map(Value::as_str).find(|m| m.contains("json")) else {
+            return Ok(Found::Missing(format!("{operation} {step} has no JSON body")));
+        };
+        location.extend(["content".into(), media.to_owned(), "schema".into()]);
+        if get(document, &location).is_none() {
+            return Ok(Found::Missing(format!("{operation} {step} has no schema")));
+        }
+    }
+    walk(document, location, &steps.collect::<Vec<_>>(), wanted)
+}
+
+/// The rest of a pin's path (`message -> []`) from `location`.
+fn walk(document: &Value, mut location: Vec<Seg>, steps: &[&str], wanted: &str) -> Result<Found, String> {
+    for (i, step) in steps.iter().enumerate() {
         location = follow(document, location)?;
         let here = get(document, &location).unwrap_or(&Value::Null);
+        if let Some(members) = merged_members(here) {
+            // The one member where the rest of the path leads somewhere.
+            let found: Vec<Found> = members
+                .into_iter()
+                .map(|member| walk(document, vec!["components".into(), "schemas".into(), member], &steps[i..], wanted))
+                .collect::<Result<Vec<Found>, String>>()?
+                .into_iter()
+                .filter(|f| !matches!(f, Found::Missing(_)))
+                .collect();
+            return Ok(match <[Found; 1]>::try_from(found) {
+                Ok([only]) => only,
+                Err(found) if found.is_empty() => Found::Missing(format!("no `{step}` in any member of {}", describe(&location))),
+                Err(_) => Found::Missing(format!("`{step}` is in several members of {}", describe(&location))),
+            });
+        }
         if silent(here) {
             return Ok(Found::Silent(describe(&location)));
         }
-        location.extend(if step == "[]" { vec!["items".into()] } else { vec!["properties".into(), step.to_owned()] });
+        location.extend(if *step == "[]" { vec!["items".into()] } else { vec!["properties".into(), (*step).to_owned()] });
         if get(document, &location).is_none() {
             return Ok(Found::Missing(format!("no `{step}` in {}", describe(&location[..location.len() - 1]))));
         }
     }
-    if first {
-        return Err("names an operation but no `-> request` or `-> <status>` step".into());
-    }
     let here = get(document, &location).unwrap_or(&Value::Null);
     if let Some(name) = reference_of(here) {
+        let merged = schemas(document).and_then(|s| s.get(name.as_str())).and_then(merged_members);
+        if name != wanted && merged.is_some_and(|members| members.iter().any(|m| m == wanted)) {
+            return Ok(Found::Component(wanted.to_owned()));
+        }
         return Ok(Found::Component(name));
     }
     Ok(if silent(here) { Found::FreeForm(location) } else { Found::Inline(location) })
+}
+
+/// The component names of a `oneOf` whose members are all `$ref`s (a merge of body shapes).
+fn merged_members(schema: &Value) -> Option<Vec<String>> {
+    let members = schema.get("oneOf")?.as_sequence()?;
+    members.iter().map(|m| m.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix(SCHEMAS)).map(str::to_owned)).collect()
 }
 
 /// Where a `$ref` (or a single-member `allOf` holding one) leads, repeatedly.

@@ -44,7 +44,7 @@ fn the_raw_fixture_is_rejected_and_the_normalised_one_generates() {
     // The merged oneOf components became the operation's single success and error types.
     assert!(
         generated.surface.contains(
-            "POST /v1/appointments -> create_appointment -> hero_health::types::CreateAppointmentResponse ! hero_health::types::CreateAppointmentError"
+            "POST /v1/appointments -> create_appointment -> hero_health::types::CreateAppointmentResponse ! hero_health::types::ProblemOrConflict"
         ),
         "{}",
         generated.surface

@@ -36,3 +36,38 @@ pub async fn free_slots(hero: &hero_health::mock::MockHero) -> Vec<hero_health::
 pub async fn mock_at(at: &str) -> hero_health::mock::MockHero {
     hero_health::mock::MockHero::builder().with_start(at.parse().expect("an RFC 3339 instant")).start().await.expect("the mock starts")
 }
+
+/// A request the document allows for `operation`: its method, its path with `1` for each
+/// parameter, its required query parameters and its body (synthesised from the document's
+/// schemas by the generator: `OUT_DIR/mock_requests.json`).
+pub fn valid_request(hero: &hero_health::mock::MockHero, operation: &str) -> reqwest::RequestBuilder {
+    let op = requests().iter().find(|o| o["operation"] == operation).unwrap_or_else(|| panic!("{operation}"));
+    let path = op["path"].as_str().unwrap().split('/').map(|s| if s.starts_with('{') { "1" } else { s }).collect::<Vec<_>>().join("/");
+    let query: Vec<(String, String)> = op["example"]["query"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, value)| (name.clone(), value.as_str().map_or_else(|| value.to_string(), str::to_owned)))
+        .collect();
+    let mut request = reqwest::Client::new()
+        .request(op["method"].as_str().unwrap().parse().unwrap(), format!("{}{path}", hero.url()))
+        .header("x-api-key", hero.api_key())
+        .header("x-practice-group-id", "1")
+        .query(&query);
+    if !op["example"]["body"].is_null() {
+        request = request.json(&op["example"]["body"]);
+    }
+    request
+}
+
+fn requests() -> &'static [serde_json::Value] {
+    static LISTING: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    let listing = LISTING.get_or_init(|| serde_json::from_str(include_str!(concat!(env!("OUT_DIR"), "/mock_requests.json"))).unwrap());
+    listing["operations"].as_array().unwrap()
+}
+
+/// The operationId of `method` (upper case) at the path template `path`.
+pub fn operation_at(method: &str, path: &str) -> String {
+    let op = requests().iter().find(|o| o["method"] == method && o["path"] == path).unwrap_or_else(|| panic!("{method} {path}"));
+    op["operation"].as_str().unwrap().to_owned()
+}

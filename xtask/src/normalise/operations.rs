@@ -327,23 +327,48 @@ fn one_shape(
             }
         }
     }
+    // By status (a 400 before a 401): the merged name and the order an untagged enum tries its
+    // variants in do not depend on where an overlay inserted a status.
+    shapes.sort_by_key(|shape| shape.statuses.iter().map(|s| s.parse::<u16>().unwrap_or(u16::MAX)).min());
     let target = match shapes.len() {
         0 => return,
         1 => shapes[0].written.clone(),
         _ => {
-            let component = unique(&format!("{}{}", pascal(name), side.suffix()), "", taken);
-            let mut merged = Mapping::new();
-            merged.insert(
-                "description".into(),
-                format!(
-                    "One of the {} bodies of `{name}`, merged by `cargo xtask update-spec` (progenitor allows one {} type per operation).",
-                    side.word(),
-                    side.word()
-                )
-                .into(),
-            );
-            merged.insert("oneOf".into(), Value::Sequence(shapes.iter().map(|shape| shape.written.clone()).collect()));
-            new_schemas.push((component.clone(), Value::Mapping(merged)));
+            let members: Vec<Value> = shapes.iter().map(|shape| shape.written.clone()).collect();
+            // Error shapes that are all components share one merged component, named after them
+            // (`ValidationErrorOrErrorMessage`), across every operation that has the same ones:
+            // one type for the whole API's errors rather than one per operation. (Success types
+            // keep the operation's name: users hold them, and one rarely repeats.)
+            let names: Option<Vec<String>> = if side == Side::Success {
+                None
+            } else {
+                shapes
+                    .iter()
+                    .map(|shape| {
+                        shape.written.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/components/schemas/")).map(pascal)
+                    })
+                    .collect()
+            };
+            let reused = names.as_ref().and_then(|names| {
+                let base = names.join("Or");
+                new_schemas
+                    .iter()
+                    .find(|(name, schema)| name.starts_with(&base) && schema.get("oneOf") == Some(&Value::Sequence(members.clone())))
+                    .map(|(name, _)| name.clone())
+            });
+            let component = match (reused, &names) {
+                (Some(component), _) => component,
+                (None, Some(names)) => {
+                    let component = unique(&names.join("Or"), "", taken);
+                    new_schemas.push((component.clone(), merged(side, &names.join(", "), &members)));
+                    component
+                }
+                (None, None) => {
+                    let component = unique(&format!("{}{}", pascal(name), side.suffix()), "", taken);
+                    new_schemas.push((component.clone(), merged(side, &format!("of `{name}`"), &members)));
+                    component
+                }
+            };
             let detail = shapes
                 .iter()
                 .map(|shape| format!("{} {}", shape.statuses.join("/"), schema_label(&shape.written)))
@@ -380,6 +405,19 @@ fn one_shape(
             *response = copy;
         }
     }
+}
+
+/// A `oneOf` component of `members`, saying where it came from (`of` names the bodies).
+fn merged(side: Side, of: &str, members: &[Value]) -> Value {
+    let mut merged = Mapping::new();
+    let word = side.word();
+    merged.insert(
+        "description".into(),
+        format!("One of the {word} bodies {of}, merged by `cargo xtask update-spec` (progenitor allows one {word} type per operation).")
+            .into(),
+    );
+    merged.insert("oneOf".into(), Value::Sequence(members.to_vec()));
+    Value::Mapping(merged)
 }
 
 /// One body shape of an operation's side (success or error), and the statuses that use it.
