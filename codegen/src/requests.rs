@@ -5,17 +5,14 @@
 //! they become JSON Schema 2020-12, which the mock's validator (the `jsonschema` crate) reads:
 //! `nullable` becomes a `null` type, the 3.0 boolean `exclusiveMinimum` a number,
 //! `#/components/schemas/X` a `#/$defs/X`, and what validation ignores (examples, extensions,
-//! descriptions) is left out. Objects with `properties` and no `additionalProperties` are
-//! closed (`unevaluatedProperties: false`): Hero refuses a field it does not know
-//! (`unrecognized_keys`) rather than dropping it. A schema that takes part in an `allOf` of
-//! several members is not closed itself (it would refuse its siblings' fields); the `allOf` is.
+//! descriptions) is left out. Nothing is added: the mock refuses exactly what the document
+//! refuses (a field Hero does not know is refused because the overlay closes the request
+//! schemas with `additionalProperties: false`), so an OpenAPI tester and the mock agree.
 //!
 //! Parameters come with the kind of value their schema wants (`integer`, `boolean`, `array`…),
 //! so that the mock can read a query string's text as that kind before validating. Each
 //! operation also carries a request it accepts (`example`: its required query parameters and a
 //! body synthesised like the mock's answers), for tests that call every operation.
-
-use std::collections::BTreeSet;
 
 use openapiv3::OpenAPI;
 use serde_json::{Map, Value, json};
@@ -39,8 +36,7 @@ const IGNORED: &[&str] = &[
 pub fn listing(spec: &OpenAPI) -> String {
     let document = serde_json::to_value(spec).unwrap_or(Value::Null);
     let schemas = document.pointer("/components/schemas").and_then(Value::as_object).cloned().unwrap_or_default();
-    let composed = composed_names(&document);
-    let defs: Map<String, Value> = schemas.iter().map(|(name, schema)| (name.clone(), convert(schema, !composed.contains(name)))).collect();
+    let defs: Map<String, Value> = schemas.iter().map(|(name, schema)| (name.clone(), convert(schema))).collect();
     let mut operations = Vec::new();
     for (path, method, op) in spec.operations() {
         let raw = document.pointer(&format!("/paths/{}/{method}", crate::document::pointer_segment(path))).cloned().unwrap_or(Value::Null);
@@ -66,12 +62,12 @@ pub fn listing(spec: &OpenAPI) -> String {
                 "required": parameter.get("required").and_then(Value::as_bool).unwrap_or(false),
                 "kind": kind(&document, &schema),
                 "item_kind": schema_at(&document, &schema).and_then(|s| s.get("items")).map(|items| kind(&document, items)),
-                "schema": convert(&schema, true),
+                "schema": convert(&schema),
             }));
         }
         let body = raw.get("requestBody").and_then(|body| follow(&document, body, "requestBodies")).and_then(|body| {
             let schema = body.pointer("/content/application~1json/schema")?;
-            Some(json!({"required": body.get("required").and_then(Value::as_bool).unwrap_or(false), "schema": convert(schema, true)}))
+            Some(json!({"required": body.get("required").and_then(Value::as_bool).unwrap_or(false), "schema": convert(schema)}))
         });
         operations.push(json!({
             "operation": op.operation_id.clone().unwrap_or_default(),
@@ -144,36 +140,10 @@ fn kind(document: &Value, schema: &Value) -> &'static str {
     }
 }
 
-/// Component schemas named by an `allOf` of several members: they must not be closed.
-fn composed_names(document: &Value) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
-    fn walk(value: &Value, names: &mut BTreeSet<String>) {
-        match value {
-            Value::Object(map) => {
-                if let Some(members) = map.get("allOf").and_then(Value::as_array).filter(|m| m.len() > 1) {
-                    for member in members {
-                        if let Some(name) = member.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/components/schemas/"))
-                        {
-                            names.insert(name.to_owned());
-                        }
-                    }
-                }
-                map.values().for_each(|v| walk(v, names));
-            }
-            Value::Array(items) => items.iter().for_each(|v| walk(v, names)),
-            _ => {}
-        }
-    }
-    walk(document, &mut names);
-    names
-}
-
-/// An OpenAPI 3.0 schema as JSON Schema 2020-12. `close`: whether an object with
-/// `properties` and no `additionalProperties` refuses other fields.
-pub fn convert(schema: &Value, close: bool) -> Value {
+/// An OpenAPI 3.0 schema as JSON Schema 2020-12.
+pub fn convert(schema: &Value) -> Value {
     let Value::Object(map) = schema else { return schema.clone() };
     let mut out = Map::new();
-    let composed = map.get("allOf").and_then(Value::as_array).is_some_and(|m| m.len() > 1);
     for (key, value) in map {
         if IGNORED.contains(&key.as_str()) || key.starts_with("x-") {
             continue;
@@ -183,13 +153,11 @@ pub fn convert(schema: &Value, close: bool) -> Value {
                 Some(name) => Value::String(format!("#/$defs/{}", crate::document::pointer_segment(name))),
                 None => value.clone(),
             },
-            "properties" | "patternProperties" => Value::Object(
-                value.as_object().into_iter().flatten().map(|(name, property)| (name.clone(), convert(property, true))).collect(),
-            ),
-            "items" | "not" | "additionalProperties" => convert(value, true),
-            // Members of a composition are not closed on their own; the composition is.
-            "allOf" => Value::Array(value.as_array().into_iter().flatten().map(|member| convert(member, !composed)).collect()),
-            "oneOf" | "anyOf" => Value::Array(value.as_array().into_iter().flatten().map(|member| convert(member, true)).collect()),
+            "properties" | "patternProperties" => {
+                Value::Object(value.as_object().into_iter().flatten().map(|(name, property)| (name.clone(), convert(property))).collect())
+            }
+            "items" | "not" | "additionalProperties" => convert(value),
+            "allOf" | "oneOf" | "anyOf" => Value::Array(value.as_array().into_iter().flatten().map(convert).collect()),
             "exclusiveMinimum" | "exclusiveMaximum" if value.is_boolean() => continue,
             _ => value.clone(),
         };
@@ -202,9 +170,6 @@ pub fn convert(schema: &Value, close: bool) -> Value {
         {
             out.insert(flag.to_owned(), limit);
         }
-    }
-    if close && (out.contains_key("properties") || composed) && !out.contains_key("additionalProperties") {
-        out.insert("unevaluatedProperties".into(), Value::Bool(false));
     }
     if map.get("nullable") == Some(&Value::Bool(true)) {
         return nullable(out);
@@ -233,24 +198,15 @@ mod tests {
     #[test]
     fn openapi_3_0_schemas_become_json_schema() {
         let nullable_ref = json!({"allOf": [{"$ref": "#/components/schemas/Id"}], "nullable": true, "x-hero-inferred": "why"});
-        assert_eq!(convert(&nullable_ref, true), json!({"anyOf": [{"allOf": [{"$ref": "#/$defs/Id"}]}, {"type": "null"}]}));
+        assert_eq!(convert(&nullable_ref), json!({"anyOf": [{"allOf": [{"$ref": "#/$defs/Id"}]}, {"type": "null"}]}));
         let object =
             json!({"type": "object", "properties": {"n": {"type": "integer", "minimum": 0, "exclusiveMinimum": true, "example": 3}}});
-        assert_eq!(
-            convert(&object, true),
-            json!({"type": "object", "properties": {"n": {"type": "integer", "exclusiveMinimum": 0}}, "unevaluatedProperties": false})
-        );
+        assert_eq!(convert(&object), json!({"type": "object", "properties": {"n": {"type": "integer", "exclusiveMinimum": 0}}}));
         let map = json!({"type": "object", "additionalProperties": {"type": "string"}, "nullable": true});
-        assert_eq!(convert(&map, true), json!({"type": ["object", "null"], "additionalProperties": {"type": "string"}}));
+        assert_eq!(convert(&map), json!({"type": ["object", "null"], "additionalProperties": {"type": "string"}}));
         let choice = json!({"type": "string", "enum": ["a"], "nullable": true});
-        assert_eq!(convert(&choice, true), json!({"type": ["string", "null"], "enum": ["a", null]}));
-    }
-
-    #[test]
-    fn a_composition_is_closed_as_a_whole() {
-        let both = json!({"allOf": [{"type": "object", "properties": {"a": {}}}, {"type": "object", "properties": {"b": {}}}]});
-        let converted = convert(&both, true);
-        assert_eq!(converted["unevaluatedProperties"], json!(false));
-        assert!(converted["allOf"][0].get("unevaluatedProperties").is_none(), "{converted}");
+        assert_eq!(convert(&choice), json!({"type": ["string", "null"], "enum": ["a", null]}));
+        let closed = json!({"type": "object", "properties": {"a": {}}, "additionalProperties": false});
+        assert_eq!(convert(&closed), closed, "the document's own closing is kept, nothing is added");
     }
 }

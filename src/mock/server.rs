@@ -69,17 +69,26 @@ fn matches(example: &'static Example, path: &str) -> Option<Route> {
 }
 
 /// The operation a request is for. A literal segment beats a parameter (`/v1/slots/count` is
-/// not `/v1/slots/{id}`).
+/// not `/v1/slots/{id}`), under any method: `GET /v1/patients/register` is the `register`
+/// resource (which only takes POST: a 405), not a patient called "register".
 fn route(method: &Method, path: &str) -> Option<Route> {
-    examples()
-        .iter()
-        .filter(|e| e.method == method.as_str())
-        .filter_map(|e| Some((e.path.matches('{').count(), matches(e, path)?)))
-        .min_by_key(|(params, _)| *params)
-        .map(|(_, route)| route)
+    resource(path).into_iter().filter(|e| e.method == method.as_str()).find_map(|e| matches(e, path))
+}
+
+/// The operations of the resource `path` names: the templates it matches with the fewest
+/// parameters, under every method.
+fn resource(path: &str) -> Vec<&'static Example> {
+    let matching: Vec<&Example> = examples().iter().filter(|e| matches(e, path).is_some()).collect();
+    let fewest = matching.iter().map(|e| e.path.matches('{').count()).min();
+    matching.into_iter().filter(|e| Some(e.path.matches('{').count()) == fewest).collect()
 }
 
 fn json_response(status: u16, body: Option<serde_json::Value>) -> Response {
+    // An error always has a JSON body, as Hero's do (`ErrorMessage`): never an empty 404.
+    let body = match body {
+        None if status >= 400 => Some(json!({"statusCode": status, "message": reason(status)})),
+        body => body,
+    };
     let mut response = Response::new(match &body {
         Some(value) => Body::from(value.to_string()),
         None => Body::empty(),
@@ -89,6 +98,11 @@ fn json_response(status: u16, body: Option<serde_json::Value>) -> Response {
         response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
     }
     response
+}
+
+/// The reason phrase of an error status, for the body of an error that has none.
+fn reason(status: u16) -> &'static str {
+    StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error")
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
@@ -130,8 +144,18 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, hea
             }
         }
         let Some(Route { operation, param }) = matched else {
+            // A path the document has under other methods: 405 with the methods it has.
+            let allowed: Vec<&str> = resource(&path).iter().map(|e| e.method.as_str()).collect();
+            if !allowed.is_empty() {
+                record(405);
+                let mut response = json_response(405, Some(json!({"statusCode": 405, "message": "Method Not Allowed"})));
+                if let Ok(value) = header::HeaderValue::from_str(&allowed.join(", ")) {
+                    response.headers_mut().insert(header::ALLOW, value);
+                }
+                return response;
+            }
             record(404);
-            return json_response(404, None);
+            return json_response(404, Some(json!({"statusCode": 404, "message": "Not Found"})));
         };
         // Then validation, as Hero's pipes run after its guards: a request the document does not
         // allow never reaches a handler (or a queued fault).

@@ -1,7 +1,7 @@
 //! Every request is checked against the document before it is answered, as Hero checks it: the
 //! body present where the operation requires one and valid against its schema (a field the
 //! schema does not have is refused, not dropped), path and query parameters of the right type,
-//! pattern, enum and format, required ones present. Every problem goes into one 400 with Hero's
+//! pattern, enum and format, required ones present, no query parameter the operation lacks. Every problem goes into one 400 with Hero's
 //! validation body (`{error, statusCode, message: [{code, expected, path}]}`).
 //!
 //! One validator for every operation: the JSON Schema build.rs derives from the document the
@@ -141,6 +141,15 @@ pub(super) fn check(request: &Request<'_>) -> Option<Answer> {
     let operation = &listing().operations[index];
     let compiled = compiled(index);
     let mut issues: Vec<Value> = Vec::new();
+    // A query parameter the operation does not have is refused like a body field it does not
+    // have: the typed client never sends one, so it is a mistake in hand-written code.
+    for (name, _) in request.query {
+        if !operation.parameters.iter().any(|p| p.place == "query" && p.name == *name)
+            && !issues.iter().any(|i| i["path"][0] == name.as_str())
+        {
+            issues.push(json!({"code": "unrecognized_keys", "expected": "only the documented query parameters", "path": [name]}));
+        }
+    }
     if let Some(validator) = &compiled.parameters {
         let instance = parameters(operation, request);
         for error in validator.iter_errors(&instance) {
@@ -215,8 +224,10 @@ fn parameters(operation: &Operation, request: &Request<'_>) -> Value {
 /// Query text as a JSON value of `kind`, or the text itself when it is not one.
 fn read(text: &str, kind: &str) -> Value {
     let parsed = match kind {
-        "integer" => text.parse::<i64>().ok().map(Value::from).or_else(|| text.parse::<u64>().ok().map(Value::from)),
-        "number" => text.parse::<f64>().ok().filter(|n| n.is_finite()).map(Value::from),
+        // JSON's reading of a number (a huge one as a float): the schema's bounds, not the
+        // width of a Rust integer, decide what is too big.
+        "integer" if !is_integer_text(text) => None,
+        "integer" | "number" => serde_json::from_str::<serde_json::Number>(text).ok().map(Value::Number),
         "boolean" => match text {
             "true" => Some(Value::Bool(true)),
             "false" => Some(Value::Bool(false)),
@@ -225,6 +236,12 @@ fn read(text: &str, kind: &str) -> Value {
         _ => None,
     };
     parsed.unwrap_or_else(|| Value::String(text.to_owned()))
+}
+
+/// `-12`, `42`: what a query string's integer looks like (not `4.2e16`, not ` 7`).
+fn is_integer_text(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn segments(location: &jsonschema::paths::Location) -> Vec<Value> {

@@ -24,4 +24,5 @@ mod seed_operations;
 mod time;
 mod tolerant_decoding;
 mod type_fidelity;
+mod validation;
 mod webhooks;

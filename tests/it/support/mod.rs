@@ -71,3 +71,15 @@ pub fn operation_at(method: &str, path: &str) -> String {
     let op = requests().iter().find(|o| o["method"] == method && o["path"] == path).unwrap_or_else(|| panic!("{method} {path}"));
     op["operation"].as_str().unwrap().to_owned()
 }
+
+/// The names of `operation`'s required query parameters, as the document lists them.
+pub fn required_query(operation: &str) -> Vec<String> {
+    let op = requests().iter().find(|o| o["operation"] == operation).unwrap_or_else(|| panic!("{operation}"));
+    op["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["in"] == "query" && p["required"] == true)
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect()
+}
