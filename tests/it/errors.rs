@@ -82,6 +82,32 @@ async fn statuses_become_their_variants_with_operation_and_request_id() {
     }
 }
 
+/// The document declares 400, 401, 403, 404 and 429 with bodies; an answer of one of them whose
+/// body is not the declared type (a gateway's page, nothing at all, a NestJS message) is still
+/// the error of its status, never a decoding error that lost it.
+#[tokio::test]
+async fn a_documented_error_status_keeps_its_variant_whatever_its_body() {
+    let bodies: [(&str, &str); 4] = [
+        ("<html><body>Too Many Requests</body></html>", "text/html"),
+        ("", "application/json"),
+        (r#"{"statusCode": 429, "message": "ThrottlerException: Too Many Requests"}"#, "application/json"),
+        (r#"{"statusCode": 400, "message": ["dob must be a date"], "error": "Bad Request"}"#, "application/json"),
+    ];
+    for (body, content_type) in bodies {
+        for status in [400u16, 401, 404, 429] {
+            let error = get_with(ResponseTemplate::new(status).insert_header("retry-after", "3").set_body_raw(body, content_type)).await;
+            let right = match status {
+                400 => matches!(error, Error::BadRequest { validation: None, .. }),
+                401 => matches!(error, Error::Unauthorized { .. }),
+                404 => matches!(error, Error::NotFound { .. }),
+                _ => matches!(error, Error::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(3)),
+            };
+            assert!(right, "{status} with {body:?}: {error:?}");
+            assert_safe(&error);
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_400_carries_hero_validation_issues_but_no_body_text() {
     let server = MockServer::start().await;
