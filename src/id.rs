@@ -38,6 +38,12 @@ impl Id {
         }
     }
 
+    /// An identifier read back from where the crate stored it (a booking journal), taken as it
+    /// is, as an answer of Hero's is: it was checked, or answered by Hero, when first seen.
+    pub(crate) fn received(value: String) -> Self {
+        Self(value)
+    }
+
     /// The identifier as sent on the wire.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::journal::JournalError;
 use crate::error::describe_issues;
 use crate::types::ValidationError;
 
@@ -116,6 +117,11 @@ pub enum BookingError {
         #[source]
         source: Box<crate::Error>,
     },
+    /// The booking journal refused the step ([`JournalError::Unsettled`]: the patient has an
+    /// unsettled booking; [`JournalError::AlreadyBooked`]: the key booked already) or could not
+    /// be written. Each says what was sent and what to do.
+    #[error(transparent)]
+    Journal(JournalError),
 }
 
 /// Why [`BookingError::NotAllowed`] refused a cancel, reschedule or release before sending it.

@@ -24,18 +24,22 @@
 
 mod error;
 mod in_flight;
+pub mod journal;
+mod journaled;
 mod lifecycle;
 mod pages;
 mod reservation;
 mod write;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use error::{BookingError, NotAllowed};
 pub use in_flight::UNSETTLED_MOVE_WINDOW;
+pub use journaled::{DEFAULT_JOURNAL_LEASE, Recovered, RecoveredOutcome};
 pub use lifecycle::{Cancellation, Released, Reschedule};
 pub use pages::SlotQuery;
-pub use reservation::Reservation;
+pub use reservation::{Reservation, ReservationRecord};
 
 use crate::types::{
     Appointment, AppointmentCreate, AppointmentEdit, AppointmentType, LinkStatus, Location, Practitioner, Slot, VideoLink, VideoLinkCreate,
@@ -51,12 +55,13 @@ pub const DEFAULT_SKEW_MARGIN: Duration = Duration::from_secs(5);
 pub struct Booking {
     client: Client,
     skew_margin: Duration,
+    journal: Option<journaled::Journaled>,
 }
 
 impl Client {
     /// Booking helpers: discovery, reserve-then-book, appointment edits, video links.
     pub fn booking(&self) -> Booking {
-        Booking { client: self.clone(), skew_margin: DEFAULT_SKEW_MARGIN }
+        Booking { client: self.clone(), skew_margin: DEFAULT_SKEW_MARGIN, journal: None }
     }
 }
 
@@ -74,6 +79,63 @@ impl Booking {
     pub fn with_skew_margin(mut self, margin: Duration) -> Self {
         self.skew_margin = margin;
         self
+    }
+
+    /// Records every booking in `journal` (see [`journal`]): a patient with an unsettled
+    /// booking is refused another ([`journal::JournalError::Unsettled`]), booking keys
+    /// ([`Booking::book_with_key`]) book once, and [`Booking::recover`] settles what a crash
+    /// left. Its owner name is new for this process unless [`Booking::with_journal_owner`]
+    /// names it.
+    pub fn with_journal(mut self, journal: Arc<dyn journal::BookingJournal>) -> Self {
+        let owner = self.journal.take().map(|j| j.owner);
+        let mut journaled = journaled::Journaled::new(journal);
+        if let Some(owner) = owner {
+            journaled.owner = owner;
+        }
+        self.journal = Some(journaled);
+        self
+    }
+
+    /// The name this process (or replica) acts under in the journal: stable across restarts
+    /// (a host or pod name), so a restarted process recovers its own entries at once, and
+    /// different for each live process. Without a journal it does nothing.
+    pub fn with_journal_owner(mut self, owner: impl Into<String>) -> Self {
+        if let Some(journal) = &mut self.journal {
+            journal.owner = owner.into().into();
+        }
+        self
+    }
+
+    /// How long an entry stays this owner's after its last step (default
+    /// [`DEFAULT_JOURNAL_LEASE`]): after that, another owner's `recover()` may settle it.
+    pub fn with_journal_lease(mut self, lease: Duration) -> Self {
+        if let Some(journal) = &mut self.journal {
+            journal.lease = lease;
+        }
+        self
+    }
+
+    /// The journal, if the booking has one.
+    pub fn journal(&self) -> Option<&Arc<dyn journal::BookingJournal>> {
+        self.journal.as_ref().map(|j| &j.store)
+    }
+
+    /// A reservation from a [`ReservationRecord`] another process wrote, with what it knew
+    /// (a confirmation that may land, a release that began). Resume it with the same journal
+    /// that made it (if one did), so its entry settles when it does.
+    pub fn resume(&self, record: ReservationRecord) -> Reservation {
+        let entry = record.entry.zip(self.journal.clone()).map(|(id, journal)| journaled::Entry { id, journal });
+        Reservation::resumed(
+            self.clone(),
+            reservation::Resumed {
+                id: record.appointment_id,
+                reserved_until: record.reserved_until,
+                request: record.request,
+                entry,
+                may_land: record.confirmation_may_land,
+                releasing: record.releasing,
+            },
+        )
     }
 
     /// The underlying client, for calls this module does not wrap.
@@ -134,7 +196,7 @@ impl Booking {
     pub async fn reserve(&self, slot: &Slot, patient_id: Option<&Id>) -> Result<Reservation, BookingError> {
         let request = reservation_request(slot, patient_id)?;
         check_ids(&request)?;
-        reservation::reserve(self.clone(), request).await
+        reservation::reserve(self.clone(), request, None).await
     }
 
     /// Reserves `slot` with your own request body (reason, billpayer, suppress_mail…).
@@ -145,16 +207,49 @@ impl Booking {
     /// [`BookingError::InvalidInput`], and nothing is sent.
     pub async fn reserve_with(&self, request: AppointmentCreate) -> Result<Reservation, BookingError> {
         check_ids(&request)?;
-        reservation::reserve(self.clone(), request).await
+        reservation::reserve(self.clone(), request, None).await
     }
 
     /// Reserve, then confirm: exactly two requests on the happy path.
     ///
+    /// With a journal ([`Booking::with_journal`]) the intent is recorded first, and a patient
+    /// with an unsettled booking is refused before anything is sent.
+    ///
     /// # Errors
     ///
-    /// As [`Booking::reserve`], then as [`Reservation::confirm`].
+    /// As [`Booking::reserve`], then as [`Reservation::confirm`]; with a journal,
+    /// [`BookingError::Journal`] ([`journal::JournalError::Unsettled`]: nothing was sent).
     pub async fn book(&self, slot: &Slot, patient_id: Option<&Id>) -> Result<Appointment, BookingError> {
-        self.reserve(slot, patient_id).await?.confirm().await
+        let request = reservation_request(slot, patient_id)?;
+        check_ids(&request)?;
+        self.reserve_and_confirm(request, None).await
+    }
+
+    /// [`Booking::book`] under your key for this booking (a referral or request id): the
+    /// journal books a key at most once, so calling this again after any failure, from any
+    /// process or replica sharing the journal, cannot book twice. A key whose booking is
+    /// unsettled is [`journal::JournalError::Unsettled`]; one that booked is
+    /// [`journal::JournalError::AlreadyBooked`] (with the appointment id); one that settled
+    /// as not booked books again.
+    ///
+    /// # Errors
+    ///
+    /// As [`Booking::book`]; [`BookingError::InvalidInput`] without a journal.
+    pub async fn book_with_key(&self, key: &str, slot: &Slot, patient_id: Option<&Id>) -> Result<Appointment, BookingError> {
+        let request = reservation_request(slot, patient_id)?;
+        check_ids(&request)?;
+        self.reserve_and_confirm(request, Some(key)).await
+    }
+
+    async fn reserve_and_confirm(&self, request: AppointmentCreate, key: Option<&str>) -> Result<Appointment, BookingError> {
+        let reservation = reservation::reserve(self.clone(), request, key).await?;
+        let booked = reservation.confirm().await;
+        // A journal that refused or failed is not written to again.
+        if booked.as_ref().is_err_and(|e| !matches!(e, BookingError::Journal(_))) {
+            // The reservation is dropped here: nothing will confirm it again.
+            reservation.abandon().await;
+        }
+        booked
     }
 
     /// One appointment.

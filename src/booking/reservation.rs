@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use serde::{Deserialize, Serialize};
+
+use super::journal::{EntryId, Outcome, Step};
+use super::journaled::Entry;
 use super::write::{ReadBack, classify_write, settle};
 use super::{Booking, BookingError};
 use super::{NotAllowed, Released};
@@ -17,14 +21,64 @@ use crate::types::{Appointment, AppointmentCreate};
 /// Clones share what the reservation knows: while a confirmation sent through one clone is under
 /// way or got no answer, [`Reservation::release`] of every clone refuses; once a release began,
 /// `confirm` of every clone refuses.
+///
+/// A reservation outlives its process through [`Reservation::record`] (serde) and
+/// [`Booking::resume`]: what it knows travels with it. With a journal
+/// ([`Booking::with_journal`]) it also has an entry there, settled when it is booked, lapses or
+/// is released, which [`Booking::recover`] settles after a crash.
 #[derive(Clone)]
 pub struct Reservation {
     booking: Booking,
     id: String,
     reserved_until: Option<DateTime<Utc>>,
     request: AppointmentCreate,
+    /// Its journal entry, when the booking has a journal.
+    entry: Option<Entry>,
     /// What this process knows about the hold's confirmations and release, shared by clones.
     state: Arc<Mutex<HoldState>>,
+}
+
+/// A [`Reservation`] as data, to keep across a restart: [`Reservation::record`] writes it,
+/// [`Booking::resume`] reads it. It carries the reservation body (the patient id and the
+/// reason): store it as you store patient data. Its `Debug` shows the appointment id only.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ReservationRecord {
+    /// The reservation's appointment id.
+    pub appointment_id: String,
+    /// When Hero releases the hold, if it said.
+    pub reserved_until: Option<DateTime<Utc>>,
+    /// The request that made it.
+    pub request: AppointmentCreate,
+    /// Its journal entry, if it was made with a journal.
+    pub entry: Option<EntryId>,
+    /// A confirmation of it got no answer (or its call was dropped) and may still book it:
+    /// the resumed reservation refuses to release it, as the original did.
+    pub confirmation_may_land: bool,
+    /// A release of it began: the resumed reservation refuses to confirm it.
+    pub releasing: bool,
+}
+
+impl std::fmt::Debug for ReservationRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReservationRecord")
+            .field("appointment_id", &self.appointment_id)
+            .field("reserved_until", &self.reserved_until)
+            .field("entry", &self.entry)
+            .field("confirmation_may_land", &self.confirmation_may_land)
+            .field("releasing", &self.releasing)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a reservation is rebuilt from (a record, or a journal entry).
+pub(super) struct Resumed {
+    pub(super) id: String,
+    pub(super) reserved_until: Option<DateTime<Utc>>,
+    pub(super) request: AppointmentCreate,
+    pub(super) entry: Option<Entry>,
+    pub(super) may_land: bool,
+    pub(super) releasing: bool,
 }
 
 /// Confirmations under way or unsettled, and whether a release began: `release` refuses while a
@@ -64,23 +118,72 @@ impl std::fmt::Debug for Reservation {
         f.debug_struct("Reservation")
             .field("id", &self.id)
             .field("reserved_until", &self.reserved_until)
+            .field("entry", &self.entry.as_ref().map(|e| e.id))
             .field("state", &*self.lock())
             .finish_non_exhaustive()
     }
 }
 
-pub(super) async fn reserve(booking: Booking, request: AppointmentCreate) -> Result<Reservation, BookingError> {
+/// Reserves, recording the intent first and the hold after when the booking has a journal
+/// (`key`: the caller's booking key, which needs one).
+pub(super) async fn reserve(booking: Booking, request: AppointmentCreate, key: Option<&str>) -> Result<Reservation, BookingError> {
+    let entry = super::journaled::begin(&booking, &request, key).await?;
     match booking.client.create_appointment().body(request.clone()).send().await {
         Ok(answer) => {
             let answer = answer.into_inner();
-            Ok(Reservation { booking, id: answer.id.into(), reserved_until: answer.reserved_until, request, state: Arc::default() })
+            let id: String = answer.id.into();
+            if let Some(entry) = &entry {
+                // If this fails, nothing confirms the hold: it lapses, and recovery finds the
+                // entry with no recorded answer (not booked). Either way no booking is lost.
+                let step = Step::Reserved { appointment_id: id.clone(), reserved_until: answer.reserved_until };
+                entry.record(&step, booking.client.clock().now()).await?;
+            }
+            Ok(Reservation { booking, id, reserved_until: answer.reserved_until, request, entry, state: Arc::default() })
         }
-        // Never re-sent: the POST may have created a hold even if its answer was lost.
-        Err(error) => Err(classify_write(error, "reserve", None)),
+        // Never re-sent: the POST may have created a hold even if its answer was lost. That
+        // hold's id is unknown, so it cannot be confirmed by anyone: not booked.
+        Err(error) => {
+            let error = classify_write(error, "reserve", None);
+            if let Some(entry) = entry {
+                entry.settle(Outcome::NotBooked { reason: error.to_string() }).await;
+            }
+            Err(error)
+        }
     }
 }
 
 impl Reservation {
+    pub(super) fn resumed(booking: Booking, from: Resumed) -> Self {
+        let state = HoldState { confirming: 0, may_land: from.may_land, releasing: from.releasing };
+        Reservation {
+            booking,
+            id: from.id,
+            reserved_until: from.reserved_until,
+            request: from.request,
+            entry: from.entry,
+            state: Arc::new(Mutex::new(state)),
+        }
+    }
+
+    /// The reservation as data, to resume in a later process ([`Booking::resume`]): taken
+    /// now, with what is known now (a confirmation under way counts as one that may land).
+    pub fn record(&self) -> ReservationRecord {
+        let state = self.lock();
+        ReservationRecord {
+            appointment_id: self.id.clone(),
+            reserved_until: self.reserved_until,
+            request: self.request.clone(),
+            entry: self.entry.as_ref().map(|e| e.id),
+            confirmation_may_land: state.may_land || state.confirming > 0,
+            releasing: state.releasing,
+        }
+    }
+
+    /// Its journal entry, when it was made with a journal.
+    pub fn journal_entry(&self) -> Option<EntryId> {
+        self.entry.as_ref().map(|e| e.id)
+    }
+
     /// The appointment id of the reservation.
     pub fn id(&self) -> &str {
         &self.id
@@ -133,10 +236,50 @@ impl Reservation {
             state.confirming += 1;
             Confirming { state: &self.state, settled: false }
         };
-        let result = self.confirm_now().await;
+        let result = match &self.entry {
+            // Still this process's to act on? (Another owner may have recovered it.)
+            Some(entry) => match entry.record(&self.step(), self.booking.client.clock().now()).await {
+                Ok(()) => self.confirm_now().await,
+                Err(error) => Err(error),
+            },
+            None => self.confirm_now().await,
+        };
         // Booked, or refused for good: nothing of this call can still land.
         confirming.settled = !matches!(result, Err(BookingError::OutcomeUnknown { .. }));
+        if let Some(entry) = &self.entry {
+            match &result {
+                Ok(_) => entry.settle(Outcome::Booked { appointment_id: self.id.clone() }).await,
+                Err(BookingError::ReservationExpired { .. }) => {
+                    entry.settle(Outcome::NotBooked { reason: "the hold lapsed unconfirmed".to_owned() }).await;
+                }
+                // Unknown: stays unsettled. Refused or unreachable: the hold is still there to
+                // confirm again or release, and the entry settles then (or at recovery).
+                Err(_) => {}
+            }
+        }
         result
+    }
+
+    /// The journal step this reservation is at.
+    fn step(&self) -> Step {
+        Step::Reserved { appointment_id: self.id.clone(), reserved_until: self.reserved_until }
+    }
+
+    /// After [`Booking::book`]'s confirmation failed: the reservation is dropped there, so an
+    /// entry no confirmation of which can land is settled now (not booked; the hold lapses)
+    /// rather than blocking the patient until recovery.
+    pub(super) async fn abandon(&self) {
+        let may_land = {
+            let state = self.lock();
+            state.may_land || state.confirming > 0
+        };
+        if let Some(entry) = &self.entry
+            && !may_land
+        {
+            entry
+                .settle(Outcome::NotBooked { reason: "the confirmation was refused or never reached Hero; the hold lapses".to_owned() })
+                .await;
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, HoldState> {
@@ -203,6 +346,23 @@ impl Reservation {
     /// [`BookingError::OutcomeUnknown`], [`BookingError::RateLimited`] or
     /// [`BookingError::Transport`].
     pub async fn release(self) -> Result<Released, BookingError> {
+        if let Some(entry) = &self.entry {
+            entry.record(&self.step(), self.booking.client.clock().now()).await?;
+        }
+        let result = self.release_now().await;
+        if let Some(entry) = &self.entry {
+            match &result {
+                Ok(_) => entry.settle(Outcome::NotBooked { reason: "released".to_owned() }).await,
+                Err(BookingError::NotAllowed { why: NotAllowed::Booked, .. }) => {
+                    entry.settle(Outcome::Booked { appointment_id: self.id.clone() }).await;
+                }
+                Err(_) => {}
+            }
+        }
+        result
+    }
+
+    async fn release_now(&self) -> Result<Released, BookingError> {
         let refuse = |why| BookingError::NotAllowed { action: "release", appointment_id: self.id.clone(), why };
         // Decided under the lock: no confirmation of this process can start once it says go.
         let may_land = {

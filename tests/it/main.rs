@@ -12,6 +12,7 @@ mod conformance;
 mod elements;
 mod errors;
 mod hostile;
+mod journal;
 mod lifecycle;
 mod mock_server;
 mod module_graph;

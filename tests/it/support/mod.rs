@@ -83,3 +83,28 @@ pub fn required_query(operation: &str) -> Vec<String> {
         .map(|p| p["name"].as_str().unwrap().to_owned())
         .collect()
 }
+
+/// A new, empty PostgreSQL database for one test, on the server `HERO_TEST_POSTGRES` names
+/// (`scripts/postgres.sh` starts one; `.ci/run` does). `None`, with a message saying so, when
+/// no server is configured, unless `HERO_TEST_POSTGRES_REQUIRED` is set (CI), which makes a
+/// missing server a failure rather than a skip.
+pub async fn postgres_database(test: &str) -> Option<String> {
+    let Ok(server) = std::env::var("HERO_TEST_POSTGRES") else {
+        assert!(
+            std::env::var_os("HERO_TEST_POSTGRES_REQUIRED").is_none(),
+            "HERO_TEST_POSTGRES_REQUIRED is set but HERO_TEST_POSTGRES is not: start one with scripts/postgres.sh"
+        );
+        eprintln!("{test}: skipped, no PostgreSQL server (export HERO_TEST_POSTGRES=\"$(scripts/postgres.sh)\" to run it)");
+        return None;
+    };
+    let (admin, connection) = tokio_postgres::connect(&server, tokio_postgres::NoTls).await.expect("the test PostgreSQL server answers");
+    tokio::spawn(connection);
+    // One database per test and run: tests run in parallel, and a rerun starts empty.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("hero_{}_{}_{n}", test.replace(|c: char| !c.is_ascii_alphanumeric(), "_"), std::process::id());
+    // Two statements: a multi-statement batch is one transaction, which these refuse.
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).await.expect("an old test database is dropped");
+    admin.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("a test database is created");
+    Some(format!("{server} dbname={name}"))
+}

@@ -1,0 +1,351 @@
+//! The booking journal: the same contract checked on every store the crate ships (memory,
+//! SQLite, PostgreSQL), and the booking layer with a journal against the mock (a naive retry
+//! refused, keys booked once, a reservation resumed from its record, recovery).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use hero_health::Id;
+use hero_health::booking::journal::{
+    BookingJournal, EntryId, JournalError, MemoryJournal, NewEntry, Outcome, PostgresJournal, SqliteJournal, Step,
+};
+use hero_health::booking::{BookingError, RecoveredOutcome, ReservationRecord};
+use hero_health::mock::{Fault, FaultKind, MockHero};
+use hero_health::types::{AppointmentCreate, Slot};
+use hero_health::{Client, RetryPolicy};
+
+use crate::support::{free_slots, operations, postgres_database};
+
+/// A fixed instant: the contract does not read any clock.
+fn at(minutes: i64) -> DateTime<Utc> {
+    "2026-03-24T08:00:00Z".parse::<DateTime<Utc>>().unwrap() + chrono::Duration::minutes(minutes)
+}
+
+fn request(patient: Option<&str>) -> AppointmentCreate {
+    serde_json::from_value(serde_json::json!({
+        "appointment_type_id": "1", "location_id": "1", "practitioner_id": "11", "duration": 10,
+        "start_time": "2026-03-26T09:00:00Z", "patient_id": patient, "reason": "free text about the patient",
+    }))
+    .unwrap()
+}
+
+fn new(group: &str, patient: Option<&str>, key: Option<&str>, owner: &str) -> NewEntry {
+    NewEntry::new(group, request(patient), key.map(str::to_owned), owner, at(0), at(2))
+}
+
+fn booked(id: &str) -> Outcome {
+    Outcome::Booked { appointment_id: id.to_owned() }
+}
+
+fn not_booked() -> Outcome {
+    Outcome::NotBooked { reason: "lapsed".to_owned() }
+}
+
+/// What every store must do, step by step.
+async fn contract(journal: &dyn BookingJournal) {
+    // One unsettled entry per patient and practice group.
+    let first = journal.begin(new("1", Some("1234"), None, "a")).await.unwrap();
+    let refused = journal.begin(new("1", Some("1234"), None, "b")).await.unwrap_err();
+    assert!(matches!(refused, JournalError::Unsettled { entry, appointment_id: None, .. } if entry == first), "{refused:?}");
+    assert!(refused.to_string().contains(&first.to_string()), "the error names the entry: {refused}");
+    assert!(!refused.to_string().contains("1234"), "no patient id in the message: {refused}");
+    // Another practice group, another patient, or no patient: not refused.
+    journal.begin(new("2", Some("1234"), None, "a")).await.unwrap();
+    journal.begin(new("1", Some("5678"), None, "a")).await.unwrap();
+    journal.begin(new("1", None, None, "a")).await.unwrap();
+    journal.begin(new("1", None, None, "a")).await.unwrap();
+
+    // Steps only by the owner, only while unsettled; the refusal names the hold once known.
+    let hold = Step::Reserved { appointment_id: "5001".into(), reserved_until: Some(at(15)) };
+    let not_owner = journal.record(first, "b", &hold, at(3)).await.unwrap_err();
+    assert!(matches!(not_owner, JournalError::NotOwner { entry, .. } if entry == first), "{not_owner:?}");
+    journal.record(first, "a", &hold, at(3)).await.unwrap();
+    let entry = journal.entry(first).await.unwrap();
+    assert_eq!((entry.step.clone(), entry.lease_until, entry.outcome.clone()), (hold.clone(), at(3), None));
+    assert_eq!(entry.patient_id.as_ref().map(Id::as_str), Some("1234"));
+    assert_eq!(entry.request, request(Some("1234")), "the request is kept whole");
+    let refused = journal.begin(new("1", Some("1234"), None, "b")).await.unwrap_err();
+    assert!(matches!(refused, JournalError::Unsettled { appointment_id: Some(ref id), .. } if id == "5001"), "{refused:?}");
+
+    // Settled: the patient may book again; settling again the same way is done, otherwise
+    // refused; no step after settling.
+    assert!(matches!(journal.settle(first, "b", &booked("5001")).await, Err(JournalError::NotOwner { .. })));
+    journal.settle(first, "a", &booked("5001")).await.unwrap();
+    journal.settle(first, "a", &booked("5001")).await.unwrap();
+    assert!(matches!(journal.settle(first, "a", &not_booked()).await, Err(JournalError::NotOwner { .. })));
+    assert!(matches!(journal.record(first, "a", &hold, at(4)).await, Err(JournalError::NotOwner { .. })));
+    assert_eq!(journal.entry(first).await.unwrap().outcome, Some(booked("5001")));
+    let again = journal.begin(new("1", Some("1234"), None, "b")).await.unwrap();
+    journal.settle(again, "b", &not_booked()).await.unwrap();
+
+    // Keys: unsettled refuses, booked refuses with the appointment, not booked books again.
+    let keyed = journal.begin(new("1", Some("1111"), Some("referral-9"), "a")).await.unwrap();
+    let refused = journal.begin(new("1", Some("2222"), Some("referral-9"), "a")).await.unwrap_err();
+    assert!(matches!(refused, JournalError::Unsettled { entry, .. } if entry == keyed), "{refused:?}");
+    journal.settle(keyed, "a", &not_booked()).await.unwrap();
+    let keyed = journal.begin(new("1", Some("1111"), Some("referral-9"), "a")).await.unwrap();
+    journal.settle(keyed, "a", &booked("5002")).await.unwrap();
+    let refused = journal.begin(new("1", Some("1111"), Some("referral-9"), "a")).await.unwrap_err();
+    assert!(
+        matches!(refused, JournalError::AlreadyBooked { entry, ref appointment_id, .. } if entry == keyed && appointment_id == "5002"),
+        "{refused:?}"
+    );
+    journal.begin(new("2", Some("1111"), Some("referral-9"), "a")).await.unwrap();
+
+    // Claims: one's own at once, another's only once its lease ended, never a settled one.
+    let theirs = journal.begin(NewEntry::new("3", request(Some("1")), None, "other", at(0), at(10))).await.unwrap();
+    let mine = journal.begin(NewEntry::new("3", request(Some("2")), None, "me", at(0), at(10))).await.unwrap();
+    let settled = journal.begin(NewEntry::new("3", request(Some("3")), None, "other", at(0), at(1))).await.unwrap();
+    journal.settle(settled, "other", &not_booked()).await.unwrap();
+    let claimed = journal.claim_unsettled("3", "me", at(5), at(20)).await.unwrap();
+    assert_eq!(claimed.iter().map(|e| e.id).collect::<Vec<_>>(), [mine]);
+    let claimed = journal.claim_unsettled("3", "me", at(10), at(20)).await.unwrap();
+    assert_eq!(claimed.iter().map(|e| e.id).collect::<Vec<_>>(), [theirs, mine], "oldest first");
+    assert!(claimed.iter().all(|e| e.owner == "me" && e.lease_until == at(20)));
+    // The earlier owner may no longer act on it.
+    assert!(matches!(journal.settle(theirs, "other", &not_booked()).await, Err(JournalError::NotOwner { .. })));
+    assert!(journal.claim_unsettled("3", "someone", at(15), at(30)).await.unwrap().is_empty(), "me holds them until 20");
+
+    assert!(matches!(journal.entry(EntryId(999_999)).await, Err(JournalError::NotFound { .. })));
+    assert!(matches!(journal.settle(EntryId(999_999), "a", &not_booked()).await, Err(JournalError::NotFound { .. })));
+}
+
+#[tokio::test]
+async fn the_memory_journal_keeps_the_contract() {
+    contract(&MemoryJournal::new()).await;
+}
+
+#[tokio::test]
+async fn the_sqlite_journal_keeps_the_contract_and_survives_reopening() {
+    let dir = std::env::temp_dir().join(format!("hero-health-journal-{}-contract", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("journal.sqlite3");
+    let _ = std::fs::remove_file(&path);
+    contract(&SqliteJournal::open(&path).await.unwrap()).await;
+    // Reopened (a restart): what was written is there, and the rules still hold.
+    let reopened = SqliteJournal::open(&path).await.unwrap();
+    assert_eq!(reopened.entry(EntryId(1)).await.unwrap().outcome, Some(booked("5001")));
+    assert!(matches!(reopened.begin(new("1", Some("5678"), None, "z")).await, Err(JournalError::Unsettled { .. })));
+    contract(&SqliteJournal::in_memory().unwrap()).await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn the_postgres_journal_keeps_the_contract() {
+    let Some(database) = postgres_database("contract").await else { return };
+    contract(&PostgresJournal::connect(&database).await.unwrap()).await;
+    // Two connections (replicas) see one journal; a second connect finds the table made.
+    let other = PostgresJournal::connect(&database).await.unwrap();
+    assert!(matches!(other.begin(new("1", Some("5678"), None, "z")).await, Err(JournalError::Unsettled { .. })));
+}
+
+#[tokio::test]
+async fn journal_errors_and_entries_print_no_patient_data() {
+    let journal = MemoryJournal::new();
+    let id = journal.begin(new("1", Some("9434765919"), Some("referral-secret-77"), "a")).await.unwrap();
+    let entry = journal.entry(id).await.unwrap();
+    let shown = format!("{entry:?} {:?} {:?}", new("1", Some("9434765919"), Some("referral-secret-77"), "a"), journal);
+    for secret in ["9434765919", "referral-secret-77", "free text"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+}
+
+async fn slot_pair(hero: &MockHero) -> (Slot, Slot) {
+    let mut slots = free_slots(hero).await.into_iter();
+    (slots.next().unwrap(), slots.next().unwrap())
+}
+
+/// A client of the mock that never retries and gives up after 300 ms: each fault a test
+/// injects is met exactly once.
+fn impatient(hero: &MockHero) -> Client {
+    hero.client_builder().with_timeout(Duration::from_millis(300)).with_retry_policy(RetryPolicy::none()).build().unwrap()
+}
+
+fn patient() -> Id {
+    "1234".parse().unwrap()
+}
+
+/// Confirmed, not cancelled appointments of `patient` at the mock.
+async fn bookings_of(hero: &MockHero, ids: &[String], patient: &str) -> usize {
+    let booking = hero.client().booking();
+    let mut n = 0;
+    for id in ids {
+        if let Ok(a) = booking.appointment(id).await
+            && a.booking_confirmed_at.is_some()
+            && a.cancelled_at.is_none()
+            && a.patient_id.as_ref().map(Id::as_str) == Some(patient)
+        {
+            n += 1;
+        }
+    }
+    n
+}
+
+#[tokio::test]
+async fn a_naive_retry_after_an_unknown_outcome_is_refused_until_recovered() {
+    let hero = MockHero::start().await.unwrap();
+    let journal = Arc::new(MemoryJournal::new());
+    let booking = impatient(&hero).booking().with_journal(journal.clone());
+    let (first, second) = slot_pair(&hero).await;
+    // The confirmation commits, then its answer is lost; so is the read-back.
+    hero.inject(Fault::on("bookAppointment", FaultKind::CommitThenTimeout(Duration::from_secs(5)))).unwrap();
+    hero.inject(Fault::on("getAppointment", FaultKind::ServerError(503))).unwrap();
+
+    let unknown = booking.book(&first, Some(&patient())).await.unwrap_err();
+    assert!(matches!(unknown, BookingError::OutcomeUnknown { .. }), "{unknown:?}");
+
+    // The user's retry with another slot: without the journal this books the patient twice.
+    hero.clear_requests();
+    let refused = booking.book(&second, Some(&patient())).await.unwrap_err();
+    let BookingError::Journal(JournalError::Unsettled { entry, appointment_id: Some(held), .. }) = &refused else { panic!("{refused:?}") };
+    assert!(operations(&hero).is_empty(), "nothing was sent: {:?}", operations(&hero));
+    assert!(refused.to_string().contains("recover"), "{refused}");
+
+    // Recovery reads it back: booked. The patient may book again afterwards.
+    let recovered = booking.recover().await.unwrap();
+    assert_eq!(recovered.len(), 1);
+    assert_eq!(recovered[0].entry, *entry);
+    assert!(matches!(&recovered[0].outcome, RecoveredOutcome::Booked(a) if a.id.as_str() == held), "{recovered:?}");
+    assert_eq!(journal.entry(*entry).await.unwrap().outcome, Some(Outcome::Booked { appointment_id: held.clone() }));
+    assert_eq!(bookings_of(&hero, std::slice::from_ref(held), "1234").await, 1);
+    booking.book(&second, Some(&patient())).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_booking_key_books_once_whoever_calls_again() {
+    let hero = MockHero::start().await.unwrap();
+    let journal: Arc<dyn BookingJournal> = Arc::new(MemoryJournal::new());
+    let (first, second) = slot_pair(&hero).await;
+    let one = impatient(&hero).booking().with_journal(journal.clone());
+    let other = hero.client().booking().with_journal(journal.clone()).with_journal_owner("replica-b");
+
+    let appointment = one.book_with_key("referral-1", &first, Some(&patient())).await.unwrap();
+    let again = other.book_with_key("referral-1", &second, Some(&patient())).await.unwrap_err();
+    assert!(
+        matches!(&again, BookingError::Journal(JournalError::AlreadyBooked { appointment_id, .. }) if *appointment_id == appointment.id.as_str()),
+        "{again:?}"
+    );
+    // A refused booking settles as not booked: the key may try again.
+    hero.inject(Fault::on("createAppointment", FaultKind::RateLimited { retry_after_secs: 1 })).unwrap();
+    assert!(matches!(one.book_with_key("referral-2", &second, None).await, Err(BookingError::RateLimited { .. })));
+    one.book_with_key("referral-2", &second, None).await.unwrap();
+    // Without a journal a key means nothing: refused, nothing sent.
+    hero.clear_requests();
+    let no_journal = hero.client().booking().book_with_key("referral-3", &second, None).await.unwrap_err();
+    assert!(matches!(no_journal, BookingError::InvalidInput { .. }), "{no_journal:?}");
+    assert!(hero.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_reservation_resumes_from_its_record_in_another_client() {
+    let hero = MockHero::start().await.unwrap();
+    let journal: Arc<dyn BookingJournal> = Arc::new(SqliteJournal::in_memory().unwrap());
+    let (slot, _) = slot_pair(&hero).await;
+    // The process's name in the journal stays across its restarts.
+    let reservation =
+        hero.client().booking().with_journal(journal.clone()).with_journal_owner("svc").reserve(&slot, Some(&patient())).await.unwrap();
+    let saved = serde_json::to_string(&reservation.record()).unwrap();
+    assert!(!format!("{:?} {:?}", reservation.record(), reservation).contains("1234"), "Debug shows no patient");
+    drop(reservation);
+
+    // "Another process": a new client, the same journal, the record read back.
+    let record: ReservationRecord = serde_json::from_str(&saved).unwrap();
+    let resumed = hero.client().booking().with_journal(journal.clone()).with_journal_owner("svc").resume(record);
+    let appointment = resumed.confirm().await.unwrap();
+    assert_eq!(appointment.id.as_str(), resumed.id());
+    let entry = journal.entry(resumed.journal_entry().unwrap()).await.unwrap();
+    assert_eq!(entry.outcome, Some(Outcome::Booked { appointment_id: resumed.id().to_owned() }));
+}
+
+#[tokio::test]
+async fn a_resumed_reservation_keeps_what_it_knew() {
+    let hero = MockHero::builder().with_start("2026-03-24T08:00:00Z".parse().unwrap()).start().await.unwrap();
+    let booking = impatient(&hero).booking();
+    let (slot, _) = slot_pair(&hero).await;
+    let reservation = booking.reserve(&slot, None).await.unwrap();
+    // A confirmation that got a 502 (it may have landed), whose read-back fails too.
+    hero.inject(Fault::on("bookAppointment", FaultKind::ServerError(502))).unwrap();
+    hero.inject(Fault::on("getAppointment", FaultKind::ServerError(503))).unwrap();
+    assert!(matches!(reservation.confirm().await, Err(BookingError::OutcomeUnknown { .. })));
+    let record = reservation.record();
+    assert!(record.confirmation_may_land);
+
+    // Resumed elsewhere, it still refuses to release a hold a confirmation may book.
+    let resumed = hero.client().booking().resume(serde_json::from_str(&serde_json::to_string(&record).unwrap()).unwrap());
+    let refused = resumed.clone().release().await.unwrap_err();
+    assert!(matches!(refused, BookingError::NotAllowed { why: hero_health::booking::NotAllowed::ConfirmationMayLand, .. }), "{refused:?}");
+    // And confirming it again settles it: booked once.
+    assert!(resumed.confirm().await.unwrap().booking_confirmed_at.is_some());
+    // A record of a release under way refuses to confirm.
+    let mut releasing = resumed.record();
+    releasing.releasing = true;
+    assert!(matches!(hero.client().booking().resume(releasing).confirm().await, Err(BookingError::NotAllowed { .. })));
+}
+
+#[tokio::test]
+async fn recovery_settles_each_step_a_crash_can_leave() {
+    let hero = MockHero::start().await.unwrap();
+    let journal = Arc::new(MemoryJournal::new());
+    let slots = free_slots(&hero).await;
+    let booking = hero.client().booking().with_journal(journal.clone()).with_journal_owner("svc");
+    let entry = |patient: &str| NewEntry::new("1", request(Some(patient)), None, "svc", hero.now(), hero.now());
+
+    // 1. The reserve was sent, its answer never recorded.
+    let intended = journal.begin(entry("1")).await.unwrap();
+    // 2. A hold recorded, never confirmed: recovery confirms it.
+    let held = booking.reserve(&slots[0], Some(&"2".parse().unwrap())).await.unwrap();
+    // 3. A hold confirmed at Hero, its answer lost with the process.
+    let confirmed = booking.reserve(&slots[1], Some(&"3".parse().unwrap())).await.unwrap();
+    hero.client().book_appointment().id(confirmed.id()).send().await.unwrap();
+    // 4. Another live owner's entry: left alone.
+    let theirs = journal
+        .begin(NewEntry::new("1", request(Some("5")), None, "other", hero.now(), hero.now() + chrono::Duration::hours(1)))
+        .await
+        .unwrap();
+    let (held_id, confirmed_id) = (held.id().to_owned(), confirmed.id().to_owned());
+    drop((held, confirmed));
+    let recovered = booking.recover().await.unwrap();
+    let by_entry = |id: EntryId| recovered.iter().find(|r| r.entry == id).map(|r| &r.outcome);
+    assert!(matches!(by_entry(intended), Some(RecoveredOutcome::NotBooked { .. })), "{recovered:?}");
+    assert!(by_entry(theirs).is_none(), "another owner's live entry is not claimed");
+    assert_eq!(recovered.len(), 3, "{recovered:?}");
+    let booked: Vec<String> = recovered
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            RecoveredOutcome::Booked(a) => Some(a.id.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(booked, [held_id.clone(), confirmed_id.clone()]);
+    assert_eq!(
+        bookings_of(&hero, std::slice::from_ref(&held_id), "2").await + bookings_of(&hero, std::slice::from_ref(&confirmed_id), "3").await,
+        2
+    );
+    // Once its lease ends, another owner's entry is claimed too.
+    hero.advance(Duration::from_secs(2 * 3600));
+    let later = booking.recover().await.unwrap();
+    assert_eq!(later.iter().map(|r| r.entry).collect::<Vec<_>>(), [theirs]);
+    assert!(journal.entries().iter().all(|e| e.outcome.is_some()), "every entry settled");
+}
+
+#[tokio::test]
+async fn recovery_reports_a_lapsed_hold_as_not_booked_and_an_unreachable_hero_as_unsettled() {
+    let hero = MockHero::start().await.unwrap();
+    let journal = Arc::new(MemoryJournal::new());
+    let slots = free_slots(&hero).await;
+    let booking = impatient(&hero).booking().with_journal(journal.clone()).with_journal_owner("svc");
+    let lapsed = booking.reserve(&slots[0], Some(&"4".parse().unwrap())).await.unwrap();
+    let unreachable = booking.reserve(&slots[1], Some(&"5".parse().unwrap())).await.unwrap();
+    drop(unreachable);
+    hero.advance(hero_health::mock::DEFAULT_HOLD_PERIOD + Duration::from_secs(60));
+    // The second read-back fails: that entry stays unsettled, and is settled by a later call.
+    hero.inject(Fault::on("getAppointment", FaultKind::ServerError(503))).unwrap();
+    let recovered = booking.recover().await.unwrap();
+    assert!(matches!(recovered[0].outcome, RecoveredOutcome::Unsettled { .. }), "{recovered:?}");
+    assert_eq!(recovered[0].entry, lapsed.journal_entry().unwrap());
+    assert!(matches!(recovered[1].outcome, RecoveredOutcome::NotBooked { .. }), "{recovered:?}");
+    let again = booking.recover().await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert!(matches!(again[0].outcome, RecoveredOutcome::NotBooked { .. }), "{again:?}");
+}
