@@ -13,6 +13,7 @@ mod elements;
 mod errors;
 mod hostile;
 mod journal;
+mod journal_crash;
 mod lifecycle;
 mod mock_server;
 mod module_graph;
