@@ -117,6 +117,19 @@ pub enum BookingError {
         #[source]
         source: Box<crate::Error>,
     },
+    /// [`crate::booking::Booking::book_first`] found none of the slots it tried free: each was
+    /// taken (Hero's slot list lags the practice's clinical system, where staff also book).
+    /// Nothing was booked.
+    #[error(
+        "none of the {tried} slot(s) tried (of {offered} offered) was still free: Hero's slot list lags the practice's clinical system by up to 15 minutes, and staff book there directly; list slots again and offer fresh ones"
+    )]
+    #[non_exhaustive]
+    NoCandidateFree {
+        /// How many candidates were tried (the bound, or fewer if fewer were offered).
+        tried: usize,
+        /// How many were offered.
+        offered: usize,
+    },
     /// The booking journal refused the step ([`JournalError::Unsettled`]: the patient has an
     /// unsettled booking; [`JournalError::AlreadyBooked`]: the key booked already) or could not
     /// be written. Each says what was sent and what to do.

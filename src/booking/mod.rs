@@ -22,6 +22,7 @@
 //! # Ok(()) }
 //! ```
 
+mod candidates;
 mod error;
 mod in_flight;
 pub mod journal;
@@ -34,6 +35,7 @@ mod write;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use candidates::FirstFree;
 pub use error::{BookingError, NotAllowed};
 pub use in_flight::UNSETTLED_MOVE_WINDOW;
 pub use journaled::{DEFAULT_JOURNAL_LEASE, Recovered, RecoveredOutcome};
@@ -197,6 +199,20 @@ impl Booking {
         let request = reservation_request(slot, patient_id)?;
         check_ids(&request)?;
         reservation::reserve(self.clone(), request, None).await
+    }
+
+    /// [`Booking::reserve`] under your key for this booking (a referral or request id), for
+    /// when you confirm yourself: as with [`Booking::book_with_key`], the journal books a key at
+    /// most once.
+    ///
+    /// # Errors
+    ///
+    /// As [`Booking::reserve`]; [`BookingError::Journal`] when the key is unsettled or booked
+    /// already; [`BookingError::InvalidInput`] without a journal.
+    pub async fn reserve_with_key(&self, key: &str, slot: &Slot, patient_id: Option<&Id>) -> Result<Reservation, BookingError> {
+        let request = reservation_request(slot, patient_id)?;
+        check_ids(&request)?;
+        reservation::reserve(self.clone(), request, Some(key)).await
     }
 
     /// Reserves `slot` with your own request body (reason, billpayer, suppress_mail…).

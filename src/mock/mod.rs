@@ -46,12 +46,14 @@
 //! ```
 
 mod answers;
+mod clinical;
 mod deliveries;
 mod server;
 mod state;
 mod validate;
 
 pub use answers::decode_answer;
+pub use clinical::PLACEHOLDER_PATIENT_ID;
 pub use deliveries::{Delivery, DeliveryFault, DeliveryOutcome, MAX_QUEUED_DELIVERIES};
 
 use std::collections::{BTreeMap, VecDeque};
@@ -185,6 +187,9 @@ pub enum MockError {
     /// [`decode_answer`]: the body does not decode as the client would decode it.
     #[error("the answer does not decode: {0}")]
     Undecodable(#[source] Box<crate::Error>),
+    /// The slot is not in the mock's diary.
+    #[error("the slot is not in the mock's diary; pass a slot the mock listed (`free_slots()`, `slots()`)")]
+    UnknownSlot,
 }
 
 /// How long a reservation holds its slot by default. Hero does not document the hold period of
@@ -192,6 +197,13 @@ pub enum MockError {
 /// self-booking link (<https://support.herohealth.net/en/articles/141474-econsult-what-do-patients-see-when-booking-via-a-self-booking-link>).
 /// A guess, configurable with [`MockHeroBuilder::with_hold_period`].
 pub const DEFAULT_HOLD_PERIOD: Duration = Duration::from_secs(15 * 60);
+
+/// How long the mock's slot list takes to show a slot that staff booked in the clinical system
+/// ([`MockHero::book_in_clinical_system`]) by default: the longest lag Hero documents ("Expect a
+/// short lag of up to 15 minutes between a change in the EHR and the change appearing in Hero",
+/// <https://product.herohealth.net/docs/appointments/active-and-inactive-slots>). Configurable
+/// with [`MockHeroBuilder::with_availability_lag`].
+pub const DEFAULT_AVAILABILITY_LAG: Duration = Duration::from_secs(15 * 60);
 
 /// The most open days a diary covers (about a year and a half of weekdays): far more than a test
 /// needs, and a bound on the mock's memory.
@@ -206,6 +218,7 @@ pub struct MockHeroBuilder {
     clock: Option<TestClock>,
     start: Option<DateTime<Utc>>,
     hold: Duration,
+    lag: Duration,
     api_key: String,
     practice_group_id: String,
     network: Vec<String>,
@@ -227,6 +240,7 @@ impl std::fmt::Debug for MockHeroBuilder {
             .field("clock", &self.clock)
             .field("start", &self.start)
             .field("hold", &self.hold)
+            .field("lag", &self.lag)
             .field("api_key", &"[redacted]")
             .field("practice_group_id", &self.practice_group_id)
             .field("network", &self.network)
@@ -246,6 +260,7 @@ impl Default for MockHeroBuilder {
             clock: None,
             start: None,
             hold: DEFAULT_HOLD_PERIOD,
+            lag: DEFAULT_AVAILABILITY_LAG,
             api_key: "mock-api-key".into(),
             practice_group_id: "1".into(),
             network: vec!["2".into()],
@@ -295,6 +310,13 @@ impl MockHeroBuilder {
     /// instant, if given).
     pub fn with_clock(mut self, clock: TestClock) -> Self {
         self.clock = Some(clock);
+        self
+    }
+
+    /// How long the slot list takes to show a slot booked in the clinical system (default
+    /// [`DEFAULT_AVAILABILITY_LAG`], 15 minutes, on the mock's clock).
+    pub fn with_availability_lag(mut self, lag: Duration) -> Self {
+        self.lag = lag;
         self
     }
 
@@ -407,7 +429,7 @@ impl MockHeroBuilder {
             (None, None) => TestClock::default(),
         };
         let diary = state::Diary { days: self.days, weekends: self.weekends };
-        let state = state::State::seeded(self.seed, diary, crate::time::delta(self.hold), clock.now());
+        let state = state::State::seeded(self.seed, diary, crate::time::delta(self.hold), crate::time::delta(self.lag), clock.now());
         let shared = Arc::new(Shared {
             config: self,
             clock,
@@ -623,7 +645,57 @@ impl MockHero {
         tokio::time::timeout(timeout, done).await.is_ok()
     }
 
-    /// The slots nobody holds or has booked and that have not started, by the mock's clock.
+    /// Staff book `slot` directly in the practice's clinical system (EMIS Web, SystmOne), now by
+    /// the mock's clock, as Hero's product pages say they can. Hero's slot list keeps offering it
+    /// for the availability lag ([`MockHeroBuilder::with_availability_lag`]); reserving it is
+    /// refused at once (`slot_unavailable`), and a hold already on it fails its confirmation
+    /// (`slot_unavailable`, the hold gone). [`MockHero::free_slots`] no longer has it.
+    ///
+    /// # Errors
+    ///
+    /// [`MockError::UnknownSlot`] for a slot that is not in the mock's diary.
+    pub fn book_in_clinical_system(&self, slot: &Slot) -> Result<(), MockError> {
+        let mut inner = self.shared.lock();
+        if !inner.state.knows(slot) {
+            return Err(MockError::UnknownSlot);
+        }
+        inner.state.clinical.book(slot, self.shared.clock.now());
+        Ok(())
+    }
+
+    /// Staff book `slot` in the clinical system the moment Hero holds it: the reserve succeeds,
+    /// its confirmation fails (`slot_unavailable`), as when a receptionist books a held slot.
+    ///
+    /// # Errors
+    ///
+    /// [`MockError::UnknownSlot`] for a slot that is not in the mock's diary.
+    pub fn book_in_clinical_system_once_held(&self, slot: &Slot) -> Result<(), MockError> {
+        let mut inner = self.shared.lock();
+        if !inner.state.knows(slot) {
+            return Err(MockError::UnknownSlot);
+        }
+        inner.state.clinical.book_when_held(slot);
+        Ok(())
+    }
+
+    /// Hero cannot match `patient` to a record of the practice (yet): appointments booked for
+    /// them from now on go into the placeholder record ([`PLACEHOLDER_PATIENT_ID`], SystmOne's
+    /// "Unregistered Patient"; in EMIS a placeholder slot type), until
+    /// [`MockHero::relink_placeholders`]. The appointment's `patient_id` then changes under the
+    /// partner, as Hero's does.
+    pub fn unmatched_patient(&self, patient: &crate::Id) {
+        self.shared.lock().state.clinical.unmatched(patient);
+    }
+
+    /// The practice linked the real records: every placeholder booking now shows its patient,
+    /// and later bookings go to their records.
+    pub fn relink_placeholders(&self) {
+        self.shared.lock().state.relink_placeholders();
+    }
+
+    /// The slots nobody holds or has booked (through Hero or in the clinical system) and that
+    /// have not started, by the mock's clock: what is really free, which Hero's slot list may
+    /// not show yet.
     pub fn free_slots(&self) -> Vec<Slot> {
         let inner = self.shared.lock();
         inner.state.free_slots(self.shared.clock.now())

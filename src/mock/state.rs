@@ -36,6 +36,8 @@ struct Booked {
     slot: Slot,
     practitioner: u64,
     patient_id: Option<Id>,
+    /// The patient a placeholder booking is really for, until it is relinked.
+    unmatched: Option<Id>,
     reason: Option<String>,
     reserved_until: DateTime<Utc>,
     confirmed_at: Option<DateTime<Utc>>,
@@ -135,6 +137,8 @@ pub(crate) struct State {
     next_webhook: u64,
     /// Events not yet handed to the webhook deliverer.
     events: Vec<Event>,
+    /// The practice's clinical system: staff bookings, the listing lag, unmatched patients.
+    pub(crate) clinical: super::clinical::Clinical,
 }
 
 fn ok(value: impl serde::Serialize) -> Answer {
@@ -192,7 +196,7 @@ impl State {
     /// Deterministic data for `seed` and `opening`: 3 appointment types, 2 locations, 3
     /// practitioners and the `diary`'s days of morning and afternoon slots in UK surgery hours
     /// from `opening`'s own day, about one in four already gone.
-    pub(crate) fn seeded(seed: u64, diary: Diary, hold: Duration, opening: DateTime<Utc>) -> Self {
+    pub(crate) fn seeded(seed: u64, diary: Diary, hold: Duration, lag: Duration, opening: DateTime<Utc>) -> Self {
         let mut rng = fastrand::Rng::with_seed(seed);
         // Each type is assigned to a practitioner: a null `assignee_id` (nullable + allOf $ref)
         // is valid to progenitor but not to strict JSON Schema validators such as Prism.
@@ -284,26 +288,49 @@ impl State {
             webhooks: Vec::new(),
             next_webhook: 1,
             events: Vec::new(),
+            clinical: super::clinical::Clinical::new(lag),
         }
     }
 
-    /// The seeded slots that have not started and that nobody holds or has booked at `now`.
+    /// The seeded slots that have not started and that nobody holds or has booked at `now`,
+    /// through Hero or in the clinical system: what is really free.
     pub(crate) fn free_slots(&self, now: DateTime<Utc>) -> Vec<Slot> {
-        self.free(now).cloned().collect()
+        self.free(now).filter(|s| !self.clinical.has(s)).cloned().collect()
     }
 
-    /// [`State::free_slots`] by reference: the taken slots are found once, not per slot, and
-    /// nothing is cloned (a page of a year's diary clones only the page).
+    /// What Hero's slot list offers at `now`: the free slots, and those booked in the clinical
+    /// system that Hero has not heard of yet (the listing lag). The taken slots are found once,
+    /// not per slot, and nothing is cloned (a page of a year's diary clones only the page).
     fn free(&self, now: DateTime<Utc>) -> impl Iterator<Item = &Slot> {
         let taken: std::collections::BTreeSet<Option<&str>> =
             self.appointments.values().filter(|a| holds(a, now)).map(|a| a.slot.id.as_deref()).collect();
-        self.slots.iter().filter(move |s| s.start_time.is_some_and(|start| start > now) && !taken.contains(&s.id.as_deref()))
+        self.slots.iter().filter(move |s| {
+            s.start_time.is_some_and(|start| start > now)
+                && !taken.contains(&s.id.as_deref())
+                && !self.clinical.listed_as_taken(s.id.as_deref(), now)
+        })
     }
 
     /// Whether `slot` cannot be booked at `now`: it has started (Hero offers no slot in the
-    /// past), or it is taken.
+    /// past), it is taken, or staff booked it in the clinical system (Hero learns that when it
+    /// writes to the diary, whatever its list shows).
     fn unavailable(&self, slot: &Slot, now: DateTime<Utc>) -> bool {
-        slot.start_time.is_none_or(|start| start <= now) || self.taken(slot, now)
+        slot.start_time.is_none_or(|start| start <= now) || self.taken(slot, now) || self.clinical.has(slot)
+    }
+
+    /// Whether `slot` is one of the mock's.
+    pub(crate) fn knows(&self, slot: &Slot) -> bool {
+        slot.id.is_some() && self.slots.iter().any(|s| s.id == slot.id)
+    }
+
+    /// Every placeholder booking is relinked to its patient (the real record was matched).
+    pub(crate) fn relink_placeholders(&mut self) {
+        self.clinical.match_all();
+        for booked in self.appointments.values_mut() {
+            if let Some(patient) = booked.unmatched.take() {
+                booked.patient_id = Some(patient);
+            }
+        }
     }
 
     fn taken(&self, slot: &Slot, now: DateTime<Utc>) -> bool {
@@ -412,12 +439,15 @@ impl State {
         self.next_appointment += 1;
         let reserved_until = crate::time::later(now, self.hold);
         let practitioner = request.practitioner_id.as_str().parse().unwrap_or_default();
+        self.clinical.held(&slot, now);
+        let (patient_id, unmatched) = self.clinical.booked_against(request.patient_id);
         self.appointments.insert(
             id,
             Booked {
                 slot,
                 practitioner,
-                patient_id: request.patient_id,
+                patient_id,
+                unmatched,
                 reason: request.reason,
                 reserved_until,
                 confirmed_at: None,
@@ -438,6 +468,12 @@ impl State {
         if newly {
             if booked.reserved_until <= now {
                 return invalid("reservation_expired", "a reservation whose reserved_until has not passed", &["id"]);
+            }
+            // Staff booked the held slot in the clinical system: writing it to the diary fails,
+            // and the hold is gone.
+            if self.clinical.has(&booked.slot) {
+                booked.reserved_until = now;
+                return invalid("slot_unavailable", "a slot the clinical system still has free", &["id"]);
             }
             booked.confirmed_at = Some(now);
         }

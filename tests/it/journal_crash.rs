@@ -1,7 +1,7 @@
 //! Crashes and replicas against the booking journal, counted at the mock.
 //!
-//! The app under test is what a partner writes: reserve, confirm, and at start-up `recover()`,
-//! then book whoever is still not booked. Each seeded run kills it somewhere (its own journal
+//! The app under test is what a partner writes: reserve under its own request id (a booking
+//! key), confirm, and at start-up `recover()`, then book whoever is still not booked. Each seeded run kills it somewhere (its own journal
 //! aborting the process right after the hold is recorded; a kill while Hero commits the
 //! confirmation and its answer is held back; a kill while the reserve is held back; a kill at a
 //! random moment), or lets Hero's faults hit it; a second process with the same journal and
@@ -168,11 +168,18 @@ async fn app(booking: &Booking, task: &Task, say: &(dyn Fn(String) + Sync)) {
     if booked {
         return;
     }
+    // The app's own request id for this booking: the journal books it once, so a retry of a
+    // booking whose result the app did not get to record (killed after Hero confirmed and the
+    // journal settled) is refused with the appointment, not booked again.
+    let key = format!("visit-{}", task.patient);
     for slot in &task.candidates {
         say("reserving".into());
-        let reservation = match booking.reserve(slot, Some(&patient)).await {
+        let reservation = match booking.reserve_with_key(&key, slot, Some(&patient)).await {
             Ok(reservation) => reservation,
             Err(BookingError::SlotUnavailable) => continue,
+            Err(BookingError::Journal(JournalError::AlreadyBooked { appointment_id, .. })) => {
+                return say(format!("booked {appointment_id} (already)"));
+            }
             Err(error) => return say(format!("error {error}")),
         };
         say(format!("reserved {}", reservation.id()));

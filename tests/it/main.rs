@@ -23,6 +23,7 @@ mod published_answers;
 mod receiver;
 mod retries;
 mod seed_operations;
+mod stale_slots;
 mod time;
 mod tolerant_decoding;
 mod type_fidelity;
