@@ -5,7 +5,9 @@
 //! - `per_call`: generated `get_appointment` vs. a raw reqwest GET + serde of the same JSON;
 //! - `concurrency`: 1,000 concurrent calls on one client, both ways (connections counted);
 //! - `decode`: 10,000 slots / patients into the generated types vs. minimal hand-written structs;
-//! - `booking`: `book()` against the mock vs. the same two requests made raw;
+//! - `booking`: `book()` against the mock vs. the same two requests made raw, and `book()` with
+//!   the in-memory booking journal vs. without;
+//! - `journal`: the in-memory journal's own steps per booking, without HTTP;
 //! - `webhooks`: the replay check with an empty memory vs. one holding 100,000 deliveries
 //!   (constant time: the two should be alike).
 
@@ -274,7 +276,22 @@ fn booking(c: &mut Criterion) {
             let booking = hero.client().booking();
             let start = std::time::Instant::now();
             for slot in slots.iter().take(iters as usize) {
-                booking.book(slot, None).await.unwrap();
+                booking.book(slot, Some(&hero_health::Id::from(10_000))).await.unwrap();
+            }
+            start.elapsed()
+        })
+    });
+    // The same with the in-memory journal (intent, hold, confirmation check, outcome: four
+    // journal steps per booking, each for a patient of its own).
+    group.bench_function("sdk_journal", |b| {
+        b.to_async(&rt).iter_custom(|iters| async move {
+            let (hero, slots) = mock_with_slots(iters).await;
+            let journal = std::sync::Arc::new(hero_health::booking::journal::MemoryJournal::new());
+            let booking = hero.client().booking().with_journal(journal);
+            let patients: Vec<hero_health::Id> = (0..iters).map(|n| hero_health::Id::from(10_000 + n)).collect();
+            let start = std::time::Instant::now();
+            for (slot, patient) in slots.iter().zip(&patients) {
+                booking.book(slot, Some(patient)).await.unwrap();
             }
             start.elapsed()
         })
@@ -288,6 +305,40 @@ fn booking(c: &mut Criterion) {
                 raw_book(&raw, &url, slot).await;
             }
             start.elapsed()
+        })
+    });
+    group.finish();
+}
+
+/// The in-memory journal's own work per booking (intent, hold, the confirmation's check,
+/// outcome), without HTTP: what `booking/sdk_journal` adds to `booking/sdk`, measured apart from
+/// the loopback's noise. Each booking is a patient of its own in a journal that holds the
+/// bookings before it.
+fn journal(c: &mut Criterion) {
+    use hero_health::booking::journal::{BookingJournal, MemoryJournal, NewEntry, Outcome, Step};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let at: chrono::DateTime<chrono::Utc> = "2027-01-05T06:00:00Z".parse().unwrap();
+    let request: types::AppointmentCreate = serde_json::from_value(serde_json::json!({
+        "appointment_type_id": "1", "location_id": "1", "practitioner_id": "11", "duration": 10, "start_time": at,
+    }))
+    .unwrap();
+    let mut group = c.benchmark_group("journal");
+    group.bench_function("memory_steps_per_booking", |b| {
+        let journal = MemoryJournal::new();
+        let mut patient = 0u64;
+        b.to_async(&rt).iter(|| {
+            patient += 1;
+            let mut request = request.clone();
+            request.patient_id = Some(hero_health::Id::from(patient));
+            let journal = &journal;
+            async move {
+                let new = NewEntry::new("1", request, None, "bench", at, at);
+                let id = journal.begin(new).await.unwrap();
+                let hold = Step::Reserved { appointment_id: "5001".into(), reserved_until: Some(at) };
+                journal.record(id, "bench", &hold, at).await.unwrap();
+                journal.record(id, "bench", &hold, at).await.unwrap();
+                journal.settle(id, "bench", &Outcome::Booked { appointment_id: "5001".into() }).await.unwrap();
+            }
         })
     });
     group.finish();
@@ -315,5 +366,5 @@ fn webhooks(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, per_call, concurrency, decode, booking, webhooks);
+criterion_group!(benches, per_call, concurrency, decode, booking, journal, webhooks);
 criterion_main!(benches);

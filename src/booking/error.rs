@@ -56,6 +56,10 @@ pub enum BookingError {
         reason: String,
         /// The answer's `x-request-id`, when there was an answer (for Hero support).
         request_id: Option<String>,
+        /// A cancel or reschedule as data, to settle later (also after a restart):
+        /// [`crate::booking::Booking::settle_write`]. `None` for a reserve or confirm (those
+        /// settle through the reservation and the journal).
+        unsettled: Option<Box<super::UnsettledWrite>>,
     },
     /// Hero refused the request. Fix the request before sending it again.
     #[error("Hero rejected the request (HTTP {status}){}; fix the request (it will fail the same way if re-sent unchanged)", issues_suffix(.issues))]

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 
 use super::error::NotAllowed;
 use super::in_flight;
+use super::unsettled::{UnsettledWrite, Write};
 use super::write::{ReadBack, classify_write, done_when, settle, settle_by_reading};
 use super::{Booking, BookingError};
 use crate::types::{Appointment, AppointmentCancel, AppointmentReschedule, Slot};
@@ -226,12 +227,17 @@ impl Booking {
             }
             Err(error) => match classify_write(error, "reschedule", Some(id)) {
                 BookingError::OutcomeUnknown { reason, .. } => {
+                    let unsettled = UnsettledWrite {
+                        appointment_id: id.to_owned(),
+                        write: Write::Reschedule { practitioner_id: target.practitioner_id.clone(), start_time: target.start_time },
+                        sent_at: target.sent_at,
+                    };
                     let moved = move |a: &Appointment| a.cancelled_at.is_none() && target.landed(a);
                     let settled = settle_by_reading(&self.client, "reschedule", id, reason, done_when(moved)).await;
                     if settled.is_ok() {
                         in_flight::forget(&key);
                     }
-                    settled
+                    settled.map_err(|e| e.with_unsettled(|| unsettled))
                 }
                 // Refused, or never sent: nothing of it can land.
                 definite => {
@@ -253,6 +259,7 @@ impl Booking {
         hold: bool,
     ) -> Result<Appointment, BookingError> {
         let body = AppointmentCancel { suppress_mail: Some(suppress_mail), suppress_cancellation_policy: Some(suppress_policy) };
+        let sent_at = self.client.clock().now();
         let send = || async {
             match self.client.cancel_appointment().id(id).body(body.clone()).send().await {
                 Ok(cancelled) => Ok(cancelled.into_inner()),
@@ -268,7 +275,9 @@ impl Booking {
                     Ok(_) => Ok(ReadBack::NotYet),
                     Err(error) => Err(error.to_string()),
                 };
-                settle(&self.client, "cancel", id, reason, judge, send).await
+                let unsettled =
+                    || UnsettledWrite { appointment_id: id.to_owned(), write: Write::Cancel { suppress_mail, suppress_policy }, sent_at };
+                settle(&self.client, "cancel", id, reason, judge, send).await.map_err(|e| e.with_unsettled(unsettled))
             }
             // Refused: perhaps a concurrent cancel won. Then what was asked is done, and "fix the
             // request" would be wrong advice.

@@ -30,6 +30,7 @@ mod journaled;
 mod lifecycle;
 mod pages;
 mod reservation;
+mod unsettled;
 mod write;
 
 use std::sync::Arc;
@@ -42,6 +43,7 @@ pub use journaled::{DEFAULT_JOURNAL_LEASE, Recovered, RecoveredOutcome};
 pub use lifecycle::{Cancellation, Released, Reschedule};
 pub use pages::SlotQuery;
 pub use reservation::{Reservation, ReservationRecord};
+pub use unsettled::{UnsettledWrite, Write, WriteSettled};
 
 use crate::types::{
     Appointment, AppointmentCreate, AppointmentEdit, AppointmentType, LinkStatus, Location, Practitioner, Slot, VideoLink, VideoLinkCreate,

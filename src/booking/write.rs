@@ -101,7 +101,7 @@ async fn read_back(
 }
 
 fn unknown(operation: &'static str, id: &str, reason: String) -> BookingError {
-    BookingError::OutcomeUnknown { operation, appointment_id: Some(id.to_owned()), reason, request_id: None }
+    BookingError::OutcomeUnknown { operation, appointment_id: Some(id.to_owned()), reason, request_id: None, unsettled: None }
 }
 
 /// Classifies the failure of a request that changes state by whether it may have taken effect.
@@ -118,6 +118,7 @@ pub(crate) fn classify_write(error: crate::Error, operation: &'static str, id: O
         appointment_id: id.map(str::to_owned),
         reason,
         request_id: request_id.clone(),
+        unsettled: None,
     };
     match &error {
         E::InvalidRequest { reason } => BookingError::InvalidInput { reason: reason.clone() },

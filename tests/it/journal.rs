@@ -107,7 +107,9 @@ async fn contract(journal: &dyn BookingJournal) {
     assert!(matches!(journal.settle(theirs, "other", &not_booked()).await, Err(JournalError::NotOwner { .. })));
     assert!(journal.claim_unsettled("3", "someone", at(15), at(30)).await.unwrap().is_empty(), "me holds them until 20");
 
-    assert!(matches!(journal.entry(EntryId(999_999)).await, Err(JournalError::NotFound { .. })));
+    for missing in [EntryId(999_999), EntryId(0), EntryId(i64::MIN), EntryId(-1)] {
+        assert!(matches!(journal.entry(missing).await, Err(JournalError::NotFound { .. })), "{missing:?}");
+    }
     assert!(matches!(journal.settle(EntryId(999_999), "a", &not_booked()).await, Err(JournalError::NotFound { .. })));
 }
 

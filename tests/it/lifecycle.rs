@@ -597,3 +597,55 @@ async fn a_move_the_app_gave_up_on_or_still_under_way_blocks_the_next() {
     assert_eq!(first.unwrap().start_time, all[2].start_time);
     assert!(matches!(second, Err(BookingError::NotAllowed { why: NotAllowed::EarlierMoveUnsettled { .. }, .. })), "{second:?}");
 }
+
+/// An unsettled write outlives its process: kept as JSON, settled later by another client.
+#[tokio::test]
+async fn an_unsettled_reschedule_is_kept_as_data_and_settled_later() {
+    let hero = MockHero::start().await.unwrap();
+    let all = slots(&hero).await;
+    let appointment = booked(&hero, &all[0]).await;
+    hero.inject(Fault::on("rescheduleAppointment", FaultKind::ServerError(503))).unwrap();
+    let error = impatient(&hero).booking().reschedule(&appointment, &all[1], &Reschedule::new()).await.unwrap_err();
+    let write = error.unsettled_write().expect("the move is kept as data");
+    let saved = serde_json::to_string(write).unwrap();
+    assert!(matches!(&write.write, hero_health::booking::Write::Reschedule { start_time, .. } if Some(*start_time) == all[1].start_time));
+
+    // "Another process": it re-blocks moves of the appointment until the write settles.
+    let write: hero_health::booking::UnsettledWrite = serde_json::from_str(&saved).unwrap();
+    let later = hero.client().booking();
+    later.remember_write(&write);
+    let still = later.settle_write(&write).await.unwrap_err();
+    assert!(matches!(&still, BookingError::OutcomeUnknown { unsettled: Some(_), .. }), "{still:?}");
+    let refused = later.reschedule(&appointment, &all[2], &Reschedule::new()).await.unwrap_err();
+    assert!(matches!(&refused, BookingError::NotAllowed { why: NotAllowed::EarlierMoveUnsettled { .. }, .. }), "{refused:?}");
+
+    hero.advance(hero_health::booking::UNSETTLED_MOVE_WINDOW + Duration::from_secs(1));
+    let settled = later.settle_write(&write).await.unwrap();
+    assert!(matches!(&settled, hero_health::booking::WriteSettled::DidNotLand(a) if a.start_time == all[0].start_time), "{settled:?}");
+    let moved = later.reschedule(&appointment, &all[2], &Reschedule::new()).await.unwrap();
+    assert_eq!(moved.start_time, all[2].start_time);
+}
+
+#[tokio::test]
+async fn an_unsettled_cancel_is_finished_by_settling_it() {
+    let hero = MockHero::start().await.unwrap();
+    let all = slots(&hero).await;
+    let appointment = booked(&hero, &all[0]).await;
+    let client = hero.client_builder().with_retry_policy(hero_health::RetryPolicy::none()).build().unwrap();
+    // The cancel gets a 502 (nothing done) and the read-back a 503: unknown.
+    hero.inject(Fault::on("cancelAppointment", FaultKind::ServerError(502))).unwrap();
+    hero.inject(Fault::on("getAppointment", FaultKind::ServerError(503))).unwrap();
+    let error = client.booking().cancel(&appointment, &Cancellation::new().without_mail()).await.unwrap_err();
+    let write: hero_health::booking::UnsettledWrite =
+        serde_json::from_str(&serde_json::to_string(error.unsettled_write().unwrap()).unwrap()).unwrap();
+    assert_eq!(write.write, hero_health::booking::Write::Cancel { suppress_mail: true, suppress_policy: false });
+
+    hero.clear_requests();
+    let settled = hero.client().booking().settle_write(&write).await.unwrap();
+    assert!(matches!(&settled, hero_health::booking::WriteSettled::Landed(a) if a.cancelled_at.is_some()), "{settled:?}");
+    assert_eq!(operations(&hero), ["getAppointment", "cancelAppointment"], "read, then the cancel it asked for");
+    // Settling it again finds it done and sends nothing more.
+    hero.clear_requests();
+    assert!(matches!(hero.client().booking().settle_write(&write).await.unwrap(), hero_health::booking::WriteSettled::Landed(_)));
+    assert_eq!(operations(&hero), ["getAppointment"]);
+}

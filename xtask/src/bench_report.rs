@@ -47,6 +47,13 @@ const ROWS: &[Row] = &[
         target: Some(1.2),
     },
     Row { what: "`book()` vs the same two raw requests (time)", sdk: "booking/sdk", raw: "booking/raw", throughput: false, target: None },
+    Row {
+        what: "`book()` with the in-memory journal vs without (time)",
+        sdk: "booking/sdk_journal",
+        raw: "booking/sdk",
+        throughput: false,
+        target: Some(1.05),
+    },
 ];
 
 /// Median and its confidence interval, in nanoseconds.

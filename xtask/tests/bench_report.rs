@@ -23,6 +23,7 @@ fn ratios_are_computed_and_checked_against_targets() {
         ("decode/patients_raw", 100.0),
         ("booking/sdk", 300.0),
         ("booking/raw", 290.0),
+        ("booking/sdk_journal", 309.0),
     ] {
         estimate(dir.path(), bench, median);
     }
@@ -32,6 +33,7 @@ fn ratios_are_computed_and_checked_against_targets() {
     assert!(report.contains("≥ 0.95 | no |"), "{report}");
     assert!(report.contains("patients vs minimal structs (time) | 1.300 |") && report.contains("≤ 1.20 | no |"), "{report}");
     assert!(report.contains("| report | — |"), "{report}");
+    assert!(report.contains("journal vs without (time) | 1.030 |"), "the journal row is against the SDK without it: {report}");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The in-memory journal: one process, gone with it. What tests use, and the guard against a
 //! naive retry within a process.
 
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
@@ -8,12 +9,52 @@ use chrono::{DateTime, Utc};
 use super::{BookingJournal, EntryId, JournalEntry, JournalError, NewEntry, Outcome, Step};
 
 /// A [`BookingJournal`] in memory: the one-unsettled-booking-per-patient rule and booking keys
-/// hold for every [`crate::booking::Booking`] that shares it (clones share one journal), until
-/// the process ends. For a journal that outlives the process, use the `SqliteJournal` or
+/// hold for every [`crate::booking::Booking`] that shares it (clones of the `Arc` share one
+/// journal), until the process ends. It keeps every entry for the process's life (a few hundred
+/// bytes each); for a journal that outlives the process, use the `SqliteJournal` or
 /// `PostgresJournal` store.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct MemoryJournal {
-    entries: Mutex<Vec<JournalEntry>>,
+    inner: Mutex<Entries>,
+}
+
+/// How many entries, never their patients or keys.
+impl std::fmt::Debug for MemoryJournal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let entries = self.lock();
+        f.debug_struct("MemoryJournal")
+            .field("entries", &entries.all.len())
+            .field("unsettled", &entries.all.iter().filter(|e| e.outcome.is_none()).count())
+            .finish()
+    }
+}
+
+/// The entries (entry `n` at index `n - 1`), and the two rules' indexes: each patient's
+/// unsettled entry, each key's unsettled or booked entry (by practice group), so that a check
+/// costs the same with a million entries as with ten.
+#[derive(Default)]
+struct Entries {
+    all: Vec<JournalEntry>,
+    by_patient: HashMap<(String, String), EntryId>,
+    by_key: HashMap<(String, String), EntryId>,
+}
+
+impl Entries {
+    fn get(&self, id: EntryId) -> Option<&JournalEntry> {
+        id.0.checked_sub(1).and_then(|i| usize::try_from(i).ok()).and_then(|i| self.all.get(i))
+    }
+
+    fn get_mut(&mut self, id: EntryId) -> Option<&mut JournalEntry> {
+        id.0.checked_sub(1).and_then(|i| usize::try_from(i).ok()).and_then(|i| self.all.get_mut(i))
+    }
+
+    /// The entries that may refuse `new`: its patient's and its key's, per the indexes.
+    fn candidates(&self, new: &NewEntry) -> Vec<&JournalEntry> {
+        let group = &new.practice_group_id;
+        let by_patient = new.patient_id.as_ref().and_then(|p| self.by_patient.get(&(group.clone(), p.as_str().to_owned())));
+        let by_key = new.key.as_ref().and_then(|k| self.by_key.get(&(group.clone(), k.clone())));
+        [by_patient, by_key].into_iter().flatten().filter_map(|id| self.get(*id)).collect()
+    }
 }
 
 impl MemoryJournal {
@@ -24,11 +65,11 @@ impl MemoryJournal {
 
     /// Every entry, oldest first (settled ones too).
     pub fn entries(&self) -> Vec<JournalEntry> {
-        self.lock().clone()
+        self.lock().all.clone()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Vec<JournalEntry>> {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, Entries> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -54,8 +95,8 @@ pub(super) fn conflict<'a>(entries: impl IntoIterator<Item = &'a JournalEntry>, 
 }
 
 /// The entry `id`, if `owner` may still act on it (it owns it, and it is unsettled).
-fn owned<'a>(entries: &'a mut [JournalEntry], id: EntryId, owner: &str) -> Result<&'a mut JournalEntry, JournalError> {
-    let entry = entries.iter_mut().find(|e| e.id == id).ok_or(JournalError::NotFound { entry: id })?;
+fn owned<'a>(entries: &'a mut Entries, id: EntryId, owner: &str) -> Result<&'a mut JournalEntry, JournalError> {
+    let entry = entries.get_mut(id).ok_or(JournalError::NotFound { entry: id })?;
     if entry.owner != owner || entry.outcome.is_some() {
         return Err(JournalError::NotOwner { entry: id });
     }
@@ -66,11 +107,18 @@ fn owned<'a>(entries: &'a mut [JournalEntry], id: EntryId, owner: &str) -> Resul
 impl BookingJournal for MemoryJournal {
     async fn begin(&self, new: NewEntry) -> Result<EntryId, JournalError> {
         let mut entries = self.lock();
-        if let Some(refused) = conflict(entries.iter(), &new) {
+        if let Some(refused) = conflict(entries.candidates(&new), &new) {
             return Err(refused);
         }
-        let id = EntryId(entries.last().map_or(1, |last| last.id.0 + 1));
-        entries.push(JournalEntry {
+        let id = EntryId(i64::try_from(entries.all.len()).unwrap_or(i64::MAX - 1) + 1);
+        let group = new.practice_group_id.clone();
+        if let Some(patient) = &new.patient_id {
+            entries.by_patient.insert((group.clone(), patient.as_str().to_owned()), id);
+        }
+        if let Some(key) = &new.key {
+            entries.by_key.insert((group, key.clone()), id);
+        }
+        entries.all.push(JournalEntry {
             id,
             practice_group_id: new.practice_group_id,
             patient_id: new.patient_id,
@@ -95,13 +143,29 @@ impl BookingJournal for MemoryJournal {
 
     async fn settle(&self, id: EntryId, owner: &str, outcome: &Outcome) -> Result<(), JournalError> {
         let mut entries = self.lock();
-        if let Some(entry) = entries.iter().find(|e| e.id == id)
+        if let Some(entry) = entries.get(id)
             && entry.owner == owner
             && entry.outcome.as_ref() == Some(outcome)
         {
             return Ok(());
         }
-        owned(&mut entries, id, owner)?.outcome = Some(outcome.clone());
+        let entry = owned(&mut entries, id, owner)?;
+        entry.outcome = Some(outcome.clone());
+        let group = entry.practice_group_id.clone();
+        let patient = entry.patient_id.as_ref().map(|p| (group.clone(), p.as_str().to_owned()));
+        let key = entry.key.as_ref().map(|k| (group, k.clone()));
+        // Settled: no longer the patient's unsettled entry; a key stays taken only if it booked.
+        if let Some(patient) = patient
+            && entries.by_patient.get(&patient) == Some(&id)
+        {
+            entries.by_patient.remove(&patient);
+        }
+        if let Some(key) = key
+            && !matches!(outcome, Outcome::Booked { .. })
+            && entries.by_key.get(&key) == Some(&id)
+        {
+            entries.by_key.remove(&key);
+        }
         Ok(())
     }
 
@@ -114,6 +178,7 @@ impl BookingJournal for MemoryJournal {
     ) -> Result<Vec<JournalEntry>, JournalError> {
         let mut entries = self.lock();
         let claimed = entries
+            .all
             .iter_mut()
             .filter(|e| e.outcome.is_none() && e.practice_group_id == practice_group_id && (e.owner == owner || e.lease_until <= now))
             .map(|e| {
@@ -126,6 +191,6 @@ impl BookingJournal for MemoryJournal {
     }
 
     async fn entry(&self, id: EntryId) -> Result<JournalEntry, JournalError> {
-        self.lock().iter().find(|e| e.id == id).cloned().ok_or(JournalError::NotFound { entry: id })
+        self.lock().get(id).cloned().ok_or(JournalError::NotFound { entry: id })
     }
 }
