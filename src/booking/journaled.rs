@@ -24,16 +24,22 @@ pub(super) struct Journaled {
 }
 
 impl Journaled {
-    pub(super) fn new(store: Arc<dyn BookingJournal>) -> Self {
-        Journaled { store, owner: default_owner().into(), lease: DEFAULT_JOURNAL_LEASE }
+    pub(super) fn new(store: Arc<dyn BookingJournal>, owner: Option<Arc<str>>, lease: Option<Duration>) -> Self {
+        Journaled { store, owner: owner.unwrap_or_else(process_owner), lease: lease.unwrap_or(DEFAULT_JOURNAL_LEASE) }
     }
 }
 
-/// A name no other process has: the process id and a random number (std's hasher keys are
-/// random per process).
-fn default_owner() -> String {
-    let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
-    format!("process-{}-{random:016x}", std::process::id())
+/// This process's owner name when none is given: one for every `Booking` of the process (a
+/// reservation made through one handle is confirmed through another), and no other process's:
+/// the process id and a random number (std's hasher keys are random).
+fn process_owner() -> Arc<str> {
+    static OWNER: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+    OWNER
+        .get_or_init(|| {
+            let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
+            format!("process-{}-{random:016x}", std::process::id()).into()
+        })
+        .clone()
 }
 
 /// A reservation's place in the journal: its entry, and the journal it is in.

@@ -60,12 +60,15 @@ pub struct Booking {
     client: Client,
     skew_margin: Duration,
     journal: Option<journaled::Journaled>,
+    /// The owner name and lease asked for, kept for a journal given after them.
+    journal_owner: Option<Arc<str>>,
+    journal_lease: Option<Duration>,
 }
 
 impl Client {
     /// Booking helpers: discovery, reserve-then-book, appointment edits, video links.
     pub fn booking(&self) -> Booking {
-        Booking { client: self.clone(), skew_margin: DEFAULT_SKEW_MARGIN, journal: None }
+        Booking { client: self.clone(), skew_margin: DEFAULT_SKEW_MARGIN, journal: None, journal_owner: None, journal_lease: None }
     }
 }
 
@@ -88,25 +91,22 @@ impl Booking {
     /// Records every booking in `journal` (see [`journal`]): a patient with an unsettled
     /// booking is refused another ([`journal::JournalError::Unsettled`]), booking keys
     /// ([`Booking::book_with_key`]) book once, and [`Booking::recover`] settles what a crash
-    /// left. Its owner name is new for this process unless [`Booking::with_journal_owner`]
-    /// names it.
+    /// left. Its owner name is this process's own (one per process, new at each start) unless
+    /// [`Booking::with_journal_owner`] names it.
     pub fn with_journal(mut self, journal: Arc<dyn journal::BookingJournal>) -> Self {
-        let owner = self.journal.take().map(|j| j.owner);
-        let mut journaled = journaled::Journaled::new(journal);
-        if let Some(owner) = owner {
-            journaled.owner = owner;
-        }
-        self.journal = Some(journaled);
+        self.journal = Some(journaled::Journaled::new(journal, self.journal_owner.clone(), self.journal_lease));
         self
     }
 
     /// The name this process (or replica) acts under in the journal: stable across restarts
     /// (a host or pod name), so a restarted process recovers its own entries at once, and
-    /// different for each live process. Without a journal it does nothing.
+    /// different for each live process. Before or after [`Booking::with_journal`], alike.
     pub fn with_journal_owner(mut self, owner: impl Into<String>) -> Self {
+        let owner: Arc<str> = owner.into().into();
         if let Some(journal) = &mut self.journal {
-            journal.owner = owner.into().into();
+            journal.owner = owner.clone();
         }
+        self.journal_owner = Some(owner);
         self
     }
 
@@ -116,6 +116,7 @@ impl Booking {
         if let Some(journal) = &mut self.journal {
             journal.lease = lease;
         }
+        self.journal_lease = Some(lease);
         self
     }
 

@@ -351,3 +351,25 @@ async fn recovery_reports_a_lapsed_hold_as_not_booked_and_an_unreachable_hero_as
     assert_eq!(again.len(), 1);
     assert!(matches!(again[0].outcome, RecoveredOutcome::NotBooked { .. }), "{again:?}");
 }
+
+#[tokio::test]
+async fn owner_settings_hold_in_any_order_and_a_process_has_one_default_owner() {
+    let hero = MockHero::start().await.unwrap();
+    let journal: Arc<dyn BookingJournal> = Arc::new(MemoryJournal::new());
+    let slots = free_slots(&hero).await;
+    // The owner named before the journal is given.
+    let named = hero.client().booking().with_journal_owner("svc-a").with_journal(journal.clone());
+    let reservation = named.reserve(&slots[0], Some(&patient())).await.unwrap();
+    assert_eq!(journal.entry(reservation.journal_entry().unwrap()).await.unwrap().owner, "svc-a");
+    reservation.confirm().await.unwrap();
+
+    // Two handles of one process without a name: one owner, so a reservation made through one
+    // is confirmed through the other.
+    let one = hero.client().booking().with_journal(journal.clone());
+    let other = hero.client().booking().with_journal(journal.clone());
+    let held = one.reserve(&slots[1], Some(&"2".parse().unwrap())).await.unwrap();
+    let resumed = other.resume(held.record());
+    assert!(resumed.confirm().await.unwrap().booking_confirmed_at.is_some());
+    let owner = journal.entry(held.journal_entry().unwrap()).await.unwrap().owner;
+    assert!(owner.starts_with("process-") && owner != "svc-a", "{owner}");
+}
