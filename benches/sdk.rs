@@ -332,7 +332,7 @@ fn journal(c: &mut Criterion) {
             request.patient_id = Some(hero_health::Id::from(patient));
             let journal = &journal;
             async move {
-                let new = NewEntry::new("1", request, None, "bench", at, at);
+                let new = NewEntry::new("1", request, None, ("bench", "run"), at, at);
                 let id = journal.begin(new).await.unwrap();
                 let hold = Step::Reserved { appointment_id: "5001".into(), reserved_until: Some(at) };
                 journal.record(id, "bench", &hold, at).await.unwrap();

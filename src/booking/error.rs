@@ -202,8 +202,9 @@ fn outcome_unknown_message(operation: &str, appointment_id: Option<&str>, reason
              It was not re-sent: list slots to see whether it is still free before reserving again"
         ),
         ("confirm", Some(id)) => format!(
-            "could not tell whether appointment {id} was confirmed ({reason}); confirm the same reservation again (that cannot book twice) \
-             or check `appointment(\"{id}\")` later, and do not reserve another slot for this patient until it is settled"
+            "could not tell whether appointment {id} was confirmed ({reason}); confirm the same reservation again (that cannot book twice; \
+             after `book()`, which does not return it, `Booking::recover()` with a journal does) or check `appointment(\"{id}\")` later, \
+             and do not reserve another slot for this patient until it is settled"
         ),
         (_, Some(id)) => format!(
             "could not tell whether the {operation} of appointment {id} took effect ({reason}); check with `appointment(\"{id}\")` before trying again, never re-book blindly"

@@ -275,8 +275,11 @@ impl Booking {
                     Ok(_) => Ok(ReadBack::NotYet),
                     Err(error) => Err(error.to_string()),
                 };
-                let unsettled =
-                    || UnsettledWrite { appointment_id: id.to_owned(), write: Write::Cancel { suppress_mail, suppress_policy }, sent_at };
+                let unsettled = || UnsettledWrite {
+                    appointment_id: id.to_owned(),
+                    write: Write::Cancel { suppress_mail, suppress_policy, hold },
+                    sent_at,
+                };
                 settle(&self.client, "cancel", id, reason, judge, send).await.map_err(|e| e.with_unsettled(unsettled))
             }
             // Refused: perhaps a concurrent cancel won. Then what was asked is done, and "fix the

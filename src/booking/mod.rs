@@ -129,7 +129,8 @@ impl Booking {
     /// (a confirmation that may land, a release that began). Resume it with the same journal
     /// that made it (if one did), so its entry settles when it does.
     pub fn resume(&self, record: ReservationRecord) -> Reservation {
-        let entry = record.entry.zip(self.journal.clone()).map(|(id, journal)| journaled::Entry { id, journal });
+        let expect: Arc<str> = record.appointment_id.as_str().into();
+        let entry = record.entry.zip(self.journal.clone()).map(|(id, journal)| journaled::Entry { id, journal, expect: Some(expect) });
         Reservation::resumed(
             self.clone(),
             reservation::Resumed {

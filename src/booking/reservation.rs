@@ -236,14 +236,7 @@ impl Reservation {
             state.confirming += 1;
             Confirming { state: &self.state, settled: false }
         };
-        let result = match &self.entry {
-            // Still this process's to act on? (Another owner may have recovered it.)
-            Some(entry) => match entry.record(&self.step(), self.booking.client.clock().now()).await {
-                Ok(()) => self.confirm_now().await,
-                Err(error) => Err(error),
-            },
-            None => self.confirm_now().await,
-        };
+        let result = self.confirm_now().await;
         // Booked, or refused for good: nothing of this call can still land.
         confirming.settled = !matches!(result, Err(BookingError::OutcomeUnknown { .. }));
         if let Some(entry) = &self.entry {
@@ -260,9 +253,14 @@ impl Reservation {
         result
     }
 
-    /// The journal step this reservation is at.
-    fn step(&self) -> Step {
-        Step::Reserved { appointment_id: self.id.clone(), reserved_until: self.reserved_until }
+    /// Records in the journal, if it has an entry, that a confirmation or release is about to
+    /// be sent, which also checks that this process may still act on it (another owner may have
+    /// recovered it after its lease ended): `Err`, and nothing is sent, when it may not.
+    async fn journal_step(&self, step: fn(String, Option<DateTime<Utc>>) -> Step) -> Result<(), BookingError> {
+        match &self.entry {
+            Some(entry) => entry.record(&step(self.id.clone(), self.reserved_until), self.booking.client.clock().now()).await,
+            None => Ok(()),
+        }
     }
 
     /// After [`Booking::book`]'s confirmation failed: the reservation is dropped there, so an
@@ -290,6 +288,11 @@ impl Reservation {
         if let Some(until) = self.reserved_until
             && crate::time::earlier(until, crate::time::delta(self.booking.skew_margin)) <= self.booking.client.clock().now()
         {
+            // An earlier confirmation may still land: "expired" would be a guess, and a wrong
+            // one lets the patient be booked again. Only the appointment can say.
+            if self.lock().may_land {
+                return self.read_near_lapse().await;
+            }
             return Err(self.expired());
         }
         match self.send_confirm().await {
@@ -300,7 +303,7 @@ impl Reservation {
                     "confirm",
                     &self.id,
                     reason,
-                    |read| confirmed(read, clock.now(), || self.expired()),
+                    |read| confirmed(read, clock.now(), crate::time::delta(self.booking.skew_margin), || self.expired()),
                     || self.send_confirm(),
                 )
                 .await
@@ -309,8 +312,39 @@ impl Reservation {
         }
     }
 
-    /// One confirmation request, its failure classified (a lapsed hold keeps its `reserved_until`).
+    /// The hold ends within the skew margin and an earlier confirmation may land: booked is
+    /// `Ok`; gone, cancelled, or past its end by more than the margin (no confirmation can land
+    /// then) is expired; anything else is still unknown. Nothing is sent.
+    async fn read_near_lapse(&self) -> Result<Appointment, BookingError> {
+        let margin = crate::time::delta(self.booking.skew_margin);
+        let unknown = |reason: String| BookingError::OutcomeUnknown {
+            operation: "confirm",
+            appointment_id: Some(self.id.clone()),
+            reason,
+            request_id: None,
+            unsettled: None,
+        };
+        match self.booking.client.get_appointment().id(self.id.as_str()).send().await {
+            Ok(now) => {
+                let now = now.into_inner();
+                if now.booking_confirmed_at.is_some() {
+                    Ok(now)
+                } else if now.cancelled_at.is_some() || now.reserved_until.is_some_and(|u| u + margin <= self.booking.client.clock().now())
+                {
+                    Err(self.expired())
+                } else {
+                    Err(unknown("the hold ends within the clock-skew margin and an earlier confirmation may still land".to_owned()))
+                }
+            }
+            Err(error) if error.status().is_some_and(|s| s.as_u16() == 404) => Err(self.expired()),
+            Err(error) => Err(unknown(format!("an earlier confirmation may still land, and reading it back failed: {error}"))),
+        }
+    }
+
+    /// One confirmation request, recorded in the journal first, its failure classified (a
+    /// lapsed hold keeps its `reserved_until`).
     async fn send_confirm(&self) -> Result<Appointment, BookingError> {
+        self.journal_step(|appointment_id, reserved_until| Step::Confirming { appointment_id, reserved_until }).await?;
         match self.booking.client.book_appointment().id(self.id.as_str()).send().await {
             Ok(appointment) => Ok(appointment.into_inner()),
             Err(error) => Err(match classify_write(error, "confirm", Some(&self.id)) {
@@ -346,9 +380,6 @@ impl Reservation {
     /// [`BookingError::OutcomeUnknown`], [`BookingError::RateLimited`] or
     /// [`BookingError::Transport`].
     pub async fn release(self) -> Result<Released, BookingError> {
-        if let Some(entry) = &self.entry {
-            entry.record(&self.step(), self.booking.client.clock().now()).await?;
-        }
         let result = self.release_now().await;
         if let Some(entry) = &self.entry {
             match &result {
@@ -391,6 +422,7 @@ impl Reservation {
         if may_land {
             return Err(refuse(NotAllowed::ConfirmationMayLand));
         }
+        self.journal_step(|appointment_id, reserved_until| Step::Releasing { appointment_id, reserved_until }).await?;
         match self.booking.cancel_by_id(&self.id, true, true, true).await {
             Ok(appointment) => Ok(Released::Freed(Box::new(appointment))),
             // Hero no longer has it (lapsed, or released meanwhile): the slot is free.
@@ -407,11 +439,17 @@ impl Reservation {
 /// What a reservation read back says about its confirmation: booked, lapsed (or gone: Hero
 /// answers 404 for a released hold), or still only reserved. "Still reserved" is not "failed":
 /// a server usually finishes a request after the client hung up. `now` is the client's clock
-/// when the answer was read.
-fn confirmed(read: Result<Appointment, crate::Error>, now: DateTime<Utc>, expired: impl Fn() -> BookingError) -> Result<ReadBack, String> {
+/// when the answer was read; a hold counts as lapsed only `margin` after its end (Hero's clock
+/// may be behind, and the confirmation just sent would still book it).
+fn confirmed(
+    read: Result<Appointment, crate::Error>,
+    now: DateTime<Utc>,
+    margin: chrono::Duration,
+    expired: impl Fn() -> BookingError,
+) -> Result<ReadBack, String> {
     match read {
         Ok(appointment) if appointment.booking_confirmed_at.is_some() => Ok(ReadBack::Done(Box::new(appointment))),
-        Ok(appointment) if appointment.reserved_until.is_some_and(|until| until <= now) => Ok(ReadBack::Never(expired())),
+        Ok(appointment) if appointment.reserved_until.is_some_and(|until| until + margin <= now) => Ok(ReadBack::Never(expired())),
         Ok(_) => Ok(ReadBack::NotYet),
         Err(error) if error.status().is_some_and(|s| s.as_u16() == 404) => Ok(ReadBack::Never(expired())),
         Err(error) => Err(error.to_string()),
@@ -435,12 +473,18 @@ mod tests {
         let now: DateTime<Utc> = "2026-03-29T00:59:30Z".parse().unwrap();
         let expired = || BookingError::ReservationExpired { appointment_id: "5001".into(), reserved_until: None };
         let later = now + chrono::Duration::minutes(5);
-        assert!(matches!(confirmed(Ok(reservation(Some(now), later)), now, expired), Ok(ReadBack::Done(_))));
+        let margin = chrono::Duration::seconds(5);
+        assert!(matches!(confirmed(Ok(reservation(Some(now), later)), now, margin, expired), Ok(ReadBack::Done(_))));
         // Booked wins over a hold that has since ended.
-        assert!(matches!(confirmed(Ok(reservation(Some(now), now - chrono::Duration::minutes(5))), now, expired), Ok(ReadBack::Done(_))));
-        assert!(matches!(confirmed(Ok(reservation(None, later)), now, expired), Ok(ReadBack::NotYet)));
+        let ended = now - chrono::Duration::minutes(5);
+        assert!(matches!(confirmed(Ok(reservation(Some(now), ended)), now, margin, expired), Ok(ReadBack::Done(_))));
+        assert!(matches!(confirmed(Ok(reservation(None, later)), now, margin, expired), Ok(ReadBack::NotYet)));
+        // Ended a second ago by our clock: Hero's may be behind, and the confirmation just sent
+        // may still book it. Past the margin it cannot.
+        let just = now - chrono::Duration::seconds(1);
+        assert!(matches!(confirmed(Ok(reservation(None, just)), now, margin, expired), Ok(ReadBack::NotYet)));
         assert!(matches!(
-            confirmed(Ok(reservation(None, now - chrono::Duration::seconds(1))), now, expired),
+            confirmed(Ok(reservation(None, now - chrono::Duration::seconds(6))), now, margin, expired),
             Ok(ReadBack::Never(BookingError::ReservationExpired { .. }))
         ));
     }

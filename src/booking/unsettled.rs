@@ -19,6 +19,9 @@ pub enum Write {
         suppress_mail: bool,
         /// `suppress_cancellation_policy` as sent.
         suppress_policy: bool,
+        /// It released a hold ([`super::Reservation::release`]): never sent again over a
+        /// booking.
+        hold: bool,
     },
     /// A move to this practitioner and start.
     Reschedule {
@@ -85,6 +88,7 @@ impl Booking {
     /// - done (cancelled; at the new slot) is [`WriteSettled::Landed`];
     /// - a cancel not done yet is sent again (cancelling twice cannot cancel twice, and the
     ///   original asked for it) with the flags it was first sent with, then as [`Booking::cancel`];
+    ///   a hold's release never over a booking ([`super::NotAllowed::Booked`]);
     /// - a move not landed is still unknown until [`super::UNSETTLED_MOVE_WINDOW`] after it was
     ///   sent ([`BookingError::OutcomeUnknown`] again; it is never re-sent), and
     ///   [`WriteSettled::DidNotLand`] after.
@@ -101,8 +105,17 @@ impl Booking {
             return Ok(WriteSettled::Landed(Box::new(now)));
         }
         match &write.write {
-            Write::Cancel { suppress_mail, suppress_policy } => {
-                let cancelled = self.cancel_by_id(id, *suppress_mail, *suppress_policy, false).await?;
+            Write::Cancel { suppress_mail, suppress_policy, hold } => {
+                // A hold's release over what is now a booking (a confirmation landed) would
+                // cancel the patient's appointment without telling them.
+                if *hold && now.booking_confirmed_at.is_some() {
+                    return Err(BookingError::NotAllowed {
+                        action: "release",
+                        appointment_id: id.to_owned(),
+                        why: super::NotAllowed::Booked,
+                    });
+                }
+                let cancelled = self.cancel_by_id(id, *suppress_mail, *suppress_policy, *hold).await?;
                 Ok(WriteSettled::Landed(Box::new(cancelled)))
             }
             Write::Reschedule { practitioner_id, start_time } => {

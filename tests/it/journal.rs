@@ -31,7 +31,12 @@ fn request(patient: Option<&str>) -> AppointmentCreate {
 }
 
 fn new(group: &str, patient: Option<&str>, key: Option<&str>, owner: &str) -> NewEntry {
-    NewEntry::new(group, request(patient), key.map(str::to_owned), owner, at(0), at(2))
+    NewEntry::new(group, request(patient), key.map(str::to_owned), (owner, "run-1"), at(0), at(2))
+}
+
+/// Claims and the ids claimed.
+async fn claim(journal: &dyn BookingJournal, group: &str, me: (&str, &str), now: i64, until: i64) -> Vec<EntryId> {
+    journal.claim_unsettled(group, me, at(now), at(until)).await.unwrap().into_iter().map(|e| e.unwrap().id).collect()
 }
 
 fn booked(id: &str) -> Outcome {
@@ -93,19 +98,29 @@ async fn contract(journal: &dyn BookingJournal) {
     );
     journal.begin(new("2", Some("1111"), Some("referral-9"), "a")).await.unwrap();
 
-    // Claims: one's own at once, another's only once its lease ended, never a settled one.
-    let theirs = journal.begin(NewEntry::new("3", request(Some("1")), None, "other", at(0), at(10))).await.unwrap();
-    let mine = journal.begin(NewEntry::new("3", request(Some("2")), None, "me", at(0), at(10))).await.unwrap();
-    let settled = journal.begin(NewEntry::new("3", request(Some("3")), None, "other", at(0), at(1))).await.unwrap();
+    // Claims. An earlier run's entry of mine at once; this run's hold that nothing acted on
+    // yet (the app still holds it) not before its lease ends, but this run's confirmation (it
+    // may land) at once; another owner's only once its lease ended; never a settled one.
+    let entry = |patient: &str, owner: &str, run: &str, lease: i64| {
+        NewEntry::new("3", request(Some(patient)), None, (owner, run), at(0), at(lease))
+    };
+    let theirs = journal.begin(entry("1", "other", "o-1", 10)).await.unwrap();
+    let earlier = journal.begin(entry("2", "me", "run-1", 10)).await.unwrap();
+    let held = journal.begin(entry("3", "me", "run-2", 10)).await.unwrap();
+    journal.record(held, "me", &hold, at(8)).await.unwrap();
+    let confirming = journal.begin(entry("4", "me", "run-2", 10)).await.unwrap();
+    let sent = Step::Confirming { appointment_id: "5009".into(), reserved_until: Some(at(15)) };
+    journal.record(confirming, "me", &sent, at(10)).await.unwrap();
+    let settled = journal.begin(entry("5", "other", "o-1", 1)).await.unwrap();
     journal.settle(settled, "other", &not_booked()).await.unwrap();
-    let claimed = journal.claim_unsettled("3", "me", at(5), at(20)).await.unwrap();
-    assert_eq!(claimed.iter().map(|e| e.id).collect::<Vec<_>>(), [mine]);
-    let claimed = journal.claim_unsettled("3", "me", at(10), at(20)).await.unwrap();
-    assert_eq!(claimed.iter().map(|e| e.id).collect::<Vec<_>>(), [theirs, mine], "oldest first");
-    assert!(claimed.iter().all(|e| e.owner == "me" && e.lease_until == at(20)));
+    assert_eq!(claim(journal, "3", ("me", "run-2"), 5, 20).await, [earlier, confirming]);
+    let claimed = journal.entry(earlier).await.unwrap();
+    assert_eq!((claimed.owner.as_str(), claimed.lease_until), ("me", at(20)));
+    // Claimed entries stay claimable by the same run (a later `recover()`); the rest at 10.
+    assert_eq!(claim(journal, "3", ("me", "run-2"), 10, 20).await, [theirs, earlier, held, confirming], "oldest first");
     // The earlier owner may no longer act on it.
     assert!(matches!(journal.settle(theirs, "other", &not_booked()).await, Err(JournalError::NotOwner { .. })));
-    assert!(journal.claim_unsettled("3", "someone", at(15), at(30)).await.unwrap().is_empty(), "me holds them until 20");
+    assert!(claim(journal, "3", ("someone", "s-1"), 15, 30).await.is_empty(), "me holds them until 20");
 
     for missing in [EntryId(999_999), EntryId(0), EntryId(i64::MIN), EntryId(-1)] {
         assert!(matches!(journal.entry(missing).await, Err(JournalError::NotFound { .. })), "{missing:?}");
@@ -285,45 +300,76 @@ async fn a_resumed_reservation_keeps_what_it_knew() {
     assert!(matches!(hero.client().booking().resume(releasing).confirm().await, Err(BookingError::NotAllowed { .. })));
 }
 
+/// What an earlier run of the owner "svc" left: an entry at `step` for a hold it made at Hero
+/// (through a client without a journal, as that process did before it died).
+async fn left_by_an_earlier_run(
+    hero: &MockHero,
+    journal: &dyn BookingJournal,
+    slot: &Slot,
+    patient: &str,
+    step: &str,
+) -> (EntryId, String) {
+    let request = request(Some(patient));
+    let id = journal.begin(NewEntry::new("1", request, None, ("svc", "earlier-run"), hero.now(), hero.now())).await.unwrap();
+    let hold = hero.client().booking().reserve(slot, Some(&patient.parse().unwrap())).await.unwrap();
+    let (appointment_id, reserved_until) = (hold.id().to_owned(), hold.reserved_until());
+    let step = match step {
+        "reserved" => Step::Reserved { appointment_id: appointment_id.clone(), reserved_until },
+        "confirming" => Step::Confirming { appointment_id: appointment_id.clone(), reserved_until },
+        _ => Step::Releasing { appointment_id: appointment_id.clone(), reserved_until },
+    };
+    journal.record(id, "svc", &step, hero.now()).await.unwrap();
+    (id, appointment_id)
+}
+
 #[tokio::test]
 async fn recovery_settles_each_step_a_crash_can_leave() {
     let hero = MockHero::start().await.unwrap();
     let journal = Arc::new(MemoryJournal::new());
     let slots = free_slots(&hero).await;
     let booking = hero.client().booking().with_journal(journal.clone()).with_journal_owner("svc");
-    let entry = |patient: &str| NewEntry::new("1", request(Some(patient)), None, "svc", hero.now(), hero.now());
 
     // 1. The reserve was sent, its answer never recorded.
-    let intended = journal.begin(entry("1")).await.unwrap();
-    // 2. A hold recorded, never confirmed: recovery confirms it.
-    let held = booking.reserve(&slots[0], Some(&"2".parse().unwrap())).await.unwrap();
-    // 3. A hold confirmed at Hero, its answer lost with the process.
-    let confirmed = booking.reserve(&slots[1], Some(&"3".parse().unwrap())).await.unwrap();
-    hero.client().book_appointment().id(confirmed.id()).send().await.unwrap();
-    // 4. Another live owner's entry: left alone.
+    let intended =
+        journal.begin(NewEntry::new("1", request(Some("1")), None, ("svc", "earlier-run"), hero.now(), hero.now())).await.unwrap();
+    // 2. A hold nobody asked to confirm: released, never confirmed.
+    let (held, held_id) = left_by_an_earlier_run(&hero, &*journal, &slots[0], "2", "reserved").await;
+    // 3. A confirmation sent, the process gone before it was sent or answered: confirmed.
+    let (sent, sent_id) = left_by_an_earlier_run(&hero, &*journal, &slots[1], "3", "confirming").await;
+    // 4. A confirmation that landed, its answer lost with the process: booked.
+    let (landed, landed_id) = left_by_an_earlier_run(&hero, &*journal, &slots[2], "4", "confirming").await;
+    hero.client().book_appointment().id(landed_id.as_str()).send().await.unwrap();
+    // 5. A release under way: finished, never confirmed.
+    let (releasing, releasing_id) = left_by_an_earlier_run(&hero, &*journal, &slots[3], "5", "releasing").await;
+    // 6. Another live owner's entry, and this run's own hold the app still holds: left alone.
     let theirs = journal
-        .begin(NewEntry::new("1", request(Some("5")), None, "other", hero.now(), hero.now() + chrono::Duration::hours(1)))
+        .begin(NewEntry::new("1", request(Some("6")), None, ("other", "o-1"), hero.now(), hero.now() + chrono::Duration::hours(1)))
         .await
         .unwrap();
-    let (held_id, confirmed_id) = (held.id().to_owned(), confirmed.id().to_owned());
-    drop((held, confirmed));
+    let mine = booking.reserve(&slots[4], Some(&"7".parse().unwrap())).await.unwrap();
+
     let recovered = booking.recover().await.unwrap();
+
     let by_entry = |id: EntryId| recovered.iter().find(|r| r.entry == id).map(|r| &r.outcome);
     assert!(matches!(by_entry(intended), Some(RecoveredOutcome::NotBooked { .. })), "{recovered:?}");
-    assert!(by_entry(theirs).is_none(), "another owner's live entry is not claimed");
-    assert_eq!(recovered.len(), 3, "{recovered:?}");
-    let booked: Vec<String> = recovered
-        .iter()
-        .filter_map(|r| match &r.outcome {
-            RecoveredOutcome::Booked(a) => Some(a.id.to_string()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(booked, [held_id.clone(), confirmed_id.clone()]);
-    assert_eq!(
-        bookings_of(&hero, std::slice::from_ref(&held_id), "2").await + bookings_of(&hero, std::slice::from_ref(&confirmed_id), "3").await,
-        2
-    );
+    assert!(matches!(by_entry(held), Some(RecoveredOutcome::NotBooked { .. })), "{recovered:?}");
+    assert!(matches!(by_entry(sent), Some(RecoveredOutcome::Booked(a)) if a.id.as_str() == sent_id), "{recovered:?}");
+    assert!(matches!(by_entry(landed), Some(RecoveredOutcome::Booked(a)) if a.id.as_str() == landed_id), "{recovered:?}");
+    assert!(matches!(by_entry(releasing), Some(RecoveredOutcome::NotBooked { .. })), "{recovered:?}");
+    assert_eq!(recovered.len(), 5, "another owner's live entry and this run's live hold are not claimed: {recovered:?}");
+    let read = |id: String| {
+        let booking = hero.client().booking();
+        async move { booking.appointment(&id).await }
+    };
+    for id in [held_id, releasing_id] {
+        let released = read(id).await.unwrap();
+        assert!(released.cancelled_at.is_some() && released.booking_confirmed_at.is_none(), "released, never confirmed");
+    }
+    let once =
+        bookings_of(&hero, std::slice::from_ref(&sent_id), "3").await + bookings_of(&hero, std::slice::from_ref(&landed_id), "4").await;
+    assert_eq!(once, 2, "each confirmed once");
+    // This run's own hold is still the app's to confirm.
+    assert!(mine.confirm().await.unwrap().booking_confirmed_at.is_some());
     // Once its lease ends, another owner's entry is claimed too.
     hero.advance(Duration::from_secs(2 * 3600));
     let later = booking.recover().await.unwrap();
@@ -372,4 +418,85 @@ async fn owner_settings_hold_in_any_order_and_a_process_has_one_default_owner() 
     assert!(resumed.confirm().await.unwrap().booking_confirmed_at.is_some());
     let owner = journal.entry(held.journal_entry().unwrap()).await.unwrap().owner;
     assert!(owner.starts_with("process-") && owner != "svc-a", "{owner}");
+}
+
+/// A confirmation that may still land is never answered "expired" by the client's clock alone
+/// (that would unblock the patient while the first confirmation commits).
+#[tokio::test]
+async fn a_hold_about_to_lapse_with_a_confirmation_that_may_land_is_read_not_guessed() {
+    let hero = MockHero::builder().with_hold_period(Duration::from_secs(60)).start().await.unwrap();
+    let journal = Arc::new(MemoryJournal::new());
+    let booking = impatient(&hero).booking().with_journal(journal.clone());
+    let slot = free_slots(&hero).await.remove(0);
+    let reservation = booking.reserve(&slot, Some(&patient())).await.unwrap();
+    // A 502 that did nothing, and a read-back that fails: it may land.
+    hero.inject(Fault::on("bookAppointment", FaultKind::ServerError(502))).unwrap();
+    hero.inject(Fault::on("getAppointment", FaultKind::ServerError(503))).unwrap();
+    assert!(matches!(reservation.confirm().await, Err(BookingError::OutcomeUnknown { .. })));
+    // Two seconds before the hold ends: inside the skew margin.
+    hero.advance_to(reservation.reserved_until().unwrap() - chrono::Duration::seconds(2)).unwrap();
+    hero.clear_requests();
+
+    let again = reservation.confirm().await.unwrap_err();
+
+    assert!(matches!(again, BookingError::OutcomeUnknown { .. }), "not a guessed expiry: {again:?}");
+    assert_eq!(operations(&hero), ["getAppointment"], "read, nothing sent");
+    let entry = journal.entry(reservation.journal_entry().unwrap()).await.unwrap();
+    assert_eq!(entry.outcome, None, "the patient stays blocked while it may land");
+    // Past the end and the margin it cannot land: expired, and settled as not booked.
+    hero.advance(Duration::from_secs(10));
+    assert!(matches!(reservation.confirm().await, Err(BookingError::ReservationExpired { .. })));
+    let entry = journal.entry(reservation.journal_entry().unwrap()).await.unwrap();
+    assert!(matches!(entry.outcome, Some(Outcome::NotBooked { .. })), "{entry:?}");
+}
+
+#[tokio::test]
+async fn a_record_from_another_journal_is_refused_before_anything_is_sent() {
+    let hero = MockHero::start().await.unwrap();
+    let slots = free_slots(&hero).await;
+    let old: Arc<dyn BookingJournal> = Arc::new(MemoryJournal::new());
+    let record = hero.client().booking().with_journal(old).reserve(&slots[0], Some(&patient())).await.unwrap().record();
+    // The journal was recreated: its entry 1 is another patient's hold now.
+    let new: Arc<dyn BookingJournal> = Arc::new(MemoryJournal::new());
+    let booking = hero.client().booking().with_journal(new.clone());
+    booking.reserve(&slots[1], Some(&"77".parse().unwrap())).await.unwrap();
+    hero.clear_requests();
+
+    let refused = booking.resume(record).confirm().await.unwrap_err();
+
+    assert!(matches!(refused, BookingError::Journal(JournalError::NotThisReservation { .. })), "{refused:?}");
+    assert!(operations(&hero).is_empty(), "nothing sent: {:?}", operations(&hero));
+    assert_eq!(new.entry(EntryId(1)).await.unwrap().step.name(), "reserved", "the other patient's entry is untouched");
+}
+
+#[tokio::test]
+async fn a_corrupt_entry_is_reported_by_itself_and_leaks_nothing() {
+    let dir = std::env::temp_dir().join(format!("hero-health-journal-{}-corrupt", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("journal.sqlite3");
+    let _ = std::fs::remove_file(&path);
+    let hero = MockHero::start().await.unwrap();
+    let journal = Arc::new(SqliteJournal::open(&path).await.unwrap());
+    let slot = free_slots(&hero).await.remove(0);
+    let broken =
+        journal.begin(NewEntry::new("1", request(Some("9434765919")), None, ("svc", "earlier-run"), hero.now(), hero.now())).await.unwrap();
+    let fine = journal.begin(NewEntry::new("1", request(Some("5")), None, ("svc", "earlier-run"), hero.now(), hero.now())).await.unwrap();
+    // Edited by hand (or written by another version): the request holds a number where text was.
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute(
+        "UPDATE hero_health_booking_journal SET request = '{\"patient_id\": 9434765919, \"reason\": [1]}' WHERE id = ?1",
+        [broken.0],
+    )
+    .unwrap();
+    drop(raw);
+    let _ = slot;
+
+    let recovered = hero.client().booking().with_journal(journal).with_journal_owner("svc").recover().await.unwrap();
+
+    assert_eq!(recovered.len(), 2, "{recovered:?}");
+    let RecoveredOutcome::Unsettled { reason } = &recovered[0].outcome else { panic!("{recovered:?}") };
+    assert_eq!(recovered[0].entry, broken);
+    assert!(reason.contains("does not decode") && !reason.contains("9434765919"), "{reason}");
+    assert!(matches!(recovered[1].outcome, RecoveredOutcome::NotBooked { .. }) && recovered[1].entry == fine, "{recovered:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

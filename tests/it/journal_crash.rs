@@ -62,6 +62,8 @@ struct Task {
     abort_after_hold: bool,
     /// Already booked, by what the app saw of its first run.
     booked: bool,
+    /// The app's name in the journal.
+    owner: String,
 }
 
 /// How a run crashes the app.
@@ -141,11 +143,11 @@ impl BookingJournal for AbortAfterHold {
     async fn claim_unsettled(
         &self,
         group: &str,
-        owner: &str,
+        me: (&str, &str),
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
-    ) -> Result<Vec<hero_health::booking::journal::JournalEntry>, JournalError> {
-        self.0.claim_unsettled(group, owner, now, lease_until).await
+    ) -> Result<Vec<Result<hero_health::booking::journal::JournalEntry, JournalError>>, JournalError> {
+        self.0.claim_unsettled(group, me, now, lease_until).await
     }
     async fn entry(
         &self,
@@ -211,7 +213,7 @@ async fn crash_child() {
     if task.abort_after_hold {
         journal = Arc::new(AbortAfterHold(journal));
     }
-    let booking = app_client(&task.url, &task.api_key, task.now).booking().with_journal(journal).with_journal_owner(OWNER);
+    let booking = app_client(&task.url, &task.api_key, task.now).booking().with_journal(journal).with_journal_owner(task.owner.clone());
     let say = |event: String| {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
@@ -263,6 +265,7 @@ impl App {
     fn task(booking: Booking, task: &Task) -> App {
         let (send, events) = tokio::sync::mpsc::unbounded_channel::<String>();
         let task = task.clone();
+        let booking = booking.with_journal_owner(task.owner.clone());
         let handle = tokio::spawn(async move { app(&booking, &task, &move |e| drop(send.send(e))).await });
         App { running: Running::Task(handle), events, seen: Vec::new() }
     }
@@ -369,9 +372,31 @@ fn inject(hero: &MockHero, crash: Crash) {
     hero.inject(fault).unwrap();
 }
 
+/// How the app comes back after the first run.
+#[derive(Debug, Clone, Copy)]
+struct Restart {
+    /// How long the mock's clock moves first: an entry another owner (or a task of the same
+    /// process) recovers only once its lease has ended; the same owner restarted, at once.
+    wait: Duration,
+    /// The name it comes back under: the same owner, or another replica taking over.
+    owner: &'static str,
+}
+
+/// Every other round of the six crashes is taken over by another replica after the lease; the
+/// rest by the app itself restarted (at once for a new process; after the lease for a task of
+/// this process). So each crash meets both.
+fn restart_for(run: u64, same_process: bool) -> Restart {
+    let after_lease = hero_health::booking::DEFAULT_JOURNAL_LEASE + Duration::from_secs(1);
+    match ((run / 6) % 2, same_process) {
+        (1, _) => Restart { wait: after_lease, owner: "partner-app-replica-b" },
+        (_, true) => Restart { wait: after_lease, owner: OWNER },
+        _ => Restart { wait: Duration::ZERO, owner: OWNER },
+    }
+}
+
 /// One seeded run: book (crashing as `crash` says), then the app again to recover and finish.
 /// `start` runs the app (a child process, or a task).
-async fn run_once(hero: &MockHero, store: &Store, run: u64, crash: Crash, start: &dyn Fn(&Task) -> App) -> Vec<String> {
+async fn run_once(hero: &MockHero, store: &Store, run: u64, crash: Crash, start: &dyn Fn(&Task) -> App, restart: Restart) -> Vec<String> {
     let mut task = Task {
         url: hero.url(),
         api_key: hero.api_key().to_owned(),
@@ -382,6 +407,7 @@ async fn run_once(hero: &MockHero, store: &Store, run: u64, crash: Crash, start:
         phase: Phase::Book,
         abort_after_hold: crash == Crash::AfterHoldRecorded,
         booked: false,
+        owner: OWNER.to_owned(),
     };
     inject(hero, crash);
     let mut app = start(&task);
@@ -410,13 +436,15 @@ async fn run_once(hero: &MockHero, store: &Store, run: u64, crash: Crash, start:
             app.kill().await
         }
     };
+    hero.advance(restart.wait);
+    task.owner = restart.owner.to_owned();
     task.phase = Phase::Recover;
     task.abort_after_hold = false;
     task.booked = first.iter().any(|e| e.starts_with("booked "));
     task.now = hero.now();
     task.candidates = hero.free_slots().into_iter().take(3).collect();
     let second = start(&task).finish().await;
-    let mut log = vec![format!("run {run}: {crash:?}")];
+    let mut log = vec![format!("run {run}: {crash:?}, then {restart:?}")];
     log.extend(first.into_iter().map(|e| format!("  first: {e}")));
     log.extend(second.into_iter().map(|e| format!("  second: {e}")));
     log
@@ -434,7 +462,7 @@ async fn crash_runs(store: Store) {
     let hero = MockHero::builder().with_start("2026-03-23T07:00:00Z".parse().unwrap()).with_days(7).start().await.unwrap();
     let mut logs = Vec::new();
     for run in 0..RUNS {
-        logs.extend(run_once(&hero, &store, run, crash_for(run), &App::process).await);
+        logs.extend(run_once(&hero, &store, run, crash_for(run), &App::process, restart_for(run, false)).await);
     }
     let per_patient = bookings(&hero).await;
     let (lost, double) = count(&per_patient, RUNS);
@@ -465,7 +493,7 @@ async fn memory_no_booking_is_lost_or_doubled_when_the_app_task_is_aborted() {
     let hero = MockHero::builder().with_start("2026-03-23T07:00:00Z".parse().unwrap()).with_days(7).start().await.unwrap();
     let journal: Arc<dyn BookingJournal> = Arc::new(MemoryJournal::new());
     let booking = hero.client_builder().with_timeout(Duration::from_secs(2)).build().unwrap().booking();
-    let booking = booking.with_journal(journal).with_journal_owner(OWNER);
+    let booking = booking.with_journal(journal);
     let start = |task: &Task| App::task(booking.clone(), task);
     let mut logs = Vec::new();
     for run in 0..RUNS {
@@ -474,7 +502,7 @@ async fn memory_no_booking_is_lost_or_doubled_when_the_app_task_is_aborted() {
             Crash::AfterHoldRecorded => Crash::AtRandom { after_ms: 0, latency_ms: 50 },
             crash => crash,
         };
-        logs.extend(run_once(&hero, &Store::Sqlite(String::new()), run, crash, &start).await);
+        logs.extend(run_once(&hero, &Store::Sqlite(String::new()), run, crash, &start, restart_for(run, true)).await);
     }
     let (lost, double) = count(&bookings(&hero).await, RUNS);
     eprintln!("memory: {RUNS} runs, {lost} lost, {double} double bookings");

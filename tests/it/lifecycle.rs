@@ -638,7 +638,7 @@ async fn an_unsettled_cancel_is_finished_by_settling_it() {
     let error = client.booking().cancel(&appointment, &Cancellation::new().without_mail()).await.unwrap_err();
     let write: hero_health::booking::UnsettledWrite =
         serde_json::from_str(&serde_json::to_string(error.unsettled_write().unwrap()).unwrap()).unwrap();
-    assert_eq!(write.write, hero_health::booking::Write::Cancel { suppress_mail: true, suppress_policy: false });
+    assert_eq!(write.write, hero_health::booking::Write::Cancel { suppress_mail: true, suppress_policy: false, hold: false });
 
     hero.clear_requests();
     let settled = hero.client().booking().settle_write(&write).await.unwrap();
@@ -648,4 +648,27 @@ async fn an_unsettled_cancel_is_finished_by_settling_it() {
     hero.clear_requests();
     assert!(matches!(hero.client().booking().settle_write(&write).await.unwrap(), hero_health::booking::WriteSettled::Landed(_)));
     assert_eq!(operations(&hero), ["getAppointment"]);
+}
+
+#[tokio::test]
+async fn settling_a_release_never_cancels_what_became_a_booking() {
+    let hero = MockHero::start().await.unwrap();
+    let all = slots(&hero).await;
+    let client = hero.client_builder().with_retry_policy(hero_health::RetryPolicy::none()).build().unwrap();
+    let reservation = client.booking().reserve(&all[0], Some(&"1234".parse().unwrap())).await.unwrap();
+    let id = reservation.id().to_owned();
+    // The release's cancel gets a 502 (nothing done), and so does the one resend: unknown.
+    hero.inject(Fault::on("cancelAppointment", FaultKind::ServerError(502)).times(2)).unwrap();
+    let error = reservation.release().await.unwrap_err();
+    let write = error.unsettled_write().expect("the release's cancel is kept as data").clone();
+    assert!(matches!(write.write, hero_health::booking::Write::Cancel { hold: true, .. }));
+    // Meanwhile the hold was confirmed (another process resumed and confirmed it).
+    hero.client().book_appointment().id(id.as_str()).send().await.unwrap();
+    hero.clear_requests();
+
+    let refused = hero.client().booking().settle_write(&write).await.unwrap_err();
+
+    assert!(matches!(&refused, BookingError::NotAllowed { why: NotAllowed::Booked, .. }), "{refused:?}");
+    assert_eq!(operations(&hero), ["getAppointment"], "read, nothing cancelled");
+    assert!(hero.client().booking().appointment(&id).await.unwrap().cancelled_at.is_none());
 }

@@ -127,6 +127,7 @@ impl BookingJournal for MemoryJournal {
             step: Step::Intended,
             outcome: None,
             owner: new.owner,
+            incarnation: new.incarnation,
             lease_until: new.lease_until,
             created_at: new.at,
         });
@@ -172,19 +173,26 @@ impl BookingJournal for MemoryJournal {
     async fn claim_unsettled(
         &self,
         practice_group_id: &str,
-        owner: &str,
+        (owner, incarnation): (&str, &str),
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
-    ) -> Result<Vec<JournalEntry>, JournalError> {
+    ) -> Result<Vec<Result<JournalEntry, JournalError>>, JournalError> {
         let mut entries = self.lock();
+        let claimed = super::claimed_incarnation(incarnation);
         let claimed = entries
             .all
             .iter_mut()
-            .filter(|e| e.outcome.is_none() && e.practice_group_id == practice_group_id && (e.owner == owner || e.lease_until <= now))
+            .filter(|e| {
+                e.outcome.is_none()
+                    && e.practice_group_id == practice_group_id
+                    && (e.lease_until <= now
+                        || (e.owner == owner && (e.incarnation != incarnation || !matches!(e.step, Step::Reserved { .. }))))
+            })
             .map(|e| {
                 e.owner = owner.to_owned();
+                e.incarnation = claimed.clone();
                 e.lease_until = lease_until;
-                e.clone()
+                Ok(e.clone())
             })
             .collect();
         Ok(claimed)

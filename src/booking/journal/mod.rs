@@ -70,14 +70,53 @@ pub enum Step {
     /// Recorded before the reserve request is sent: a hold may exist whose id nobody knows. It
     /// cannot become a booking (confirming needs the id) and lapses by itself.
     Intended,
-    /// Hero answered the reserve: this hold exists until `reserved_until`. A confirmation of it
-    /// may have been sent after this was recorded.
+    /// Hero answered the reserve: this hold exists until `reserved_until`. No confirmation or
+    /// release of it was sent (each is recorded before it is sent). Recovery releases it: nobody
+    /// asked to confirm it.
     Reserved {
         /// The reservation's appointment id.
         appointment_id: String,
         /// When Hero releases the hold, if it said.
         reserved_until: Option<DateTime<Utc>>,
     },
+    /// A confirmation of the hold is about to be sent, or was: it may land. Recovery reads it
+    /// back and confirms it again if it is still only held (the confirmation was asked for).
+    Confirming {
+        /// The reservation's appointment id.
+        appointment_id: String,
+        /// When Hero releases the hold, if it said.
+        reserved_until: Option<DateTime<Utc>>,
+    },
+    /// A release (the cancel of the hold) is about to be sent, or was. Recovery finishes it and
+    /// never confirms the hold.
+    Releasing {
+        /// The reservation's appointment id.
+        appointment_id: String,
+        /// When Hero releases the hold, if it said.
+        reserved_until: Option<DateTime<Utc>>,
+    },
+}
+
+impl Step {
+    /// Its name, as the SQL stores keep it beside the step for claims.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Step::Intended => "intended",
+            Step::Reserved { .. } => "reserved",
+            Step::Confirming { .. } => "confirming",
+            Step::Releasing { .. } => "releasing",
+        }
+    }
+
+    /// The hold's appointment id and end, once Hero answered the reserve.
+    pub fn hold(&self) -> Option<(&str, Option<DateTime<Utc>>)> {
+        match self {
+            Step::Intended => None,
+            Step::Reserved { appointment_id, reserved_until }
+            | Step::Confirming { appointment_id, reserved_until }
+            | Step::Releasing { appointment_id, reserved_until } => Some((appointment_id, *reserved_until)),
+        }
+    }
 }
 
 /// How a booking ended.
@@ -113,6 +152,9 @@ pub struct NewEntry {
     pub request: AppointmentCreate,
     /// Who acts on it.
     pub owner: String,
+    /// Which run of the owner made it (new at each start of a process): a restarted owner
+    /// recovers its earlier runs' entries at once, never its own live ones.
+    pub incarnation: String,
     /// When the entry was made, by the client's clock.
     pub at: DateTime<Utc>,
     /// Until when no other owner may claim it.
@@ -120,12 +162,13 @@ pub struct NewEntry {
 }
 
 impl NewEntry {
-    /// A new entry for `request` in `practice_group_id`, owned by `owner` until `lease_until`.
+    /// A new entry for `request` in `practice_group_id`, owned by `owner` (in its run
+    /// `incarnation`) until `lease_until`.
     pub fn new(
         practice_group_id: impl Into<String>,
         request: AppointmentCreate,
         key: Option<String>,
-        owner: impl Into<String>,
+        (owner, incarnation): (impl Into<String>, impl Into<String>),
         at: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Self {
@@ -135,6 +178,7 @@ impl NewEntry {
             key,
             request,
             owner: owner.into(),
+            incarnation: incarnation.into(),
             at,
             lease_until,
         }
@@ -172,6 +216,8 @@ pub struct JournalEntry {
     pub outcome: Option<Outcome>,
     /// Who acts on it.
     pub owner: String,
+    /// Which run of the owner acts on it.
+    pub incarnation: String,
     /// Until when no other owner may claim it.
     pub lease_until: DateTime<Utc>,
     /// When it was made, by the client's clock.
@@ -181,9 +227,9 @@ pub struct JournalEntry {
 impl JournalEntry {
     /// The appointment id of its hold, once Hero answered the reserve.
     pub fn appointment_id(&self) -> Option<&str> {
-        match (&self.outcome, &self.step) {
-            (Some(Outcome::Booked { appointment_id }), _) | (_, Step::Reserved { appointment_id, .. }) => Some(appointment_id),
-            _ => None,
+        match &self.outcome {
+            Some(Outcome::Booked { appointment_id }) => Some(appointment_id),
+            _ => self.step.hold().map(|(id, _)| id),
         }
     }
 }
@@ -197,9 +243,16 @@ impl fmt::Debug for JournalEntry {
             .field("step", &self.step)
             .field("outcome", &self.outcome)
             .field("owner", &self.owner)
+            .field("incarnation", &self.incarnation)
             .field("lease_until", &self.lease_until)
             .finish_non_exhaustive()
     }
+}
+
+/// The incarnation a claim leaves on an entry: never a live run's own, so the claiming run
+/// claims it again on a later `recover()`.
+pub(super) fn claimed_incarnation(incarnation: &str) -> String {
+    format!("{incarnation}/recovered")
 }
 
 /// A journal refused a step or could not be read or written.
@@ -247,7 +300,8 @@ pub enum JournalError {
         /// The entry asked for.
         entry: EntryId,
     },
-    /// The store failed (connection, disk, a lock). Nothing of the step was recorded.
+    /// The store failed (connection, disk, a lock). The step may or may not have been recorded
+    /// (a write can commit before its connection drops); nothing was sent to Hero after it.
     #[error("the booking journal's {store} store failed ({reason}); check that it is reachable and writable, then try again")]
     #[non_exhaustive]
     Store {
@@ -258,6 +312,16 @@ pub enum JournalError {
         /// The store's own error, where it carries no entry data.
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// The reservation being resumed is not the one this journal's entry is for: its record was
+    /// written against another journal (or one that was recreated). Nothing was written.
+    #[error(
+        "{entry} in this journal is not the reservation being resumed (its record was written against another or a recreated journal): nothing was written; resume it with the journal it was made in"
+    )]
+    #[non_exhaustive]
+    NotThisReservation {
+        /// The entry the record named.
+        entry: EntryId,
     },
     /// An entry read from the store does not decode (written by an incompatible version, or
     /// edited by hand).
@@ -314,20 +378,27 @@ pub trait BookingJournal: fmt::Debug + Send + Sync {
     /// [`JournalError::NotFound`], [`JournalError::Store`].
     async fn settle(&self, entry: EntryId, owner: &str, outcome: &Outcome) -> Result<(), JournalError>;
 
-    /// Claims for `owner` every unsettled entry of `practice_group_id` that `owner` already
-    /// owns or whose lease ended at or before `now`, extending its lease to `lease_until`, and
-    /// returns them (oldest first). An entry another owner's lease still covers is left alone.
+    /// Claims for `owner` in its run `incarnation` every unsettled entry of
+    /// `practice_group_id` whose lease ended at or before `now`, or that `owner` made in another
+    /// run (a restart) or claimed before, or that `owner` made in this run and is past
+    /// [`Step::Reserved`] (a confirmation or release was sent, or a reserve whose answer never
+    /// came): sets its owner and lease (to `lease_until`) and marks it claimed (its incarnation
+    /// no longer `incarnation`, so the same run claims it again later), and returns them, oldest
+    /// first. A hold this very run reserved and has not acted on yet (a reservation the app
+    /// still holds) or an entry another owner's lease still covers is left alone. An entry that does not decode is
+    /// claimed too and comes back as its [`JournalError::Corrupt`], so one bad row never stops
+    /// the others.
     ///
     /// # Errors
     ///
-    /// [`JournalError::Store`], [`JournalError::Corrupt`].
+    /// [`JournalError::Store`].
     async fn claim_unsettled(
         &self,
         practice_group_id: &str,
-        owner: &str,
+        (owner, incarnation): (&str, &str),
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
-    ) -> Result<Vec<JournalEntry>, JournalError>;
+    ) -> Result<Vec<Result<JournalEntry, JournalError>>, JournalError>;
 
     /// One entry, settled or not.
     ///

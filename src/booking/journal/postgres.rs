@@ -126,23 +126,25 @@ fn read_row(row: &tokio_postgres::Row) -> Result<Row, JournalError> {
             step: row.try_get(5)?,
             outcome: row.try_get(6)?,
             owner: row.try_get(7)?,
-            lease_until: row.try_get(8)?,
-            created_at: row.try_get(9)?,
+            incarnation: row.try_get(8)?,
+            lease_until: row.try_get(9)?,
+            created_at: row.try_get(10)?,
         })
     };
     get().map_err(store_error)
 }
 
-fn entries(rows: &[tokio_postgres::Row]) -> Result<Vec<JournalEntry>, JournalError> {
-    let mut entries = rows.iter().map(|r| read_row(r)?.into_entry()).collect::<Result<Vec<_>, _>>()?;
-    entries.sort_by_key(|e| e.id);
-    Ok(entries)
+/// Every row, decoded one by one (a row that does not decode is its own error), oldest first.
+fn entries(rows: &[tokio_postgres::Row]) -> Result<Vec<Result<JournalEntry, JournalError>>, JournalError> {
+    let mut entries = rows.iter().map(|r| read_row(r).map(|row| (row.id, row.into_entry()))).collect::<Result<Vec<_>, _>>()?;
+    entries.sort_by_key(|(id, _)| *id);
+    Ok(entries.into_iter().map(|(_, entry)| entry).collect())
 }
 
 impl PostgresJournal {
     async fn read_entry(&self, id: EntryId) -> Result<JournalEntry, JournalError> {
         let rows = self.client().await?.query(row::ENTRY, &[&id.0]).await.map_err(store_error)?;
-        entries(&rows)?.pop().ok_or(JournalError::NotFound { entry: id })
+        entries(&rows)?.pop().ok_or(JournalError::NotFound { entry: id })?
     }
 }
 
@@ -159,7 +161,17 @@ impl BookingJournal for PostgresJournal {
             let inserted = client
                 .query_opt(
                     row::INSERT,
-                    &[&v.practice_group_id, &v.patient_id, &v.key, &v.request, &v.step, &v.owner, &v.lease_until, &v.created_at],
+                    &[
+                        &v.practice_group_id,
+                        &v.patient_id,
+                        &v.key,
+                        &v.request,
+                        &v.step,
+                        &v.owner,
+                        &v.incarnation,
+                        &v.lease_until,
+                        &v.created_at,
+                    ],
                 )
                 .await
                 .map_err(store_error)?;
@@ -167,7 +179,8 @@ impl BookingJournal for PostgresJournal {
                 return Ok(EntryId(inserted.try_get(0).map_err(store_error)?));
             }
             let rows = client.query(row::CONFLICTS, &[&v.practice_group_id, &v.patient_id, &v.key]).await.map_err(store_error)?;
-            if let Some(refused) = row::refusal(entries(&rows)?, &new) {
+            let conflicting = entries(&rows)?.into_iter().collect::<Result<Vec<_>, _>>()?;
+            if let Some(refused) = row::refusal(conflicting, &new) {
                 return Err(refused);
             }
         }
@@ -175,9 +188,13 @@ impl BookingJournal for PostgresJournal {
     }
 
     async fn record(&self, id: EntryId, owner: &str, step: &Step, lease_until: DateTime<Utc>) -> Result<(), JournalError> {
-        let step = row::encode_step(step);
-        let changed =
-            self.client().await?.execute(row::RECORD, &[&step, &row::millis(lease_until), &id.0, &owner]).await.map_err(store_error)?;
+        let (stage, step) = (step.name(), row::encode_step(step));
+        let changed = self
+            .client()
+            .await?
+            .execute(row::RECORD, &[&step, &stage, &row::millis(lease_until), &id.0, &owner])
+            .await
+            .map_err(store_error)?;
         if changed == 1 { Ok(()) } else { row::not_written(self.read_entry(id).await, owner, None) }
     }
 
@@ -195,14 +212,15 @@ impl BookingJournal for PostgresJournal {
     async fn claim_unsettled(
         &self,
         practice_group_id: &str,
-        owner: &str,
+        (owner, incarnation): (&str, &str),
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
-    ) -> Result<Vec<JournalEntry>, JournalError> {
+    ) -> Result<Vec<Result<JournalEntry, JournalError>>, JournalError> {
+        let claimed = super::claimed_incarnation(incarnation);
         let rows = self
             .client()
             .await?
-            .query(row::CLAIM, &[&owner, &row::millis(lease_until), &practice_group_id, &row::millis(now)])
+            .query(row::CLAIM, &[&owner, &row::millis(lease_until), &claimed, &practice_group_id, &row::millis(now), &incarnation])
             .await
             .map_err(store_error)?;
         entries(&rows)

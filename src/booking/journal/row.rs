@@ -21,9 +21,11 @@ pub(super) const TABLE_REST: &str = "
     booking_key TEXT,
     request TEXT NOT NULL,
     step TEXT NOT NULL,
+    stage TEXT NOT NULL,
     outcome TEXT,
     booked BOOLEAN NOT NULL DEFAULT FALSE,
     owner TEXT NOT NULL,
+    incarnation TEXT NOT NULL,
     lease_until BIGINT NOT NULL,
     created_at BIGINT NOT NULL
 );
@@ -37,29 +39,33 @@ CREATE INDEX IF NOT EXISTS hero_health_booking_journal_unsettled
 
 /// Inserts an entry unless a unique index refuses it: then no row comes back.
 pub(super) const INSERT: &str = "INSERT INTO hero_health_booking_journal
-    (practice_group_id, patient_id, booking_key, request, step, owner, lease_until, created_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id";
+    (practice_group_id, patient_id, booking_key, request, step, stage, owner, incarnation, lease_until, created_at)
+    VALUES ($1, $2, $3, $4, $5, 'intended', $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING id";
 
 /// The entries that can refuse a new one: the same patient unsettled, the same key unsettled
 /// or booked.
 pub(super) const CONFLICTS: &str =
-    "SELECT id, practice_group_id, patient_id, booking_key, request, step, outcome, owner, lease_until, created_at
+    "SELECT id, practice_group_id, patient_id, booking_key, request, step, outcome, owner, incarnation, lease_until, created_at
     FROM hero_health_booking_journal
     WHERE practice_group_id = $1 AND ((patient_id = $2 AND outcome IS NULL) OR (booking_key = $3 AND (outcome IS NULL OR booked)))
     ORDER BY id";
 
-pub(super) const RECORD: &str = "UPDATE hero_health_booking_journal SET step = $1, lease_until = $2
-    WHERE id = $3 AND owner = $4 AND outcome IS NULL";
+pub(super) const RECORD: &str = "UPDATE hero_health_booking_journal SET step = $1, stage = $2, lease_until = $3
+    WHERE id = $4 AND owner = $5 AND outcome IS NULL";
 
 pub(super) const SETTLE: &str = "UPDATE hero_health_booking_journal SET outcome = $1, booked = $2
     WHERE id = $3 AND owner = $4 AND outcome IS NULL";
 
-pub(super) const CLAIM: &str = "UPDATE hero_health_booking_journal SET owner = $1, lease_until = $2
-    WHERE practice_group_id = $3 AND outcome IS NULL AND (owner = $1 OR lease_until <= $4)
-    RETURNING id, practice_group_id, patient_id, booking_key, request, step, outcome, owner, lease_until, created_at";
+/// `$3` is the claimed incarnation ([`super::claimed_incarnation`] of `$6`, the claiming run's):
+/// the claiming run's own holds it has not acted on (incarnation `$6`, stage `reserved`) are
+/// never taken.
+pub(super) const CLAIM: &str = "UPDATE hero_health_booking_journal SET owner = $1, lease_until = $2, incarnation = $3
+    WHERE practice_group_id = $4 AND outcome IS NULL
+        AND (lease_until <= $5 OR (owner = $1 AND (incarnation <> $6 OR stage <> 'reserved')))
+    RETURNING id, practice_group_id, patient_id, booking_key, request, step, outcome, owner, incarnation, lease_until, created_at";
 
 pub(super) const ENTRY: &str =
-    "SELECT id, practice_group_id, patient_id, booking_key, request, step, outcome, owner, lease_until, created_at
+    "SELECT id, practice_group_id, patient_id, booking_key, request, step, outcome, owner, incarnation, lease_until, created_at
     FROM hero_health_booking_journal WHERE id = $1";
 
 /// An entry as stored.
@@ -72,11 +78,12 @@ pub(super) struct Row {
     pub(super) step: String,
     pub(super) outcome: Option<String>,
     pub(super) owner: String,
+    pub(super) incarnation: String,
     pub(super) lease_until: i64,
     pub(super) created_at: i64,
 }
 
-/// A new entry's values, in [`INSERT`]'s order (`$1`…`$8`).
+/// A new entry's values, in [`INSERT`]'s order (`$1`…`$9`).
 pub(super) struct Insert {
     pub(super) practice_group_id: String,
     pub(super) patient_id: Option<String>,
@@ -84,6 +91,7 @@ pub(super) struct Insert {
     pub(super) request: String,
     pub(super) step: String,
     pub(super) owner: String,
+    pub(super) incarnation: String,
     pub(super) lease_until: i64,
     pub(super) created_at: i64,
 }
@@ -97,6 +105,7 @@ pub(super) fn insert(new: &NewEntry) -> Insert {
         request: serde_json::to_string(&new.request).unwrap_or_default(),
         step: encode_step(&Step::Intended),
         owner: new.owner.clone(),
+        incarnation: new.incarnation.clone(),
         lease_until: millis(new.lease_until),
         created_at: millis(new.at),
     }
@@ -117,17 +126,21 @@ pub(super) fn millis(at: DateTime<Utc>) -> i64 {
 impl Row {
     pub(super) fn into_entry(self) -> Result<JournalEntry, JournalError> {
         let id = EntryId(self.id);
-        let corrupt = |what: &str, e: &dyn std::fmt::Display| JournalError::Corrupt { entry: id, reason: format!("{what}: {e}") };
-        let instant = |what: &str, ms: i64| DateTime::from_timestamp_millis(ms).ok_or_else(|| corrupt(what, &"out of range"));
+        // Where and what kind, never serde's message: it quotes the value (a patient id, a reason).
+        let corrupt = |what: &str, why: String| JournalError::Corrupt { entry: id, reason: format!("{what}: {why}") };
+        let json =
+            |what: &str, e: serde_json::Error| corrupt(what, format!("{:?} at line {} column {}", e.classify(), e.line(), e.column()));
+        let instant = |what: &str, ms: i64| DateTime::from_timestamp_millis(ms).ok_or_else(|| corrupt(what, "out of range".into()));
         Ok(JournalEntry {
             id,
             practice_group_id: self.practice_group_id,
             patient_id: self.patient_id.map(crate::Id::received),
             key: self.key,
-            request: serde_json::from_str(&self.request).map_err(|e| corrupt("request", &e))?,
-            step: serde_json::from_str(&self.step).map_err(|e| corrupt("step", &e))?,
-            outcome: self.outcome.as_deref().map(serde_json::from_str).transpose().map_err(|e| corrupt("outcome", &e))?,
+            request: serde_json::from_str(&self.request).map_err(|e| json("request", e))?,
+            step: serde_json::from_str(&self.step).map_err(|e| json("step", e))?,
+            outcome: self.outcome.as_deref().map(serde_json::from_str).transpose().map_err(|e| json("outcome", e))?,
             owner: self.owner,
+            incarnation: self.incarnation,
             lease_until: instant("lease_until", self.lease_until)?,
             created_at: instant("created_at", self.created_at)?,
         })

@@ -103,8 +103,9 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         step: row.get(5)?,
         outcome: row.get(6)?,
         owner: row.get(7)?,
-        lease_until: row.get(8)?,
-        created_at: row.get(9)?,
+        incarnation: row.get(8)?,
+        lease_until: row.get(9)?,
+        created_at: row.get(10)?,
     })
 }
 
@@ -117,14 +118,19 @@ fn read_entry(connection: &Connection, id: EntryId) -> Result<JournalEntry, Jour
         .into_entry()
 }
 
-fn read_all(statement: &mut rusqlite::Statement<'_>, params: impl rusqlite::Params) -> Result<Vec<JournalEntry>, JournalError> {
+/// Every row, decoded one by one (a row that does not decode is its own error), oldest first.
+fn read_all(
+    statement: &mut rusqlite::Statement<'_>,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Result<JournalEntry, JournalError>>, JournalError> {
     let rows = statement.query_map(params, read_row).map_err(store_error)?;
     let mut entries = Vec::new();
     for row in rows {
-        entries.push(row.map_err(store_error)?.into_entry()?);
+        let row = row.map_err(store_error)?;
+        entries.push((row.id, row.into_entry()));
     }
-    entries.sort_by_key(|e| e.id);
-    Ok(entries)
+    entries.sort_by_key(|(id, _)| *id);
+    Ok(entries.into_iter().map(|(_, entry)| entry).collect())
 }
 
 #[async_trait::async_trait]
@@ -137,7 +143,17 @@ impl BookingJournal for SqliteJournal {
             let inserted: Option<i64> = tx
                 .query_row(
                     row::INSERT,
-                    params![v.practice_group_id, v.patient_id, v.key, v.request, v.step, v.owner, v.lease_until, v.created_at],
+                    params![
+                        v.practice_group_id,
+                        v.patient_id,
+                        v.key,
+                        v.request,
+                        v.step,
+                        v.owner,
+                        v.incarnation,
+                        v.lease_until,
+                        v.created_at
+                    ],
                     |r| r.get(0),
                 )
                 .optional()
@@ -147,6 +163,7 @@ impl BookingJournal for SqliteJournal {
                 None => {
                     let mut statement = tx.prepare(row::CONFLICTS).map_err(store_error)?;
                     let conflicting = read_all(&mut statement, params![v.practice_group_id, v.patient_id, v.key])?;
+                    let conflicting = conflicting.into_iter().collect::<Result<Vec<_>, _>>()?;
                     Err(row::refusal(conflicting, &new)
                         .unwrap_or_else(|| JournalError::store("sqlite", "an index refused the entry, but no entry conflicts", None)))
                 }
@@ -158,9 +175,10 @@ impl BookingJournal for SqliteJournal {
     }
 
     async fn record(&self, id: EntryId, owner: &str, step: &Step, lease_until: DateTime<Utc>) -> Result<(), JournalError> {
-        let (owner, step) = (owner.to_owned(), row::encode_step(step));
+        let (owner, stage, step) = (owner.to_owned(), step.name(), row::encode_step(step));
         self.with(move |connection| {
-            let changed = connection.execute(row::RECORD, params![step, row::millis(lease_until), id.0, owner]).map_err(store_error)?;
+            let changed =
+                connection.execute(row::RECORD, params![step, stage, row::millis(lease_until), id.0, owner]).map_err(store_error)?;
             if changed == 1 { Ok(()) } else { row::not_written(read_entry(connection, id), &owner, None) }
         })
         .await
@@ -180,14 +198,15 @@ impl BookingJournal for SqliteJournal {
     async fn claim_unsettled(
         &self,
         practice_group_id: &str,
-        owner: &str,
+        (owner, incarnation): (&str, &str),
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
-    ) -> Result<Vec<JournalEntry>, JournalError> {
-        let (group, owner) = (practice_group_id.to_owned(), owner.to_owned());
+    ) -> Result<Vec<Result<JournalEntry, JournalError>>, JournalError> {
+        let (group, owner, incarnation) = (practice_group_id.to_owned(), owner.to_owned(), incarnation.to_owned());
         self.with(move |connection| {
             let mut statement = connection.prepare(row::CLAIM).map_err(store_error)?;
-            read_all(&mut statement, params![owner, row::millis(lease_until), group, row::millis(now)])
+            let claimed = super::claimed_incarnation(&incarnation);
+            read_all(&mut statement, params![owner, row::millis(lease_until), claimed, group, row::millis(now), incarnation])
         })
         .await
     }
