@@ -133,10 +133,17 @@ pub(super) async fn reserve(booking: Booking, request: AppointmentCreate, key: O
             let answer = answer.into_inner();
             let id: String = answer.id.into();
             if let Some(entry) = &entry {
-                // If this fails, nothing confirms the hold: it lapses, and recovery finds the
-                // entry with no recorded answer (not booked). Either way no booking is lost.
                 let step = Step::Reserved { appointment_id: id.clone(), reserved_until: answer.reserved_until };
-                entry.record(&step, booking.client.clock().now()).await?;
+                if let Err(error) = entry.record(&step, booking.client.clock().now()).await {
+                    // Nothing will confirm this hold (the journal does not know it, or another
+                    // owner settled the entry as not booked): give the slot back now rather than
+                    // keep it from other patients until it lapses. Best effort: if this fails
+                    // too, it lapses, and nothing is booked either way.
+                    if let Err(release) = booking.cancel_by_id(&id, true, true, true).await {
+                        tracing::debug!(error = %release, "an unrecorded hold could not be released; it lapses");
+                    }
+                    return Err(error);
+                }
             }
             Ok(Reservation { booking, id, reserved_until: answer.reserved_until, request, entry, state: Arc::default() })
         }
