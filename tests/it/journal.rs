@@ -501,43 +501,20 @@ async fn a_corrupt_entry_is_reported_by_itself_and_leaks_nothing() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A journal that fails to record the hold once Hero made it.
-#[derive(Debug)]
-struct LosesTheHold(MemoryJournal);
-
-#[async_trait::async_trait]
-impl BookingJournal for LosesTheHold {
-    async fn begin(&self, entry: NewEntry) -> Result<EntryId, JournalError> {
-        self.0.begin(entry).await
-    }
-    async fn record(&self, entry: EntryId, owner: &str, step: &Step, lease_until: DateTime<Utc>) -> Result<(), JournalError> {
-        if matches!(step, Step::Reserved { .. }) {
-            return Err(JournalError::store("test", "the disk is full", None));
-        }
-        self.0.record(entry, owner, step, lease_until).await
-    }
-    async fn settle(&self, entry: EntryId, owner: &str, outcome: &Outcome) -> Result<(), JournalError> {
-        self.0.settle(entry, owner, outcome).await
-    }
-    async fn claim_unsettled(
-        &self,
-        group: &str,
-        me: (&str, &str),
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-    ) -> Result<Vec<Result<hero_health::booking::journal::JournalEntry, JournalError>>, JournalError> {
-        self.0.claim_unsettled(group, me, now, lease_until).await
-    }
-    async fn entry(&self, entry: EntryId) -> Result<hero_health::booking::journal::JournalEntry, JournalError> {
-        self.0.entry(entry).await
-    }
-}
-
 #[tokio::test]
 async fn a_hold_the_journal_could_not_record_is_given_back_and_never_confirmed() {
     let hero = MockHero::start().await.unwrap();
     let slot = free_slots(&hero).await.remove(0);
-    let booking = hero.client().booking().with_journal(Arc::new(LosesTheHold(MemoryJournal::new())));
+    // The store fails to record the hold once Hero made it.
+    let loses_the_hold = crate::support::Intercept {
+        inner: Arc::new(MemoryJournal::new()),
+        before: |step| match step {
+            Step::Reserved { .. } => Err(JournalError::store("test", "the disk is full", None)),
+            _ => Ok(()),
+        },
+        after: |_| {},
+    };
+    let booking = hero.client().booking().with_journal(Arc::new(loses_the_hold));
     hero.clear_requests();
 
     let error = booking.book(&slot, Some(&patient())).await.unwrap_err();

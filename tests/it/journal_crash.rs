@@ -108,55 +108,6 @@ fn app_client(url: &str, api_key: &str, now: DateTime<Utc>) -> Client {
         .unwrap()
 }
 
-/// The journal the child opens, wrapped to abort the process once the hold is recorded when
-/// asked (a crash at the one moment a kill from outside cannot aim at).
-#[derive(Debug)]
-struct AbortAfterHold(Arc<dyn BookingJournal>);
-
-#[async_trait::async_trait]
-impl BookingJournal for AbortAfterHold {
-    async fn begin(&self, entry: hero_health::booking::journal::NewEntry) -> Result<hero_health::booking::journal::EntryId, JournalError> {
-        self.0.begin(entry).await
-    }
-    async fn record(
-        &self,
-        entry: hero_health::booking::journal::EntryId,
-        owner: &str,
-        step: &Step,
-        lease_until: DateTime<Utc>,
-    ) -> Result<(), JournalError> {
-        let recorded = self.0.record(entry, owner, step, lease_until).await;
-        if recorded.is_ok() && matches!(step, Step::Reserved { .. }) {
-            println!("journal-child: aborting after the hold was recorded");
-            std::process::abort();
-        }
-        recorded
-    }
-    async fn settle(
-        &self,
-        entry: hero_health::booking::journal::EntryId,
-        owner: &str,
-        outcome: &hero_health::booking::journal::Outcome,
-    ) -> Result<(), JournalError> {
-        self.0.settle(entry, owner, outcome).await
-    }
-    async fn claim_unsettled(
-        &self,
-        group: &str,
-        me: (&str, &str),
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-    ) -> Result<Vec<Result<hero_health::booking::journal::JournalEntry, JournalError>>, JournalError> {
-        self.0.claim_unsettled(group, me, now, lease_until).await
-    }
-    async fn entry(
-        &self,
-        entry: hero_health::booking::journal::EntryId,
-    ) -> Result<hero_health::booking::journal::JournalEntry, JournalError> {
-        self.0.entry(entry).await
-    }
-}
-
 /// The partner's app: what it prints is what the parent reads (`journal-child: <event>`).
 async fn app(booking: &Booking, task: &Task, say: &(dyn Fn(String) + Sync)) {
     let patient: Id = task.patient.parse().unwrap();
@@ -211,7 +162,14 @@ async fn crash_child() {
     let task: Task = serde_json::from_str(&task).unwrap();
     let mut journal = open(&task.store).await;
     if task.abort_after_hold {
-        journal = Arc::new(AbortAfterHold(journal));
+        // A crash at the one moment a kill from outside cannot aim at: the hold just recorded.
+        let abort_after_hold = |step: &Step| {
+            if matches!(step, Step::Reserved { .. }) {
+                println!("journal-child: aborting after the hold was recorded");
+                std::process::abort();
+            }
+        };
+        journal = Arc::new(crate::support::Intercept { inner: journal, before: |_| Ok(()), after: abort_after_hold });
     }
     let booking = app_client(&task.url, &task.api_key, task.now).booking().with_journal(journal).with_journal_owner(task.owner.clone());
     let say = |event: String| {

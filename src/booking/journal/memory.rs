@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
 
-use super::{BookingJournal, EntryId, JournalEntry, JournalError, NewEntry, Outcome, Step};
+use super::{BookingJournal, Claimed, EntryId, JournalEntry, JournalError, NewEntry, Outcome, Step};
 
 /// A [`BookingJournal`] in memory: the one-unsettled-booking-per-patient rule and booking keys
 /// hold for every [`crate::booking::Booking`] that shares it (clones of the `Arc` share one
@@ -176,7 +176,7 @@ impl BookingJournal for MemoryJournal {
         (owner, incarnation): (&str, &str),
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
-    ) -> Result<Vec<Result<JournalEntry, JournalError>>, JournalError> {
+    ) -> Result<Claimed, JournalError> {
         let mut entries = self.lock();
         let claimed = super::claimed_incarnation(incarnation);
         let claimed = entries

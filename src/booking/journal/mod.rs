@@ -249,6 +249,10 @@ impl fmt::Debug for JournalEntry {
     }
 }
 
+/// What [`BookingJournal::claim_unsettled`] returns: each claimed entry, or the error of one that
+/// does not decode.
+pub type Claimed = Vec<Result<JournalEntry, JournalError>>;
+
 /// The incarnation a claim leaves on an entry: never a live run's own, so the claiming run
 /// claims it again on a later `recover()`.
 pub(super) fn claimed_incarnation(incarnation: &str) -> String {
@@ -398,7 +402,7 @@ pub trait BookingJournal: fmt::Debug + Send + Sync {
         (owner, incarnation): (&str, &str),
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
-    ) -> Result<Vec<Result<JournalEntry, JournalError>>, JournalError>;
+    ) -> Result<Claimed, JournalError>;
 
     /// One entry, settled or not.
     ///

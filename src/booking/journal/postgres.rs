@@ -7,7 +7,7 @@ use tokio::sync::Mutex;
 use tokio_postgres::{Client, NoTls};
 
 use super::row::{self, Row};
-use super::{BookingJournal, EntryId, JournalEntry, JournalError, NewEntry, Outcome, Step};
+use super::{BookingJournal, Claimed, EntryId, JournalEntry, JournalError, NewEntry, Outcome, Step};
 
 /// Serialises the table's creation across replicas starting at once (`CREATE … IF NOT EXISTS`
 /// alone can still collide in PostgreSQL's catalogue). Any constant of ours: "hero" in ASCII.
@@ -135,7 +135,7 @@ fn read_row(row: &tokio_postgres::Row) -> Result<Row, JournalError> {
 }
 
 /// Every row, decoded one by one (a row that does not decode is its own error), oldest first.
-fn entries(rows: &[tokio_postgres::Row]) -> Result<Vec<Result<JournalEntry, JournalError>>, JournalError> {
+fn entries(rows: &[tokio_postgres::Row]) -> Result<Claimed, JournalError> {
     let mut entries = rows.iter().map(|r| read_row(r).map(|row| (row.id, row.into_entry()))).collect::<Result<Vec<_>, _>>()?;
     entries.sort_by_key(|(id, _)| *id);
     Ok(entries.into_iter().map(|(_, entry)| entry).collect())
@@ -215,7 +215,7 @@ impl BookingJournal for PostgresJournal {
         (owner, incarnation): (&str, &str),
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
-    ) -> Result<Vec<Result<JournalEntry, JournalError>>, JournalError> {
+    ) -> Result<Claimed, JournalError> {
         let claimed = super::claimed_incarnation(incarnation);
         let rows = self
             .client()

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::row::{self, Row};
-use super::{BookingJournal, EntryId, JournalEntry, JournalError, NewEntry, Outcome, Step};
+use super::{BookingJournal, Claimed, EntryId, JournalEntry, JournalError, NewEntry, Outcome, Step};
 
 /// A [`BookingJournal`] in a SQLite file (compiled in: no system library needed). Survives a
 /// crash or a restart of the process; every write is durable before it returns (WAL, full
@@ -119,10 +119,7 @@ fn read_entry(connection: &Connection, id: EntryId) -> Result<JournalEntry, Jour
 }
 
 /// Every row, decoded one by one (a row that does not decode is its own error), oldest first.
-fn read_all(
-    statement: &mut rusqlite::Statement<'_>,
-    params: impl rusqlite::Params,
-) -> Result<Vec<Result<JournalEntry, JournalError>>, JournalError> {
+fn read_all(statement: &mut rusqlite::Statement<'_>, params: impl rusqlite::Params) -> Result<Claimed, JournalError> {
     let rows = statement.query_map(params, read_row).map_err(store_error)?;
     let mut entries = Vec::new();
     for row in rows {
@@ -201,7 +198,7 @@ impl BookingJournal for SqliteJournal {
         (owner, incarnation): (&str, &str),
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
-    ) -> Result<Vec<Result<JournalEntry, JournalError>>, JournalError> {
+    ) -> Result<Claimed, JournalError> {
         let (group, owner, incarnation) = (practice_group_id.to_owned(), owner.to_owned(), incarnation.to_owned());
         self.with(move |connection| {
             let mut statement = connection.prepare(row::CLAIM).map_err(store_error)?;

@@ -108,3 +108,58 @@ pub async fn postgres_database(test: &str) -> Option<String> {
     admin.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("a test database is created");
     Some(format!("{server} dbname={name}"))
 }
+
+/// A booking journal that passes every call to `inner`, with a test's hooks around `record`:
+/// `before` may refuse a step (a store that fails), `after` sees each step recorded (a process
+/// that dies right then).
+#[derive(Debug)]
+pub struct Intercept {
+    pub inner: std::sync::Arc<dyn hero_health::booking::journal::BookingJournal>,
+    pub before: fn(&hero_health::booking::journal::Step) -> Result<(), hero_health::booking::journal::JournalError>,
+    pub after: fn(&hero_health::booking::journal::Step),
+}
+
+#[async_trait::async_trait]
+impl hero_health::booking::journal::BookingJournal for Intercept {
+    async fn begin(
+        &self,
+        entry: hero_health::booking::journal::NewEntry,
+    ) -> Result<hero_health::booking::journal::EntryId, hero_health::booking::journal::JournalError> {
+        self.inner.begin(entry).await
+    }
+    async fn record(
+        &self,
+        entry: hero_health::booking::journal::EntryId,
+        owner: &str,
+        step: &hero_health::booking::journal::Step,
+        lease_until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), hero_health::booking::journal::JournalError> {
+        (self.before)(step)?;
+        self.inner.record(entry, owner, step, lease_until).await?;
+        (self.after)(step);
+        Ok(())
+    }
+    async fn settle(
+        &self,
+        entry: hero_health::booking::journal::EntryId,
+        owner: &str,
+        outcome: &hero_health::booking::journal::Outcome,
+    ) -> Result<(), hero_health::booking::journal::JournalError> {
+        self.inner.settle(entry, owner, outcome).await
+    }
+    async fn claim_unsettled(
+        &self,
+        group: &str,
+        me: (&str, &str),
+        now: chrono::DateTime<chrono::Utc>,
+        lease_until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<hero_health::booking::journal::Claimed, hero_health::booking::journal::JournalError> {
+        self.inner.claim_unsettled(group, me, now, lease_until).await
+    }
+    async fn entry(
+        &self,
+        entry: hero_health::booking::journal::EntryId,
+    ) -> Result<hero_health::booking::journal::JournalEntry, hero_health::booking::journal::JournalError> {
+        self.inner.entry(entry).await
+    }
+}
