@@ -153,7 +153,7 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client, ConfigError> {
         let api_key = self.api_key.ok_or(ConfigError::MissingApiKey)?;
         let context = RequestContext {
-            api_key: api_key_header(api_key.expose_secret())?,
+            api_key: crate::keys::KeyCell::fixed(crate::keys::api_key_header(api_key.expose_secret())?),
             practice_group_id: practice_group_header(self.practice_group_id.as_deref().ok_or(ConfigError::MissingPracticeGroupId)?)?,
             retry: self.retry.unwrap_or_default(),
             request_timeout: None,
@@ -206,22 +206,13 @@ pub fn http_client_builder() -> reqwest::ClientBuilder {
         .timeout(DEFAULT_TIMEOUT)
 }
 
-fn api_key_header(key: &str) -> Result<HeaderValue, ConfigError> {
-    if key.trim().is_empty() {
-        return Err(ConfigError::EmptyApiKey);
-    }
-    if key.trim() != key {
-        return Err(ConfigError::InvalidApiKey { problem: "has leading or trailing whitespace (a newline from a file?)" });
-    }
-    let mut value = HeaderValue::from_str(key)
-        .map_err(|_| ConfigError::InvalidApiKey { problem: "contains characters an HTTP header cannot carry" })?;
-    // Marked sensitive so HTTP/2 never indexes it and header Debug output hides it.
-    value.set_sensitive(true);
-    Ok(value)
+pub(crate) fn practice_group_header(id: &str) -> Result<HeaderValue, ConfigError> {
+    group_header(id).map_err(ConfigError::InvalidPracticeGroupId)
 }
 
-fn practice_group_header(id: &str) -> Result<HeaderValue, ConfigError> {
-    let id = crate::Id::new(id).map_err(ConfigError::InvalidPracticeGroupId)?;
+/// The `x-practice-group-id` value: digits only.
+pub(crate) fn group_header(id: &str) -> Result<HeaderValue, crate::InvalidId> {
+    let id = crate::Id::new(id)?;
     // Id::new admitted ASCII digits only, which every header value accepts.
     Ok(HeaderValue::from_str(id.as_str()).expect("ASCII digits are a valid header value"))
 }

@@ -13,7 +13,8 @@ use reqwest::header::HeaderValue;
 /// It is built by [`crate::ClientBuilder`] only. Its `Debug` output never shows the API key.
 #[derive(Clone)]
 pub struct RequestContext {
-    pub(crate) api_key: HeaderValue,
+    /// The key, which a rotation may replace between two requests ([`crate::keys`]).
+    pub(crate) api_key: std::sync::Arc<crate::keys::KeyCell>,
     pub(crate) practice_group_id: HeaderValue,
     pub(crate) retry: crate::RetryPolicy,
     pub(crate) request_timeout: Option<Duration>,

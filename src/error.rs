@@ -85,12 +85,17 @@ pub enum Error {
         /// Hero's validation body, when it sent one.
         validation: Option<ValidationError>,
     },
-    /// 401: the API key is missing, wrong or revoked.
-    #[error("Hero refused the API key{context}; check HERO_API_KEY (keys are issued by Hero support)")]
+    /// 401: the API key is missing, wrong, revoked or rotated. Never retried; a client of a
+    /// [`PracticeDirectory`](crate::practices::PracticeDirectory) has already asked its key
+    /// source once for a newer key (unless that is turned off).
+    #[error("{}", unauthorized(.practice_group_id, .context))]
     #[non_exhaustive]
     Unauthorized {
         /// Status, operation, request id, headers.
         context: ErrorContext,
+        /// The practice group whose key was refused (never the key), when the error came from a
+        /// client's call.
+        practice_group_id: Option<String>,
     },
     /// 403: the key lacks the scope, or the practice group is outside the key's network.
     #[error("Hero refused access{context}; the key may lack this scope, or the practice group is not in your network")]
@@ -199,6 +204,16 @@ pub enum Error {
     },
 }
 
+fn unauthorized(practice_group_id: &Option<String>, context: &ErrorContext) -> String {
+    match practice_group_id {
+        Some(group) => format!(
+            "Hero refused the API key of practice group {group}{context}; the practice may have rotated its key (the old one stops working at once): \
+             put its new key where your key source reads it, or call PracticeDirectory::set_key (keys come from the practice or Hero support)"
+        ),
+        None => format!("Hero refused the API key{context}; check HERO_API_KEY (keys come from the practice or Hero support)"),
+    }
+}
+
 fn issues(validation: &Option<ValidationError>) -> String {
     match validation {
         Some(body) if !body.message.is_empty() => format!(": {}", describe_issues(body).join("; ")),
@@ -212,7 +227,7 @@ macro_rules! context_of {
     ($error:expr) => {
         match $error {
             Error::BadRequest { context, .. }
-            | Error::Unauthorized { context }
+            | Error::Unauthorized { context, .. }
             | Error::Forbidden { context }
             | Error::NotFound { context }
             | Error::Conflict { context }
@@ -269,10 +284,21 @@ impl Error {
             let (operation_id, _) = crate::operations::operation(method);
             context.operation = Some(operation_id.to_owned());
         }
+        if let Error::Unauthorized { practice_group_id, .. } = &mut self {
+            *practice_group_id = client.practice_group_id.to_str().ok().map(str::to_owned);
+        }
         if let Error::RateLimited { retry_after, context } = &mut self {
             *retry_after = crate::retry_after::retry_after(&context.headers, client.clock.now());
         }
         self
+    }
+
+    /// For a 401: the practice group whose key Hero refused (never the key itself).
+    pub fn unauthorized_practice_group(&self) -> Option<&str> {
+        match self {
+            Error::Unauthorized { practice_group_id, .. } => practice_group_id.as_deref(),
+            _ => None,
+        }
     }
 
     /// Hero's validation issues, for a 400 that carried them.
@@ -312,7 +338,7 @@ fn by_status(status: StatusCode, headers: &HeaderMap, validation: Option<Validat
     let context = ErrorContext::from_response(status, headers);
     match status.as_u16() {
         400 => Error::BadRequest { context, validation },
-        401 => Error::Unauthorized { context },
+        401 => Error::Unauthorized { context, practice_group_id: None },
         403 => Error::Forbidden { context },
         404 => Error::NotFound { context },
         409 => Error::Conflict { context },

@@ -48,7 +48,8 @@ impl ClientHooks<RequestContext> for Client {
         let context = self.inner();
         let headers = request.headers_mut();
         headers.remove(API_VERSION);
-        headers.insert(X_API_KEY, context.api_key.clone());
+        // The key itself is set per attempt (`send_with_retries`): a rotation between two
+        // attempts must not send the retired key again.
         headers.insert(X_PRACTICE_GROUP_ID, context.practice_group_id.clone());
         if let Some(timeout) = context.request_timeout {
             *request.timeout_mut() = Some(timeout);
@@ -67,6 +68,7 @@ impl ClientHooks<RequestContext> for Client {
             status = tracing::field::Empty,
             request_id = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
+            key_resent = tracing::field::Empty,
         );
         let started = Instant::now();
         let result = self.send_with_retries(request, started).instrument(span.clone()).await;
@@ -90,11 +92,31 @@ impl Client {
         let mut backoffs = policy.backoffs();
         let mut request = request;
         let mut attempt: u32 = 0;
+        // A 401 is never retried, but a request refused for a key that has since been replaced
+        // is sent once more with the new key: Hero checks the key before doing anything, so
+        // the refused request had no effect (see `KeyCell::after_unauthorized`).
+        let mut resent_for_key = false;
         loop {
             attempt += 1;
-            // A body that cannot be cloned (a stream) is sent once.
-            let spare = if attempt <= policy.max_retries() { request.try_clone() } else { None };
+            let sent_key = context.api_key.current();
+            request.headers_mut().insert(X_API_KEY, sent_key.clone());
+            // A copy to send again: for a retry, or for the one resend after a 401. A body that
+            // cannot be cloned (a stream) is sent once.
+            let spare = if attempt <= policy.max_retries() || !resent_for_key { request.try_clone() } else { None };
             let outcome = self.attempt(request, context.max_response_bytes).await;
+            if !resent_for_key
+                && let Read::Complete(response) = &outcome
+                && response.status() == reqwest::StatusCode::UNAUTHORIZED
+                && let Some(spare) = spare.as_ref().and_then(reqwest::Request::try_clone)
+                && context.api_key.after_unauthorized(&sent_key).await.is_some()
+            {
+                resent_for_key = true;
+                attempt -= 1;
+                tracing::Span::current().record("key_resent", true);
+                tracing::info!("Hero refused the practice's previous key; sending once more with its current key");
+                request = spare;
+                continue;
+            }
             let now = context.clock.now();
             let decision = match &outcome {
                 Read::Complete(response) if response.status().is_success() => Decision::Stop,
@@ -109,7 +131,7 @@ impl Client {
                 Decision::Backoff => backoffs.next(),
             };
             match (wait, spare) {
-                (Some(wait), Some(spare)) if policy.fits(started, wait) => {
+                (Some(wait), Some(spare)) if attempt <= policy.max_retries() && policy.fits(started, wait) => {
                     tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, reason = %reason(&outcome), "retrying");
                     tokio::time::sleep(wait).await;
                     request = spare;

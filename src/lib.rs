@@ -51,11 +51,13 @@ mod hooks;
 mod id;
 #[cfg(feature = "schemars")]
 mod json_schema;
+pub mod keys;
 pub mod lenient;
 #[cfg(feature = "mock")]
 pub mod mock;
 mod operations;
 pub mod pagination;
+pub mod practices;
 mod redact;
 mod retry;
 mod retry_after;

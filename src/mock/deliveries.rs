@@ -110,12 +110,9 @@ pub(crate) fn dispatch(shared: &Arc<Shared>) {
     let mut inner = shared.lock();
     let events = inner.state.take_events();
     for event in events {
-        for subscription in inner.state.subscribers(event.name) {
-            let job = Job {
-                subscription: subscription.clone(),
-                event: event.clone(),
-                practice_group_id: shared.config.practice_group_id.clone(),
-            };
+        for subscription in inner.state.subscribers(&event) {
+            let practice_group_id = event.practice_group_id.clone().unwrap_or_else(|| shared.config.practice_group_id.clone());
+            let job = Job { subscription: subscription.clone(), event: event.clone(), practice_group_id };
             // One queue per receiving URL: a receiver subscribed to several event types (one
             // webhook each) still gets them in the order they happened.
             let queue = inner.queues.entry(subscription.url.clone()).or_insert_with(|| {

@@ -48,6 +48,7 @@
 mod answers;
 mod clinical;
 mod deliveries;
+mod keys;
 mod server;
 mod state;
 mod validate;
@@ -55,6 +56,7 @@ mod validate;
 pub use answers::decode_answer;
 pub use clinical::PLACEHOLDER_PATIENT_ID;
 pub use deliveries::{Delivery, DeliveryFault, DeliveryOutcome, MAX_QUEUED_DELIVERIES};
+pub use keys::KeyUse;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -190,6 +192,15 @@ pub enum MockError {
     /// The slot is not in the mock's diary.
     #[error("the slot is not in the mock's diary; pass a slot the mock listed (`free_slots()`, `slots()`)")]
     UnknownSlot,
+    /// The practice group is not one the mock serves.
+    #[error("the mock serves no practice group {0}; add it with MockHeroBuilder::with_practice")]
+    UnknownPracticeGroup(String),
+    /// Two practice groups were given one key, or a rotation reused a key: Hero issues each
+    /// practice its own, and never reissues one.
+    #[error(
+        "that API key is already one of the mock's (another practice group's, or a retired one); give each practice, and each rotation, a key of its own"
+    )]
+    SharedKey,
 }
 
 /// How long a reservation holds its slot by default. Hero does not document the hold period of
@@ -222,6 +233,8 @@ pub struct MockHeroBuilder {
     api_key: String,
     practice_group_id: String,
     network: Vec<String>,
+    /// Other practice groups, each with its own key.
+    practices: Vec<(String, String)>,
     log_limit: usize,
     retries: deliveries::Retries,
     rewrite: Option<AnswerRewrite>,
@@ -244,6 +257,7 @@ impl std::fmt::Debug for MockHeroBuilder {
             .field("api_key", &"[redacted]")
             .field("practice_group_id", &self.practice_group_id)
             .field("network", &self.network)
+            .field("practices", &self.practices.iter().map(|(group, _)| group).collect::<Vec<_>>())
             .field("log_limit", &self.log_limit)
             .field("retries", &self.retries)
             .field("rewrite", &self.rewrite.as_ref().map(|_| "set"))
@@ -264,6 +278,7 @@ impl Default for MockHeroBuilder {
             api_key: "mock-api-key".into(),
             practice_group_id: "1".into(),
             network: vec!["2".into()],
+            practices: Vec::new(),
             log_limit: DEFAULT_LOG_LIMIT,
             retries: deliveries::Retries::default(),
             rewrite: None,
@@ -335,6 +350,13 @@ impl MockHeroBuilder {
         self.practice_group_id = id.into();
         self
     }
+    /// Another practice group the mock serves, with its own key (as each practice issues its
+    /// partner a key of its own). Its key acts for it alone; [`MockHero::rotate_key`] replaces it.
+    pub fn with_practice(mut self, practice_group_id: impl Into<String>, api_key: impl Into<String>) -> Self {
+        self.practices.push((practice_group_id.into(), api_key.into()));
+        self
+    }
+
     /// Other practice groups in the same Hero network, which cross-organisation calls may act
     /// for (default `["2"]`); any other group is refused with 403.
     pub fn with_network(mut self, groups: impl IntoIterator<Item = impl Into<String>>) -> Self {
@@ -419,6 +441,22 @@ impl MockHeroBuilder {
             .with_practice_group_id(self.practice_group_id.clone())
             .with_environment(Environment::HeroMock)
             .build()?;
+        let mut practices = keys::Practices::default();
+        practices.add(&self.practice_group_id, &self.api_key, &self.network);
+        for (group, key) in &self.practices {
+            Client::builder()
+                .with_api_key(key.clone())
+                .with_practice_group_id(group.clone())
+                .with_environment(Environment::HeroMock)
+                .build()?;
+            practices.add(group, key, &[]);
+        }
+        let mut keys: Vec<&String> = std::iter::once(&self.api_key).chain(self.practices.iter().map(|(_, key)| key)).collect();
+        keys.sort();
+        keys.dedup();
+        if keys.len() != self.practices.len() + 1 {
+            return Err(MockError::SharedKey);
+        }
         let clock = match (self.clock.clone(), self.start) {
             (Some(clock), Some(at)) => {
                 clock.advance_to(at)?;
@@ -435,6 +473,7 @@ impl MockHeroBuilder {
             clock,
             inner: Mutex::new(Inner {
                 state,
+                practices,
                 faults: Vec::new(),
                 log: VecDeque::new(),
                 logged: 0,
@@ -464,9 +503,12 @@ pub(crate) struct Shared {
 #[derive(Debug)]
 pub(crate) struct Inner {
     state: state::State,
+    /// The practice groups and their keys (which rotate).
+    practices: keys::Practices,
     faults: Vec<Fault>,
-    /// The latest requests, each with its number (the count of requests before it).
-    log: VecDeque<(u64, LoggedRequest)>,
+    /// The latest requests, each with its number (the count of requests before it) and the key
+    /// it carried, judged.
+    log: VecDeque<(u64, LoggedRequest, KeyUse)>,
     logged: u64,
     /// One delivery queue (and its worker) per receiving URL.
     queues: BTreeMap<String, (tokio::sync::mpsc::Sender<deliveries::Job>, tokio::task::JoinHandle<()>)>,
@@ -477,10 +519,10 @@ pub(crate) struct Inner {
 
 impl Inner {
     /// Logs a request, forgetting the oldest beyond `limit`; returns its number.
-    fn log(&mut self, entry: LoggedRequest, limit: usize) -> u64 {
+    fn log(&mut self, entry: LoggedRequest, key: KeyUse, limit: usize) -> u64 {
         let number = self.logged;
         self.logged += 1;
-        self.log.push_back((number, entry));
+        self.log.push_back((number, entry, key));
         while self.log.len() > limit {
             self.log.pop_front();
         }
@@ -489,7 +531,7 @@ impl Inner {
 
     /// Sets the answered status of request `number`, if it is still logged.
     fn record(&mut self, number: u64, status: u16) {
-        if let Some((_, entry)) = self.log.iter_mut().rev().find(|(n, _)| *n == number) {
+        if let Some((_, entry, _)) = self.log.iter_mut().rev().find(|(n, _, _)| *n == number) {
             entry.status = status;
         }
     }
@@ -557,14 +599,16 @@ impl MockHero {
     /// (`.with_clock(hero_health::clock::SystemClock)`).
     pub fn client_builder(&self) -> crate::ClientBuilder {
         let environment = Environment::custom(&self.url()).unwrap_or_else(|e| unreachable!("a loopback URL is valid: {e}"));
+        let key = self.practice_key(&self.shared.config.practice_group_id).unwrap_or_else(|| self.shared.config.api_key.clone());
         Client::builder()
-            .with_api_key(self.shared.config.api_key.clone())
+            .with_api_key(key)
             .with_practice_group_id(self.shared.config.practice_group_id.clone())
             .with_environment(environment)
             .with_clock(self.shared.clock.clone())
     }
 
-    /// The API key the mock accepts.
+    /// The API key the mock's main practice group started with ([`MockHeroBuilder::with_api_key`];
+    /// after [`rotate_key`](Self::rotate_key), [`practice_key`](Self::practice_key) has the current one).
     pub fn api_key(&self) -> &str {
         &self.shared.config.api_key
     }
@@ -612,7 +656,61 @@ impl MockHero {
     /// The requests received so far, oldest first (the latest 10,000 by default, see
     /// [`MockHeroBuilder::with_request_log_limit`]).
     pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.shared.lock().log.iter().map(|(_, entry)| entry.clone()).collect()
+        self.shared.lock().log.iter().map(|(_, entry, _)| entry.clone()).collect()
+    }
+
+    /// The requests received so far with the key each carried, judged ([`KeyUse`]): whose key,
+    /// and whether it was current or retired when it arrived. The keys themselves are not kept.
+    pub fn requests_with_keys(&self) -> Vec<(LoggedRequest, KeyUse)> {
+        self.shared.lock().log.iter().map(|(_, entry, key)| (entry.clone(), key.clone())).collect()
+    }
+
+    /// Rotates the key of `practice_group_id` as a practice does in Hero: a new key is made,
+    /// and the old one is refused (401) from the next request on, with no overlap. Returns the
+    /// new key, to hand to the client as the practice would.
+    ///
+    /// # Errors
+    ///
+    /// [`MockError::UnknownPracticeGroup`] for a group the mock does not serve.
+    pub fn rotate_key(&self, practice_group_id: &str) -> Result<String, MockError> {
+        let mut inner = self.shared.lock();
+        let new = inner.practices.fresh_key(practice_group_id, fastrand::u64(..));
+        Self::rotated(inner.practices.rotate(practice_group_id, new), practice_group_id)
+    }
+
+    /// [`rotate_key`](Self::rotate_key) to a key you chose: for a test that must put the new
+    /// key in its key source before Hero refuses the old one.
+    ///
+    /// # Errors
+    ///
+    /// [`MockError::UnknownPracticeGroup`], or [`MockError::SharedKey`] for a key the mock has
+    /// issued before (Hero never reissues one).
+    pub fn rotate_key_to(&self, practice_group_id: &str, new_key: impl Into<String>) -> Result<(), MockError> {
+        let new_key = new_key.into();
+        Client::builder()
+            .with_api_key(new_key.clone())
+            .with_practice_group_id(practice_group_id)
+            .with_environment(Environment::HeroMock)
+            .build()?;
+        let rotated = self.shared.lock().practices.rotate(practice_group_id, new_key);
+        Self::rotated(rotated, practice_group_id).map(drop)
+    }
+
+    fn rotated(result: Result<String, keys::RotateError>, practice_group_id: &str) -> Result<String, MockError> {
+        result.map_err(|error| match error {
+            keys::RotateError::UnknownGroup => MockError::UnknownPracticeGroup(practice_group_id.to_owned()),
+            keys::RotateError::KeyInUse => MockError::SharedKey,
+        })
+    }
+
+    /// The current key of `practice_group_id`, if the mock serves it.
+    pub fn practice_key(&self, practice_group_id: &str) -> Option<String> {
+        self.shared.lock().practices.current(practice_group_id).map(str::to_owned)
+    }
+
+    /// The practice groups the mock serves with a key of their own (not network members).
+    pub fn practice_groups(&self) -> Vec<String> {
+        self.shared.lock().practices.groups()
     }
 
     /// Forgets the request log.

@@ -12,7 +12,7 @@ use axum::response::Response;
 use serde_json::json;
 
 use super::state::Answer;
-use super::{Fault, FaultKind, LoggedRequest, Shared};
+use super::{Fault, FaultKind, KeyUse, LoggedRequest, Shared};
 
 pub(super) async fn spawn(shared: Arc<Shared>) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -123,17 +123,17 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, hea
         practice_group_id: group.clone(),
         status: 0,
     };
-    let number = shared.lock().log(entry, shared.config.log_limit);
+    let key = shared.lock().practices.judge(header("x-api-key").as_deref());
+    let number = shared.lock().log(entry, key.clone(), shared.config.log_limit);
     let record = |status: u16| shared.lock().record(number, status);
     let mut response = async {
         // Auth first, as Hero does: both headers, and the cross-organisation rule.
-        let config = &shared.config;
-        if header("x-api-key").as_deref() != Some(config.api_key.as_str()) {
+        let KeyUse::Current { practice_group_id: holder, .. } = &key else {
             record(401);
             return json_response(401, Some(json!({"statusCode": 401, "message": "Unauthorized"})));
-        }
+        };
         match &group {
-            Some(g) if *g == config.practice_group_id || config.network.contains(g) => {}
+            Some(g) if shared.lock().practices.may_act_for(holder, g) => {}
             Some(_) => {
                 record(403);
                 return json_response(403, Some(json!({"statusCode": 403, "message": "Forbidden: practice group is not in your network"})));
@@ -175,7 +175,7 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, hea
                 let (shared, param, query, wait) = (shared.clone(), param.clone(), query.clone(), *wait);
                 let late = tokio::spawn(async move {
                     tokio::time::sleep(wait).await;
-                    let answered = answer(&shared, operation, param.as_deref(), &query, &body);
+                    let answered = answer(&shared, operation, group.as_deref(), param.as_deref(), &query, &body);
                     super::deliveries::dispatch(&shared);
                     answered
                 });
@@ -203,7 +203,7 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, hea
             _ => {}
         }
 
-        let (mut status, mut body) = answer(&shared, operation, param.as_deref(), &query, &body);
+        let (mut status, mut body) = answer(&shared, operation, group.as_deref(), param.as_deref(), &query, &body);
         if let Some(rewrite) = &shared.config.rewrite {
             rewrite(operation, &mut status, &mut body);
         }
@@ -244,11 +244,34 @@ fn take_fault(shared: &Shared, operation: &str) -> Option<FaultKind> {
     Some(kind)
 }
 
-fn answer(shared: &Shared, operation: &str, param: Option<&str>, query: &BTreeMap<String, String>, body: &[u8]) -> Answer {
+fn answer(
+    shared: &Shared,
+    operation: &str,
+    group: Option<&str>,
+    param: Option<&str>,
+    query: &BTreeMap<String, String>,
+    body: &[u8],
+) -> Answer {
     let mut inner = shared.lock();
     // Read under the lock: requests are answered in the order of their "now".
     let now = shared.clock.now();
     let state = &mut inner.state;
+    // The main practice group's events and webhooks are the mock's own (`None`); another's are
+    // kept apart, as Hero keeps each practice group's.
+    state.acting_for = group.filter(|g| **g != shared.config.practice_group_id).map(str::to_owned);
+    let answer = answer_for(state, operation, param, query, body, now);
+    state.acting_for = None;
+    answer
+}
+
+fn answer_for(
+    state: &mut super::state::State,
+    operation: &str,
+    param: Option<&str>,
+    query: &BTreeMap<String, String>,
+    body: &[u8],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Answer {
     let id = param.unwrap_or_default();
     match operation {
         "listAppointmentTypes" => state.list_appointment_types(query),

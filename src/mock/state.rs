@@ -93,6 +93,8 @@ const CANCELLATION_WINDOW: Duration = Duration::hours(CANCELLATION_POLICY_HOURS 
 /// Something that happened that Hero announces by webhook: the event name and the object's id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Event {
+    /// The practice group whose request caused it (`None`: the mock's main one).
+    pub(crate) practice_group_id: Option<String>,
     pub(crate) name: &'static str,
     pub(crate) object: &'static str,
     pub(crate) id: String,
@@ -109,6 +111,9 @@ pub(crate) struct Subscription {
     pub(crate) signing_key: Option<String>,
     pub(crate) headers: BTreeMap<String, String>,
     pub(crate) created_at: DateTime<Utc>,
+    /// The practice group that created it (`None`: the mock's main one): it hears that group's
+    /// events only.
+    pub(crate) practice_group_id: Option<String>,
 }
 
 impl std::fmt::Debug for Subscription {
@@ -137,6 +142,8 @@ pub(crate) struct State {
     next_webhook: u64,
     /// Events not yet handed to the webhook deliverer.
     events: Vec<Event>,
+    /// The practice group the request being answered acts for: its events and webhooks are its own.
+    pub(crate) acting_for: Option<String>,
     /// The practice's clinical system: staff bookings, the listing lag, unmatched patients.
     pub(crate) clinical: super::clinical::Clinical,
 }
@@ -288,6 +295,7 @@ impl State {
             webhooks: Vec::new(),
             next_webhook: 1,
             events: Vec::new(),
+            acting_for: None,
             clinical: super::clinical::Clinical::new(lag),
         }
     }
@@ -352,7 +360,8 @@ impl State {
     }
 
     fn announce(&mut self, name: &'static str, id: u64) {
-        self.events.push(Event { name, object: "Appointment", id: id.to_string() });
+        let practice_group_id = self.acting_for.clone();
+        self.events.push(Event { practice_group_id, name, object: "Appointment", id: id.to_string() });
     }
 
     fn appointment(&self, id: u64, booked: &Booked) -> Appointment {
@@ -613,6 +622,7 @@ impl State {
             signing_key: request.signing_key.filter(|k| !k.is_empty()),
             headers: request.headers.into_iter().collect(),
             created_at: now,
+            practice_group_id: self.acting_for.clone(),
         };
         self.next_webhook += 1;
         let answer = webhook(&subscription);
@@ -622,13 +632,19 @@ impl State {
 
     pub(crate) fn list_webhooks(&self, query: &BTreeMap<String, String>) -> Answer {
         let wanted = query.get("event_type");
-        let hooks: Vec<Webhook> = self.webhooks.iter().filter(|w| wanted.is_none_or(|e| *e == w.event_type)).map(webhook).collect();
+        let hooks: Vec<Webhook> = self
+            .webhooks
+            .iter()
+            .filter(|w| w.practice_group_id == self.acting_for && wanted.is_none_or(|e| *e == w.event_type))
+            .map(webhook)
+            .collect();
         list(&hooks, query)
     }
 
     pub(crate) fn delete_webhook(&mut self, id: &str) -> Answer {
         let before = self.webhooks.len();
-        self.webhooks.retain(|w| w.id != id);
+        let acting_for = self.acting_for.clone();
+        self.webhooks.retain(|w| w.id != id || w.practice_group_id != acting_for);
         if self.webhooks.len() == before { (404, None) } else { (200, None) }
     }
 
@@ -638,8 +654,8 @@ impl State {
     }
 
     /// The webhooks subscribed to `event`.
-    pub(crate) fn subscribers(&self, event: &str) -> Vec<Subscription> {
-        self.webhooks.iter().filter(|w| w.event_type == event).cloned().collect()
+    pub(crate) fn subscribers(&self, event: &Event) -> Vec<Subscription> {
+        self.webhooks.iter().filter(|w| w.event_type == event.name && w.practice_group_id == event.practice_group_id).cloned().collect()
     }
 
     pub(crate) fn create_video_link(&mut self, body: &[u8]) -> Answer {
@@ -691,6 +707,7 @@ mod tests {
             signing_key: Some("whsec-signing-secret".into()),
             headers: [("authorization".to_owned(), "Bearer header-secret".to_owned())].into_iter().collect(),
             created_at: "2026-03-29T01:30:00Z".parse().unwrap(),
+            practice_group_id: None,
         };
         let debug = format!("{subscription:?}");
         for secret in ["whsec-signing-secret", "header-secret", "url-secret", "partner.example"] {

@@ -186,12 +186,82 @@ pub enum WebhookError {
     /// Verified, but not the documented `{object, id, practice_group_id, event}` payload.
     #[error("the verified payload is not a Hero event ({0}); log the delivery id and contact Hero")]
     InvalidPayload(String),
+    /// A key of that name is already held: retire it first, or give the new key another name.
+    #[error("the verifier already holds a signing key named {0:?}; retire it first or name the new key differently")]
+    KeyNameTaken(String),
+    /// The delivery verified with a key held for another practice group than the one its
+    /// payload names.
+    #[error(
+        "the delivery verified with the signing key {key:?}, which is for practice group {expected}, but it names practice group {actual}; refuse it"
+    )]
+    #[non_exhaustive]
+    WrongPracticeGroup {
+        /// The name of the key that verified.
+        key: String,
+        /// The practice group that key is held for.
+        expected: String,
+        /// The practice group the payload names.
+        actual: String,
+    },
 }
 
-/// Verifies deliveries for one signing key. Keep one per key: with
-/// [`Verifier::with_replay_protection`] it also remembers the signatures it accepted.
-pub struct Verifier {
+/// The name [`Verifier::new`] gives its one key.
+pub const DEFAULT_KEY_NAME: &str = "default";
+
+/// One signing key a [`Verifier`] accepts, by name, and the practice group it is for, if any.
+struct SigningKey {
+    name: String,
     key: SecretString,
+    practice_group_id: Option<String>,
+}
+
+impl SigningKey {
+    fn new(name: String, key: String, practice_group_id: Option<String>) -> Result<Self, WebhookError> {
+        if key.trim().is_empty() {
+            return Err(WebhookError::BlankSigningKey);
+        }
+        Ok(SigningKey { name, key: SecretString::from(key), practice_group_id })
+    }
+}
+
+/// A delivery that verified, and the name of the signing key that verified it: during a
+/// rollover, when no delivery names the old key any more, retire it
+/// ([`Verifier::retire_key`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VerifiedDelivery {
+    /// The event.
+    pub event: WebhookEvent,
+    /// The name of the key that verified it ([`DEFAULT_KEY_NAME`] for [`Verifier::new`]'s).
+    pub key_name: String,
+}
+
+/// Verifies deliveries for one signing key, or several during a rollover. With
+/// [`Verifier::with_replay_protection`] it also remembers the signatures it accepted.
+///
+/// **Rolling a signing key.** Hero has no operation that changes a webhook's `signing_key`: a
+/// rollover is a new webhook (same URL and event, the new key), then deleting the old one. In
+/// between, both deliver, each signed with its own key. Add the new key by name before creating
+/// the new webhook, and retire the old one after deleting the old webhook:
+///
+/// ```
+/// use hero_health::webhooks::{Verifier, WebhookError, sign};
+///
+/// let verifier = Verifier::new("whsec-old")?;
+/// verifier.add_key("2026-12", "whsec-new")?;
+/// let body = br#"{"object":"Appointment","id":"4567","practice_group_id":"123","event":"appointment.confirmed"}"#;
+/// let now = chrono::Utc::now();
+/// assert_eq!(verifier.verify_delivery(body, &sign(body, "whsec-old", now))?.key_name, "default");
+/// assert_eq!(verifier.verify_delivery(body, &sign(body, "whsec-new", now))?.key_name, "2026-12");
+/// assert!(verifier.retire_key("default"));
+/// assert_eq!(verifier.verify(body, &sign(body, "whsec-old", now)), Err(WebhookError::SignatureMismatch));
+/// # Ok::<(), WebhookError>(())
+/// ```
+///
+/// Keys for different practice groups can live in one verifier
+/// ([`Verifier::add_practice_key`]): such a key verifies only deliveries that name its group.
+pub struct Verifier {
+    keys: std::sync::RwLock<Vec<SigningKey>>,
     tolerance: Duration,
     seen: Option<Mutex<memory::Memory>>,
     clock: crate::clock::SharedClock,
@@ -199,8 +269,10 @@ pub struct Verifier {
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys = self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let names: Vec<(&str, Option<&str>)> = keys.iter().map(|k| (k.name.as_str(), k.practice_group_id.as_deref())).collect();
         f.debug_struct("Verifier")
-            .field("key", &"[redacted]")
+            .field("keys", &names)
             .field("tolerance", &self.tolerance)
             .field("replay_protection", &self.seen.is_some())
             .field("clock", &self.clock)
@@ -216,11 +288,80 @@ impl Verifier {
     /// [`WebhookError::BlankSigningKey`] for an empty or blank key, which would let anyone
     /// sign deliveries (an unset environment variable read with `unwrap_or_default`).
     pub fn new(signing_key: impl Into<String>) -> Result<Self, WebhookError> {
-        let key = signing_key.into();
-        if key.trim().is_empty() {
+        let key = SigningKey::new(DEFAULT_KEY_NAME.to_owned(), signing_key.into(), None)?;
+        Ok(Verifier { keys: std::sync::RwLock::new(vec![key]), tolerance: DEFAULT_TOLERANCE, seen: None, clock: crate::clock::system() })
+    }
+
+    /// A verifier for several named keys at once (a rollover in progress, or one key per
+    /// webhook). `keys` are `(name, signing key)` pairs.
+    ///
+    /// # Errors
+    ///
+    /// [`WebhookError::BlankSigningKey`] for a blank key or when there is none,
+    /// [`WebhookError::KeyNameTaken`] for a name given twice.
+    pub fn with_keys<N, K>(keys: impl IntoIterator<Item = (N, K)>) -> Result<Self, WebhookError>
+    where
+        N: Into<String>,
+        K: Into<String>,
+    {
+        let verifier =
+            Verifier { keys: std::sync::RwLock::new(Vec::new()), tolerance: DEFAULT_TOLERANCE, seen: None, clock: crate::clock::system() };
+        for (name, key) in keys {
+            verifier.add_key(name, key)?;
+        }
+        if verifier.key_names().is_empty() {
             return Err(WebhookError::BlankSigningKey);
         }
-        Ok(Verifier { key: SecretString::from(key), tolerance: DEFAULT_TOLERANCE, seen: None, clock: crate::clock::system() })
+        Ok(verifier)
+    }
+
+    /// Also accept `signing_key`, under `name` (which [`VerifiedDelivery::key_name`] reports).
+    /// Takes effect for the next delivery; the verifier can be shared (`Arc`) meanwhile.
+    ///
+    /// # Errors
+    ///
+    /// [`WebhookError::BlankSigningKey`], or [`WebhookError::KeyNameTaken`].
+    pub fn add_key(&self, name: impl Into<String>, signing_key: impl Into<String>) -> Result<(), WebhookError> {
+        self.insert(SigningKey::new(name.into(), signing_key.into(), None)?)
+    }
+
+    /// Also accept `signing_key`, under `name`, for deliveries of `practice_group_id` only: a
+    /// delivery it verifies that names another practice group is refused
+    /// ([`WebhookError::WrongPracticeGroup`]).
+    ///
+    /// # Errors
+    ///
+    /// [`WebhookError::BlankSigningKey`], or [`WebhookError::KeyNameTaken`].
+    pub fn add_practice_key(
+        &self,
+        practice_group_id: impl Into<String>,
+        name: impl Into<String>,
+        signing_key: impl Into<String>,
+    ) -> Result<(), WebhookError> {
+        self.insert(SigningKey::new(name.into(), signing_key.into(), Some(practice_group_id.into()))?)
+    }
+
+    fn insert(&self, key: SigningKey) -> Result<(), WebhookError> {
+        let mut keys = self.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if keys.iter().any(|k| k.name == key.name) {
+            return Err(WebhookError::KeyNameTaken(key.name));
+        }
+        keys.push(key);
+        Ok(())
+    }
+
+    /// Stops accepting the key named `name` from the next delivery on; whether it was held.
+    /// A verifier whose last key is retired refuses every delivery.
+    pub fn retire_key(&self, name: &str) -> bool {
+        let mut keys = self.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let before = keys.len();
+        keys.retain(|k| k.name != name);
+        keys.len() != before
+    }
+
+    /// The names of the keys accepted now, in the order they were added.
+    pub fn key_names(&self) -> Vec<String> {
+        self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner).iter().map(|k| k.name.clone()).collect()
     }
 
     /// How far the signed timestamp may be from now (default 300 s).
@@ -270,6 +411,23 @@ impl Verifier {
         self.verify_at(raw_body, headers, self.clock.now())
     }
 
+    /// [`Verifier::verify`], also reporting which key verified the delivery.
+    ///
+    /// # Errors
+    ///
+    /// As [`Verifier::verify`], and [`WebhookError::WrongPracticeGroup`] for a practice's key
+    /// used for another practice group's delivery.
+    pub fn verify_delivery(&self, raw_body: &[u8], headers: &HeaderMap) -> Result<VerifiedDelivery, WebhookError> {
+        let now = self.clock.now();
+        let verified = self.check(raw_body, headers, now)?;
+        if let Some(seen) = &self.seen
+            && !seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).first_sighting(verified.signature, now)
+        {
+            return Err(WebhookError::Replayed);
+        }
+        Ok(VerifiedDelivery { event: verified.event, key_name: verified.key_name })
+    }
+
     /// [`Verifier::verify`] with an explicit "now" instead of the verifier's clock.
     ///
     /// # Errors
@@ -304,21 +462,36 @@ impl Verifier {
                 tolerance: self.tolerance.as_secs(),
             });
         }
-        let mut mac = mac(&self.key);
-        mac.update(timestamp.as_bytes());
-        mac.update(b".");
-        mac.update(raw_body);
-        // `verify_slice` compares in constant time.
-        mac.verify_slice(&signature).map_err(|_| WebhookError::SignatureMismatch)?;
+        // Every key is tried, each compared in constant time (`verify_slice`): how long the check
+        // takes says how many keys there are, never how much of a signature matched.
+        let (key_name, bound_to) = {
+            let keys = self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut matched = None;
+            for key in keys.iter() {
+                let mut mac = mac(&key.key);
+                mac.update(timestamp.as_bytes());
+                mac.update(b".");
+                mac.update(raw_body);
+                if mac.verify_slice(&signature).is_ok() && matched.is_none() {
+                    matched = Some((key.name.clone(), key.practice_group_id.clone()));
+                }
+            }
+            matched.ok_or(WebhookError::SignatureMismatch)?
+        };
         let payload: Payload = serde_json::from_slice(raw_body)
             .map_err(|e| WebhookError::InvalidPayload(format!("{:?} error at line {}, column {}", e.classify(), e.line(), e.column())))?;
+        if let Some(expected) = bound_to
+            && expected != payload.practice_group_id
+        {
+            return Err(WebhookError::WrongPracticeGroup { key: key_name, expected, actual: payload.practice_group_id });
+        }
         let event = WebhookEvent {
             object: payload.object,
             id: payload.id,
             practice_group_id: payload.practice_group_id,
             event: EventType::from(payload.event.as_str()),
         };
-        Ok(Verified { event, signature })
+        Ok(Verified { event, signature, key_name })
     }
 }
 
@@ -326,6 +499,7 @@ impl Verifier {
 pub(crate) struct Verified {
     pub(crate) event: WebhookEvent,
     pub(crate) signature: memory::Key,
+    pub(crate) key_name: String,
 }
 
 /// Verifies with the default tolerance and no replay memory; see [`Verifier`].

@@ -126,6 +126,12 @@ impl WebhookReceiver {
         self
     }
 
+    /// The verifier: add a signing key before a rollover and retire the old one after
+    /// ([`Verifier::add_key`], [`Verifier::retire_key`]), while the receiver serves.
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.as_ref().map_or_else(|| self.verifier.clock.now(), |clock| clock.now())
     }
@@ -170,6 +176,7 @@ async fn accept(receiver: &WebhookReceiver, request: Request) -> Result<(Request
     }
     let claim = Claimed { receiver: receiver.clone(), key: verified.signature };
     parts.extensions.insert(VerifiedEvent(verified.event));
+    parts.extensions.insert(VerifiedKey(verified.key_name));
     Ok((Request::from_parts(parts, axum::body::Body::from(bytes)), claim))
 }
 
@@ -197,6 +204,21 @@ impl<S: Send + Sync> FromRequestParts<S> for VerifiedEvent {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         parts.extensions.remove::<VerifiedEvent>().ok_or(Refused::NotThroughReceiver)
+    }
+}
+
+/// The name of the signing key that verified the delivery (see
+/// [`Verifier::add_key`](super::Verifier::add_key)): the handler's extractor, beside
+/// [`VerifiedEvent`]. During a rollover, log it; once no delivery names the old key, retire it
+/// ([`WebhookReceiver::verifier`]). Only [`receive`] provides it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedKey(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for VerifiedKey {
+    type Rejection = Refused;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.remove::<VerifiedKey>().ok_or(Refused::NotThroughReceiver)
     }
 }
 
@@ -244,9 +266,12 @@ impl Refused {
     pub fn status(&self) -> StatusCode {
         match self {
             Refused::Webhook(WebhookError::Replayed) => StatusCode::OK,
-            Refused::Webhook(WebhookError::SignatureMismatch | WebhookError::OutsideTolerance { .. } | WebhookError::BlankSigningKey) => {
-                StatusCode::UNAUTHORIZED
-            }
+            Refused::Webhook(
+                WebhookError::SignatureMismatch
+                | WebhookError::OutsideTolerance { .. }
+                | WebhookError::BlankSigningKey
+                | WebhookError::WrongPracticeGroup { .. },
+            ) => StatusCode::UNAUTHORIZED,
             Refused::Webhook(_) | Refused::Body { .. } => StatusCode::BAD_REQUEST,
             Refused::TooSlow { .. } => StatusCode::REQUEST_TIMEOUT,
             Refused::Busy => StatusCode::SERVICE_UNAVAILABLE,
