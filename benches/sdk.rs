@@ -128,6 +128,27 @@ fn per_call(c: &mut Criterion) {
     group.finish();
 }
 
+/// A call through a practice directory (its client taken for each call, and its key read
+/// per attempt from the practice's shared cell) against the same call on a plain client.
+fn practices(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (url, _) = rt.block_on(fixed_server());
+    let plain = client(&url);
+    let keys = hero_health::keys::MemoryKeys::new().with_key("1", "bench-key").with_key("2", "bench-key-2");
+    let directory = hero_health::practices::PracticeDirectory::builder()
+        .with_environment(Environment::custom(&url).unwrap())
+        .with_key_source(keys)
+        .build()
+        .unwrap();
+    rt.block_on(directory.load(["1", "2"])).unwrap();
+    let mut group = c.benchmark_group("practices");
+    group.bench_function("directory", |b| {
+        b.to_async(&rt).iter(|| async { directory.client("1").await.unwrap().get_appointment().id("4567").send().await.unwrap() })
+    });
+    group.bench_function("plain", |b| b.to_async(&rt).iter(|| async { plain.get_appointment().id("4567").send().await.unwrap() }));
+    group.finish();
+}
+
 fn concurrency(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut group = c.benchmark_group("concurrency");
@@ -366,5 +387,5 @@ fn webhooks(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, per_call, concurrency, decode, booking, journal, webhooks);
+criterion_group!(benches, per_call, practices, concurrency, decode, booking, journal, webhooks);
 criterion_main!(benches);

@@ -23,7 +23,7 @@
 //! [`with_refresh_on_unauthorized(false)`](PracticeDirectoryBuilder::with_refresh_on_unauthorized)).
 //! That is the only time a POST is sent twice: a 401 means Hero did nothing with the request
 //! (it checks the key first; inferred from how its API answers, as Hero does not say). Otherwise
-//! the call ends in [`Error::Unauthorized`](crate::Error::Unauthorized), which names the
+//! the call ends in [`Error::Unauthorized`], which names the
 //! practice group and says what to do, and is never retried.
 
 use std::collections::HashMap;

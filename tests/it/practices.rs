@@ -378,3 +378,56 @@ async fn file_keys_read_one_file_per_practice_and_see_a_replaced_file() {
     assert!(error.to_string().contains(&dir.join(RIVERSIDE).display().to_string()), "{error}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+type KeysSeen = Arc<std::sync::Mutex<Vec<String>>>;
+
+async fn on_event(
+    axum::extract::State(seen): axum::extract::State<KeysSeen>,
+    hero_health::webhooks::axum::VerifiedKey(key): hero_health::webhooks::axum::VerifiedKey,
+) -> axum::http::StatusCode {
+    seen.lock().unwrap().push(key);
+    axum::http::StatusCode::NO_CONTENT
+}
+
+/// Rolling a webhook signing key as Hero allows it (no operation changes a webhook's key): a
+/// second webhook with the new key, then the old one deleted. The receiver accepts both while
+/// both deliver, reports which key verified each, and refuses the old key once it is retired.
+#[tokio::test]
+async fn a_signing_key_rollover_loses_no_delivery_and_ends_with_the_old_key_refused() {
+    use hero_health::webhooks::axum::{WebhookReceiver, receive};
+    let hero = MockHero::start().await.unwrap();
+    let receiver = WebhookReceiver::new("whsec-old").unwrap().with_clock(hero.clock());
+    let seen = KeysSeen::default();
+    let app = axum::Router::new()
+        .route("/hero", axum::routing::post(on_event))
+        .route_layer(axum::middleware::from_fn_with_state(receiver.clone(), receive))
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hero", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = hero.client();
+    let create = |key: &str| WebhookCreate { signing_key: Some(key.into()), ..webhook(&url) };
+    let old = client.create_webhook().body(create("whsec-old")).send().await.unwrap().into_inner().id;
+    // The rollover: the receiver learns the new key first, then the new webhook is made.
+    receiver.verifier().add_key("2026-12", "whsec-new").unwrap();
+    client.create_webhook().body(create("whsec-new")).send().await.unwrap();
+    let slots = crate::support::free_slots(&hero).await;
+    client.booking().book(&slots[0], None).await.unwrap();
+    assert!(hero.deliveries_settled(Duration::from_secs(10)).await);
+    let mut keys = seen.lock().unwrap().clone();
+    keys.sort();
+    assert_eq!(keys, ["2026-12", "default"], "one delivery per webhook, each verified by its own key");
+    // Done: the old webhook goes, then its key.
+    client.delete_webhook().id(old).send().await.unwrap();
+    assert!(receiver.verifier().retire_key("default"));
+    seen.lock().unwrap().clear();
+    client.booking().book(&slots[1], None).await.unwrap();
+    assert!(hero.deliveries_settled(Duration::from_secs(10)).await);
+    assert_eq!(*seen.lock().unwrap(), ["2026-12"]);
+    assert!(hero.deliveries().iter().all(hero_health::mock::Delivery::accepted), "no delivery was refused or lost");
+    // A delivery still signed with the retired key is refused.
+    let body = br#"{"object":"Appointment","id":"1","practice_group_id":"1","event":"appointment.confirmed"}"#;
+    let headers = hero_health::webhooks::sign(body, "whsec-old", hero.now());
+    let status = reqwest::Client::new().post(&url).headers(headers).body(body.to_vec()).send().await.unwrap().status();
+    assert_eq!(status.as_u16(), 401);
+}

@@ -213,3 +213,61 @@ proptest! {
         }
     }
 }
+
+/// A delivery signed by the tests' own HMAC (not the crate's `sign`), hex, in Unix seconds.
+fn signed_by(key: &str, body: &[u8]) -> HeaderMap {
+    let timestamp = now().timestamp().to_string();
+    headers(&timestamp, &hex::encode(raw_signature(&timestamp, body, key)))
+}
+
+fn at_now(verifier: Verifier) -> Verifier {
+    verifier.with_clock(hero_health::clock::TestClock::starting_at(now()))
+}
+
+#[test]
+fn during_a_rollover_both_keys_verify_and_the_old_is_refused_once_retired() {
+    let verifier = at_now(Verifier::new("whsec-old").unwrap());
+    verifier.add_key("2026-12", "whsec-new").unwrap();
+    assert_eq!(verifier.key_names(), ["default", "2026-12"]);
+    let old = verifier.verify_delivery(BODY, &signed_by("whsec-old", BODY)).unwrap();
+    let new = verifier.verify_delivery(BODY, &signed_by("whsec-new", BODY)).unwrap();
+    assert_eq!((old.key_name.as_str(), new.key_name.as_str()), ("default", "2026-12"), "which key verified is reported");
+    assert_eq!(old.event, new.event);
+    assert_eq!(verifier.verify_delivery(BODY, &signed_by("whsec-other", BODY)), Err(WebhookError::SignatureMismatch));
+    assert!(verifier.retire_key("default"));
+    assert!(!verifier.retire_key("default"), "already retired");
+    assert_eq!(verifier.verify_delivery(BODY, &signed_by("whsec-old", BODY)), Err(WebhookError::SignatureMismatch));
+    assert_eq!(verifier.verify(BODY, &signed_by("whsec-new", BODY)).unwrap().id, "4567");
+    // A verifier whose last key is retired refuses everything.
+    assert!(verifier.retire_key("2026-12"));
+    assert_eq!(verifier.verify(BODY, &signed_by("whsec-new", BODY)), Err(WebhookError::SignatureMismatch));
+}
+
+#[test]
+fn keys_are_named_once_never_blank_and_never_shown() {
+    let verifier = Verifier::with_keys([("a", "whsec-a"), ("b", "whsec-b")]).unwrap();
+    assert_eq!(verifier.add_key("a", "whsec-c"), Err(WebhookError::KeyNameTaken("a".into())));
+    assert_eq!(verifier.add_key("c", "  "), Err(WebhookError::BlankSigningKey));
+    assert!(matches!(Verifier::with_keys([("a", "whsec-a"), ("a", "whsec-b")]), Err(WebhookError::KeyNameTaken(_))));
+    assert!(matches!(Verifier::with_keys(Vec::<(String, String)>::new()), Err(WebhookError::BlankSigningKey)));
+    let shown = format!("{verifier:?}");
+    assert!(shown.contains("\"a\"") && !shown.contains("whsec-a") && !shown.contains("whsec-b"), "{shown}");
+}
+
+#[test]
+fn a_practice_s_key_verifies_only_that_practice_s_deliveries() {
+    let verifier = at_now(Verifier::with_keys([("shared", "whsec-shared")]).unwrap());
+    verifier.add_practice_key("123", "riverside", "whsec-riverside").unwrap();
+    verifier.add_practice_key("456", "hillview", "whsec-hillview").unwrap();
+    let riverside = verifier.verify_delivery(BODY, &signed_by("whsec-riverside", BODY)).unwrap();
+    assert_eq!((riverside.key_name.as_str(), riverside.event.practice_group_id.as_str()), ("riverside", "123"));
+    // Hillview's key over a delivery that names Riverside: the signature is right, the practice is not.
+    let error = verifier.verify_delivery(BODY, &signed_by("whsec-hillview", BODY)).unwrap_err();
+    assert!(
+        matches!(&error, WebhookError::WrongPracticeGroup { key, expected, actual, .. } if key == "hillview" && expected == "456" && actual == "123"),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("refuse"), "{error}");
+    // An unbound key verifies any practice's delivery.
+    assert_eq!(verifier.verify_delivery(BODY, &signed_by("whsec-shared", BODY)).unwrap().key_name, "shared");
+}

@@ -26,6 +26,13 @@ const ROWS: &[Row] = &[
         target: Some(1.05),
     },
     Row {
+        what: "A call through the practice directory vs a plain client (median time)",
+        sdk: "practices/directory",
+        raw: "practices/plain",
+        throughput: false,
+        target: Some(1.05),
+    },
+    Row {
         what: "1,000 concurrent calls on one client (throughput)",
         sdk: "concurrency/sdk/1000",
         raw: "concurrency/raw/1000",

@@ -66,7 +66,8 @@ pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
 /// How long the body may take to arrive, by default.
 pub const DEFAULT_READ_DEADLINE: Duration = Duration::from_secs(10);
 
-/// The receiver's settings and memory for one signing key: give it to
+/// The receiver's settings and memory for its signing keys (one, or several during a rollover:
+/// [`WebhookReceiver::verifier`]): give it to
 /// `axum::middleware::from_fn_with_state` with [`receive`]. Clones share the memory.
 #[derive(Debug, Clone)]
 pub struct WebhookReceiver {
