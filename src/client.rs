@@ -210,6 +210,25 @@ pub(crate) fn practice_group_header(id: &str) -> Result<HeaderValue, ConfigError
     group_header(id).map_err(ConfigError::InvalidPracticeGroupId)
 }
 
+/// A variable of the environment, `None` when unset.
+fn env_var(name: &'static str) -> Result<Option<String>, ConfigError> {
+    match std::env::var(name) {
+        Ok(value) => Ok(Some(value)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::NotUnicode { name }),
+    }
+}
+
+/// The server `HERO_ENV` or `HERO_BASE_URL` names (not both), production when neither is set.
+pub(crate) fn environment_from_env() -> Result<Environment, ConfigError> {
+    match (env_var("HERO_ENV")?, env_var("HERO_BASE_URL")?) {
+        (Some(_), Some(_)) => Err(ConfigError::ConflictingEnvironment),
+        (Some(name), None) => name.parse(),
+        (None, Some(url)) => Environment::custom(&url),
+        (None, None) => Ok(Environment::Production),
+    }
+}
+
 /// The `x-practice-group-id` value: digits only.
 pub(crate) fn group_header(id: &str) -> Result<HeaderValue, crate::InvalidId> {
     let id = crate::Id::new(id)?;
@@ -232,20 +251,10 @@ impl Client {
     ///
     /// [`ConfigError`] naming the variable that is missing or unusable.
     pub fn from_env() -> Result<Client, ConfigError> {
-        let var = |name: &'static str| match std::env::var(name) {
-            Ok(value) => Ok(Some(value)),
-            Err(std::env::VarError::NotPresent) => Ok(None),
-            Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::NotUnicode { name }),
-        };
         let mut builder = Client::builder();
-        builder.api_key = var("HERO_API_KEY")?.map(SecretString::from);
-        builder.practice_group_id = var("HERO_PRACTICE_GROUP_ID")?;
-        builder.environment = match (var("HERO_ENV")?, var("HERO_BASE_URL")?) {
-            (Some(_), Some(_)) => return Err(ConfigError::ConflictingEnvironment),
-            (Some(name), None) => name.parse()?,
-            (None, Some(url)) => Environment::custom(&url)?,
-            (None, None) => Environment::Production,
-        };
+        builder.api_key = env_var("HERO_API_KEY")?.map(SecretString::from);
+        builder.practice_group_id = env_var("HERO_PRACTICE_GROUP_ID")?;
+        builder.environment = environment_from_env()?;
         builder.build()
     }
 

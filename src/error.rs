@@ -208,7 +208,7 @@ fn unauthorized(practice_group_id: &Option<String>, context: &ErrorContext) -> S
     match practice_group_id {
         Some(group) => format!(
             "Hero refused the API key of practice group {group}{context}; the practice may have rotated its key (the old one stops working at once): \
-             put its new key where your key source reads it, or call PracticeDirectory::set_key (keys come from the practice or Hero support)"
+             put its new key where your key source reads it (PracticeDirectory::set_key, or a client built with it); keys come from the practice or Hero support"
         ),
         None => format!("Hero refused the API key{context}; check HERO_API_KEY (keys come from the practice or Hero support)"),
     }
@@ -285,7 +285,9 @@ impl Error {
             context.operation = Some(operation_id.to_owned());
         }
         if let Error::Unauthorized { practice_group_id, .. } = &mut self {
-            *practice_group_id = client.practice_group_id.to_str().ok().map(str::to_owned);
+            // The key's practice (a network member's request carries its key holder's key).
+            *practice_group_id =
+                client.api_key.owner().map(str::to_owned).or_else(|| client.practice_group_id.to_str().ok().map(str::to_owned));
         }
         if let Error::RateLimited { retry_after, context } = &mut self {
             *retry_after = crate::retry_after::retry_after(&context.headers, client.clock.now());

@@ -295,86 +295,164 @@ pub(crate) fn api_key_header(key: &str) -> Result<HeaderValue, ConfigError> {
 /// The key a client sends, which a rotation replaces for the next request without rebuilding
 /// the client. Shared by every copy of a practice's client.
 pub(crate) struct KeyCell {
-    current: RwLock<HeaderValue>,
+    state: RwLock<Keys>,
+    /// The practice group whose key this is (a directory's cells): what a 401 names, since a
+    /// network member's request carries its key holder's key.
+    owner: Option<String>,
     refresh: Option<Refresh>,
 }
+
+/// The key in use, and the keys it replaced, which a source read never brings back.
+struct Keys {
+    current: HeaderValue,
+    retired: std::collections::VecDeque<HeaderValue>,
+}
+
+/// How many replaced keys a cell remembers, so that a source still holding one (an environment
+/// variable that cannot change, a vault not yet updated) cannot put it back.
+const REMEMBERED_RETIRED_KEYS: usize = 8;
 
 /// How a cell asks its source for a newer key after a 401.
 struct Refresh {
     source: Arc<dyn KeySource>,
-    practice_group_id: String,
-    /// One read of the source at a time: the other 401s of the moment wait and take its result.
+    /// One read of the source at a time; `reads` counts them, so that a 401 waiting for the
+    /// lock takes the result of a read that began after it, instead of reading again.
     reading: tokio::sync::Mutex<()>,
+    reads: std::sync::atomic::AtomicU64,
 }
 
 impl fmt::Debug for KeyCell {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyCell").field("key", &"[redacted]").field("refreshes", &self.refresh.is_some()).finish()
+        f.debug_struct("KeyCell")
+            .field("key", &"[redacted]")
+            .field("owner", &self.owner)
+            .field("refreshes", &self.refresh.is_some())
+            .finish()
     }
+}
+
+/// What [`KeyCell::adopt`] did with a key read from a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Adopted {
+    /// It is now in use.
+    Changed,
+    /// It was already in use.
+    Same,
+    /// It is a key this cell replaced: not taken back.
+    Retired,
 }
 
 impl KeyCell {
     /// A fixed key (a plain client's): replaced only by [`KeyCell::replace`].
     pub(crate) fn fixed(key: HeaderValue) -> Arc<Self> {
-        Arc::new(KeyCell { current: RwLock::new(key), refresh: None })
+        Arc::new(KeyCell::new(key, None, None))
     }
 
-    /// A key that asks `source` again after a 401.
-    pub(crate) fn refreshing(key: HeaderValue, source: Arc<dyn KeySource>, practice_group_id: &str) -> Arc<Self> {
-        let refresh = Refresh { source, practice_group_id: practice_group_id.to_owned(), reading: tokio::sync::Mutex::new(()) };
-        Arc::new(KeyCell { current: RwLock::new(key), refresh: Some(refresh) })
+    /// The key of practice group `owner`, held by a directory; `source`, when given, is asked
+    /// again after a 401.
+    pub(crate) fn owned(key: HeaderValue, owner: &str, source: Option<Arc<dyn KeySource>>) -> Arc<Self> {
+        let refresh =
+            source.map(|source| Refresh { source, reading: tokio::sync::Mutex::new(()), reads: std::sync::atomic::AtomicU64::new(0) });
+        Arc::new(KeyCell::new(key, Some(owner.to_owned()), refresh))
+    }
+
+    fn new(key: HeaderValue, owner: Option<String>, refresh: Option<Refresh>) -> Self {
+        KeyCell { state: RwLock::new(Keys { current: key, retired: std::collections::VecDeque::new() }), owner, refresh }
+    }
+
+    fn state(&self) -> std::sync::RwLockWriteGuard<'_, Keys> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The key the next request carries.
     pub(crate) fn current(&self) -> HeaderValue {
-        self.current.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.state.read().unwrap_or_else(PoisonError::into_inner).current.clone()
     }
 
-    /// Makes `key` the one the next request carries; whether it differs from the last.
+    /// The practice group whose key this is, for a directory's cell.
+    pub(crate) fn owner(&self) -> Option<&str> {
+        self.owner.as_deref()
+    }
+
+    /// Makes `key` the one the next request carries, as the user asked (`set_key`), even a key
+    /// replaced before; whether it differs from the last.
     pub(crate) fn replace(&self, key: HeaderValue) -> bool {
-        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
-        let changed = *current != key;
-        *current = key;
-        changed
+        let mut state = self.state();
+        state.retired.retain(|old| *old != key);
+        Self::swap(&mut state, key)
+    }
+
+    /// Takes a key read from the source, unless it is one this cell replaced (the source is
+    /// behind a key set by hand).
+    pub(crate) fn adopt(&self, key: HeaderValue) -> Adopted {
+        let mut state = self.state();
+        if state.retired.contains(&key) {
+            Adopted::Retired
+        } else if Self::swap(&mut state, key) {
+            Adopted::Changed
+        } else {
+            Adopted::Same
+        }
+    }
+
+    fn swap(state: &mut Keys, key: HeaderValue) -> bool {
+        if state.current == key {
+            return false;
+        }
+        let old = std::mem::replace(&mut state.current, key);
+        state.retired.push_back(old);
+        if state.retired.len() > REMEMBERED_RETIRED_KEYS {
+            state.retired.pop_front();
+        }
+        true
     }
 
     /// After Hero refused `sent` with 401: the key to send the request once more with, if there
     /// is a different one. That is the cell's key when it changed meanwhile (a rotation while
     /// the request was in flight), else, for a refreshing cell, a newer key from its source.
     pub(crate) async fn after_unauthorized(&self, sent: &HeaderValue) -> Option<HeaderValue> {
+        use std::sync::atomic::Ordering;
         let newer = |current: HeaderValue| (current != *sent).then_some(current);
         if let Some(key) = newer(self.current()) {
             return Some(key);
         }
         let refresh = self.refresh.as_ref()?;
+        let reads_before = refresh.reads.load(Ordering::SeqCst);
         let _reading = refresh.reading.lock().await;
-        // Another request's read may have found the new key while this one waited.
-        if let Some(key) = newer(self.current()) {
-            return Some(key);
+        // A read that began after this 401 has answered for it too: its key, or nothing.
+        if refresh.reads.load(Ordering::SeqCst) != reads_before {
+            return newer(self.current());
         }
-        let read = refresh.source.api_key(&refresh.practice_group_id).await;
-        let key = match read {
+        refresh.reads.fetch_add(1, Ordering::SeqCst);
+        let group = self.owner.as_deref().unwrap_or_default();
+        let key = match refresh.source.api_key(group).await {
             Ok(Some(key)) => key.header(),
             Ok(None) => {
-                tracing::warn!(practice_group_id = %refresh.practice_group_id, "Hero refused the key, and the key source has none for this practice group");
+                tracing::warn!(practice_group_id = %group, "Hero refused the key, and the key source has none for this practice group");
                 return None;
             }
             Err(error) => {
-                tracing::warn!(practice_group_id = %refresh.practice_group_id, %error, "Hero refused the key, and the key source could not be read");
+                tracing::warn!(practice_group_id = %group, %error, "Hero refused the key, and the key source could not be read");
                 return None;
             }
         };
-        match key {
-            Ok(key) if key != *sent => {
-                self.replace(key.clone());
-                tracing::info!(practice_group_id = %refresh.practice_group_id, "Hero refused the key; the key source had a newer one, now in use");
-                Some(key)
-            }
-            Ok(_) => None,
+        let key = match key {
+            Ok(key) => key,
             Err(error) => {
-                tracing::warn!(practice_group_id = %refresh.practice_group_id, %error, "Hero refused the key, and the key source's key is unusable");
-                None
+                tracing::warn!(practice_group_id = %group, %error, "Hero refused the key, and the key source's key is unusable");
+                return None;
             }
+        };
+        // Only over the refused key, in one step: a key set meanwhile (`set_key`) is newer than
+        // what the source said during the read, and stays.
+        let mut state = self.state();
+        if state.current != *sent {
+            return Some(state.current.clone());
         }
+        if state.retired.contains(&key) || !Self::swap(&mut state, key.clone()) {
+            return None;
+        }
+        tracing::info!(practice_group_id = %group, "Hero refused the key; the key source had a newer one, now in use");
+        Some(key)
     }
 }

@@ -35,7 +35,7 @@ use reqwest::header::HeaderValue;
 
 use crate::client::group_header;
 use crate::elements::{ElementsToken, ElementsTokens};
-use crate::keys::{EnvKeys, KeyCell, KeySource, KeySourceError};
+use crate::keys::{Adopted, EnvKeys, KeyCell, KeySource, KeySourceError};
 use crate::{Client, ClientBuilder, ConfigError, Environment, Error};
 
 /// Why the directory could not give a client or a token for a practice group. No message
@@ -253,18 +253,7 @@ impl PracticeDirectory {
     ///
     /// [`ConfigError`] for an unknown `HERO_ENV`, both variables set, or an unusable URL.
     pub fn from_env() -> Result<PracticeDirectory, ConfigError> {
-        let var = |name: &'static str| match std::env::var(name) {
-            Ok(value) => Ok(Some(value)),
-            Err(std::env::VarError::NotPresent) => Ok(None),
-            Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::NotUnicode { name }),
-        };
-        let environment = match (var("HERO_ENV")?, var("HERO_BASE_URL")?) {
-            (Some(_), Some(_)) => return Err(ConfigError::ConflictingEnvironment),
-            (Some(name), None) => name.parse()?,
-            (None, Some(url)) => Environment::custom(&url)?,
-            (None, None) => Environment::Production,
-        };
-        PracticeDirectory::builder().with_environment(environment).build()
+        PracticeDirectory::builder().with_environment(crate::client::environment_from_env()?).build()
     }
 
     /// A client acting for `practice_group_id` with its key. The first call for a practice
@@ -277,8 +266,7 @@ impl PracticeDirectory {
     /// not read, or an unusable key.
     pub async fn client(&self, practice_group_id: &str) -> Result<Client, PracticeError> {
         let group = group_header(practice_group_id).map_err(PracticeError::InvalidPracticeGroupId)?;
-        let holder = self.shared.networks.get(practice_group_id).map_or(practice_group_id, String::as_str);
-        let key = self.key_cell(holder).await?;
+        let key = self.key_cell(self.key_holder(practice_group_id)).await?;
         let mut client = self.shared.template.clone();
         client.inner.api_key = key;
         client.inner.practice_group_id = group;
@@ -302,7 +290,8 @@ impl PracticeDirectory {
         Ok(())
     }
 
-    /// Replaces the key of `practice_group_id` (its network members' too): the next request of
+    /// Replaces the key of `practice_group_id` (of its key holder, for a network member; and so
+    /// of all the holder's members): the next request of
     /// every client of it sends `key`, and a request refused meanwhile for the old key is sent
     /// once more with it. Use it when a practice sends you its rotated key.
     ///
@@ -312,6 +301,7 @@ impl PracticeDirectory {
     /// stays in use.
     pub fn set_key(&self, practice_group_id: &str, key: impl Into<String>) -> Result<(), PracticeError> {
         group_header(practice_group_id).map_err(PracticeError::InvalidPracticeGroupId)?;
+        let practice_group_id = self.key_holder(practice_group_id);
         let header = crate::keys::ApiKey::new(key).header().map_err(|source| invalid_key(practice_group_id, source))?;
         let mut keys = self.shared.keys.write().unwrap_or_else(PoisonError::into_inner);
         match keys.get(practice_group_id) {
@@ -327,8 +317,11 @@ impl PracticeDirectory {
         Ok(())
     }
 
-    /// Reads the key of `practice_group_id` from the source again and uses it from the next
-    /// request on; whether it changed. For a rotation you were told about, or on a schedule.
+    /// Reads the key of `practice_group_id` (its key holder's, for a network member) from the
+    /// source again and uses it from the next request on; whether it changed. For a rotation
+    /// you were told about, or on a schedule. A key that [`set_key`](Self::set_key) replaced is
+    /// never taken back from a source that still holds it (an environment variable that cannot
+    /// change): the newer key stays, and this answers `false`.
     ///
     /// # Errors
     ///
@@ -336,16 +329,21 @@ impl PracticeDirectory {
     /// old key stays in use.
     pub async fn refresh(&self, practice_group_id: &str) -> Result<bool, PracticeError> {
         group_header(practice_group_id).map_err(PracticeError::InvalidPracticeGroupId)?;
+        let practice_group_id = self.key_holder(practice_group_id);
         let header = self.read_key(practice_group_id).await?;
         let existing = self.shared.keys.read().unwrap_or_else(PoisonError::into_inner).get(practice_group_id).cloned();
         match existing {
-            Some(cell) => {
-                let changed = cell.replace(header);
-                if changed {
+            Some(cell) => match cell.adopt(header) {
+                Adopted::Changed => {
                     self.forget_tokens(practice_group_id);
+                    Ok(true)
                 }
-                Ok(changed)
-            }
+                Adopted::Same => Ok(false),
+                Adopted::Retired => {
+                    tracing::warn!(practice_group_id, "the key source still holds a key that set_key replaced; the newer key stays in use");
+                    Ok(false)
+                }
+            },
             None => {
                 let mut keys = self.shared.keys.write().unwrap_or_else(PoisonError::into_inner);
                 keys.entry(practice_group_id.to_owned()).or_insert_with(|| self.new_cell(header, practice_group_id));
@@ -357,6 +355,7 @@ impl PracticeDirectory {
     /// Forgets a practice group's key (a practice that left): its next use reads the source
     /// again. Clients already handed out keep the last key. Whether it was loaded.
     pub fn forget(&self, practice_group_id: &str) -> bool {
+        let practice_group_id = self.key_holder(practice_group_id);
         self.forget_tokens(practice_group_id);
         self.shared.keys.write().unwrap_or_else(PoisonError::into_inner).remove(practice_group_id).is_some()
     }
@@ -387,6 +386,11 @@ impl PracticeDirectory {
             }
         };
         Ok(tokens.get().await?)
+    }
+
+    /// Whose key `practice_group_id` is served with: its own, or its network's key holder's.
+    fn key_holder<'a>(&'a self, practice_group_id: &'a str) -> &'a str {
+        self.shared.networks.get(practice_group_id).map_or(practice_group_id, String::as_str)
     }
 
     fn forget_tokens(&self, key_holder: &str) {
@@ -430,11 +434,8 @@ impl PracticeDirectory {
     }
 
     fn new_cell(&self, key: HeaderValue, practice_group_id: &str) -> Arc<KeyCell> {
-        if self.shared.refresh_on_unauthorized {
-            KeyCell::refreshing(key, self.shared.source.clone(), practice_group_id)
-        } else {
-            KeyCell::fixed(key)
-        }
+        let source = self.shared.refresh_on_unauthorized.then(|| self.shared.source.clone());
+        KeyCell::owned(key, practice_group_id, source)
     }
 }
 

@@ -464,27 +464,34 @@ impl Verifier {
         }
         // Every key is tried, each compared in constant time (`verify_slice`): how long the check
         // takes says how many keys there are, never how much of a signature matched.
-        let (key_name, bound_to) = {
+        let matched: Vec<(String, Option<String>)> = {
             let keys = self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let mut matched = None;
-            for key in keys.iter() {
-                let mut mac = mac(&key.key);
-                mac.update(timestamp.as_bytes());
-                mac.update(b".");
-                mac.update(raw_body);
-                if mac.verify_slice(&signature).is_ok() && matched.is_none() {
-                    matched = Some((key.name.clone(), key.practice_group_id.clone()));
-                }
-            }
-            matched.ok_or(WebhookError::SignatureMismatch)?
+            keys.iter()
+                .filter(|key| {
+                    let mut mac = mac(&key.key);
+                    mac.update(timestamp.as_bytes());
+                    mac.update(b".");
+                    mac.update(raw_body);
+                    mac.verify_slice(&signature).is_ok()
+                })
+                .map(|key| (key.name.clone(), key.practice_group_id.clone()))
+                .collect()
         };
+        if matched.is_empty() {
+            return Err(WebhookError::SignatureMismatch);
+        }
         let payload: Payload = serde_json::from_slice(raw_body)
             .map_err(|e| WebhookError::InvalidPayload(format!("{:?} error at line {}, column {}", e.classify(), e.line(), e.column())))?;
-        if let Some(expected) = bound_to
-            && expected != payload.practice_group_id
-        {
-            return Err(WebhookError::WrongPracticeGroup { key: key_name, expected, actual: payload.practice_group_id });
-        }
+        // One secret may be held for several practices: a key for this delivery's practice (or
+        // for any) wins; only when every matching key is another practice's is it refused.
+        let fits = |bound: &Option<String>| bound.as_ref().is_none_or(|group| *group == payload.practice_group_id);
+        let key_name = match matched.iter().find(|(_, bound)| fits(bound)) {
+            Some((name, _)) => name.clone(),
+            None => {
+                let (key, expected) = matched.into_iter().next().map(|(name, bound)| (name, bound.unwrap_or_default())).unwrap_or_default();
+                return Err(WebhookError::WrongPracticeGroup { key, expected, actual: payload.practice_group_id });
+            }
+        };
         let event = WebhookEvent {
             object: payload.object,
             id: payload.id,

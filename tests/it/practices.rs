@@ -431,3 +431,68 @@ async fn a_signing_key_rollover_loses_no_delivery_and_ends_with_the_old_key_refu
     let status = reqwest::Client::new().post(&url).headers(headers).body(body.to_vec()).send().await.unwrap().status();
     assert_eq!(status.as_u16(), 401);
 }
+
+/// A key set by hand is never undone by a source that still holds the old one (an environment
+/// variable cannot change under a running process), by `refresh` or by the read after a 401.
+#[tokio::test]
+async fn a_source_behind_set_key_never_brings_the_retired_key_back() {
+    let (hero, keys) = three_practices().await;
+    let practices = directory_for(&hero).with_key_source(keys).build().unwrap();
+    let client = practices.client(HILLVIEW).await.unwrap();
+    let new_key = hero.rotate_key(HILLVIEW).unwrap();
+    practices.set_key(HILLVIEW, new_key).unwrap();
+    assert!(!practices.refresh(HILLVIEW).await.unwrap(), "the source's key is the one set_key replaced");
+    client.list_appointment_types().send().await.expect("the newer key stayed");
+    assert!(key_uses(&hero).iter().all(current(HILLVIEW, 1)));
+}
+
+/// 64 calls refused at once, and the source has no newer key: one read of the source answers
+/// all of them, and none is re-sent.
+#[tokio::test]
+async fn concurrent_401s_share_one_read_of_the_source() {
+    let (hero, keys) = three_practices().await;
+    let reads = Arc::new(AtomicUsize::new(0));
+    let source = {
+        let reads = reads.clone();
+        from_fn(move |group: String| {
+            let (keys, reads) = (keys.clone(), reads.clone());
+            async move {
+                reads.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                hero_health::keys::KeySource::api_key(&keys, &group).await
+            }
+        })
+    };
+    let practices = directory_for(&hero).with_key_source(source).build().unwrap();
+    let client = practices.client(HILLVIEW).await.unwrap();
+    hero.rotate_key(HILLVIEW).unwrap();
+    let calls: Vec<_> = (0..64)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.list_appointment_types().send().await })
+        })
+        .collect();
+    for call in calls {
+        assert!(matches!(call.await.unwrap(), Err(Error::Unauthorized { .. })));
+    }
+    assert_eq!(hero.requests().len(), 64, "none re-sent");
+    let reads = reads.load(Ordering::SeqCst);
+    assert!(reads <= 3, "one read at start-up, then about one for all 64 refusals: {reads}");
+}
+
+#[tokio::test]
+async fn a_network_member_s_key_is_its_holder_s_for_set_key_and_the_401() {
+    let hero = MockHero::builder().with_api_key("key-of-hub").with_network(["2"]).start().await.unwrap();
+    let practices = directory_for(&hero)
+        .with_key_source(MemoryKeys::new().with_key(MAIN, "key-of-hub"))
+        .with_network_member("2", MAIN)
+        .build()
+        .unwrap();
+    let member = practices.client("2").await.unwrap();
+    let new_key = hero.rotate_key(MAIN).unwrap();
+    let error = member.list_appointment_types().send().await.unwrap_err();
+    assert_eq!(error.unauthorized_practice_group(), Some(MAIN), "the refused key is the hub's: {error}");
+    practices.set_key("2", new_key).unwrap();
+    member.list_appointment_types().send().await.expect("setting the member's key set its holder's");
+    practices.client(MAIN).await.unwrap().list_appointment_types().send().await.unwrap();
+}

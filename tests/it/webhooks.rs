@@ -271,3 +271,11 @@ fn a_practice_s_key_verifies_only_that_practice_s_deliveries() {
     // An unbound key verifies any practice's delivery.
     assert_eq!(verifier.verify_delivery(BODY, &signed_by("whsec-shared", BODY)).unwrap().key_name, "shared");
 }
+
+#[test]
+fn one_secret_held_for_two_practices_verifies_each_practice_s_delivery() {
+    let verifier = at_now(Verifier::with_keys([("unused", "whsec-unused")]).unwrap());
+    verifier.add_practice_key("456", "hillview", "whsec-same").unwrap();
+    verifier.add_practice_key("123", "riverside", "whsec-same").unwrap();
+    assert_eq!(verifier.verify_delivery(BODY, &signed_by("whsec-same", BODY)).unwrap().key_name, "riverside");
+}
