@@ -105,6 +105,7 @@ impl Client {
             let spare = if attempt <= policy.max_retries() || !resent_for_key { request.try_clone() } else { None };
             let outcome = self.attempt(request, context.max_response_bytes).await;
             if !resent_for_key
+                && policy.fits(started, std::time::Duration::ZERO)
                 && let Read::Complete(response) = &outcome
                 && response.status() == reqwest::StatusCode::UNAUTHORIZED
                 && let Some(spare) = spare.as_ref().and_then(reqwest::Request::try_clone)

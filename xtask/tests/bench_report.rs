@@ -24,6 +24,8 @@ fn ratios_are_computed_and_checked_against_targets() {
         ("booking/sdk", 300.0),
         ("booking/raw", 290.0),
         ("booking/sdk_journal", 309.0),
+        ("practices/directory", 102.0),
+        ("practices/plain", 100.0),
     ] {
         estimate(dir.path(), bench, median);
     }
@@ -34,6 +36,10 @@ fn ratios_are_computed_and_checked_against_targets() {
     assert!(report.contains("patients vs minimal structs (time) | 1.300 |") && report.contains("≤ 1.20 | no |"), "{report}");
     assert!(report.contains("| report | — |"), "{report}");
     assert!(report.contains("journal vs without (time) | 1.030 |"), "the journal row is against the SDK without it: {report}");
+    assert!(
+        report.contains("directory vs a plain client (median time) | 1.020 |"),
+        "the directory row is against a plain client: {report}"
+    );
 }
 
 #[test]
