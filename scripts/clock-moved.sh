@@ -40,8 +40,9 @@ it=$(executable test it test -p hero-health --test it --no-run)
 probe=$(executable test probe test -p xtask --test probe --no-run)
 book=$(executable example book_appointment build -p hero-health --examples)
 receiver=$(executable example webhook_receiver build -p hero-health --examples)
+message=$(executable example message_patient build -p hero-health --examples)
 serve=$(executable example serve_mock build -p hero-health --examples)
-for binary in "$it" "$probe" "$book" "$receiver" "$serve"; do
+for binary in "$it" "$probe" "$book" "$receiver" "$message" "$serve"; do
   [ -x "$binary" ] || { echo "a test or example binary was not built (cargo reported '$binary')" >&2; exit 1; }
 done
 
@@ -63,5 +64,6 @@ for at in "${instants[@]}"; do
   # The examples against their embedded mock (no HERO_API_KEY), as the README runs them.
   run "$book" >/dev/null
   run "$receiver" >/dev/null
+  run "$message" >/dev/null
   echo "== ok at $at"
 done

@@ -311,6 +311,22 @@ impl Error {
         }
     }
 
+    /// Whether the request may have taken effect at Hero although the call failed: it was sent
+    /// and no usable answer came back (a timeout, a broken connection, a 5xx, an answer that
+    /// could not be read). Check before sending a request that changes state again. A request
+    /// that never connected, or that Hero refused with a 4xx, did not.
+    pub fn may_have_taken_effect(&self) -> bool {
+        match self {
+            Error::Transport { source: Some(source), .. } if source.is_connect() => false,
+            Error::Transport { .. }
+            | Error::Server { .. }
+            | Error::Timeout { .. }
+            | Error::Decode { .. }
+            | Error::ResponseTooLarge { .. } => true,
+            _ => false,
+        }
+    }
+
     /// Whether sending the same request later may succeed: rate limits, server errors,
     /// timeouts and connection failures. (For requests that change state, check first whether
     /// the first attempt took effect.)

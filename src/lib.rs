@@ -53,10 +53,13 @@ mod id;
 mod json_schema;
 pub mod keys;
 pub mod lenient;
+pub mod messages;
 #[cfg(feature = "mock")]
 pub mod mock;
+mod nhs_number;
 mod operations;
 pub mod pagination;
+pub mod patients;
 pub mod practices;
 mod redact;
 mod retry;
@@ -77,6 +80,7 @@ pub use generated::component_schemas;
 pub use generated::{ByteStream, Client, ClientInfo, ResponseValue, builder, types};
 pub use id::{Id, InvalidId};
 pub use lenient::{Lenient, LenientOption};
+pub use nhs_number::{InvalidNhsNumber, NhsNumber};
 pub use reqwest::Url;
 pub use retry::RetryPolicy;
 

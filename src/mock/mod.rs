@@ -49,6 +49,7 @@ mod answers;
 mod clinical;
 mod deliveries;
 mod keys;
+mod patients;
 mod server;
 mod state;
 mod validate;
@@ -57,6 +58,10 @@ pub use answers::decode_answer;
 pub use clinical::PLACEHOLDER_PATIENT_ID;
 pub use deliveries::{Delivery, DeliveryFault, DeliveryOutcome, MAX_QUEUED_DELIVERIES};
 pub use keys::KeyUse;
+pub use patients::{
+    DEFAULT_WRITE_TO_RECORD_DELAY, DELIVERY_DELAY, EMAIL_AND_NHS_APP_SNOMED_CODE, NHS_APP_FALLBACK_AFTER, PdsPatient, SMS_SNOMED_CODE,
+    WriteToRecord,
+};
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -195,6 +200,15 @@ pub enum MockError {
     /// The practice group is not one the mock serves.
     #[error("the mock serves no practice group {0}; add it with MockHeroBuilder::with_practice")]
     UnknownPracticeGroup(String),
+    /// No message of that id was sent through the mock.
+    #[error("the mock sent no message with that id; pass the message_id sendMessage answered")]
+    UnknownMessage,
+    /// A practice group was given twice (`with_practice` with the main group's id, or one id
+    /// twice): each practice has one key.
+    #[error(
+        "a practice group was given to the mock twice (with_practice repeats it, or names the main group); give each practice group once"
+    )]
+    PracticeGroupTwice,
     /// Two practice groups were given one key, or a rotation reused a key: Hero issues each
     /// practice its own, and never reissues one.
     #[error(
@@ -235,6 +249,9 @@ pub struct MockHeroBuilder {
     network: Vec<String>,
     /// Other practice groups, each with its own key.
     practices: Vec<(String, String)>,
+    /// Patients on the PDS spine besides the seeded ones.
+    pds: Vec<PdsPatient>,
+    write_to_record: WriteToRecord,
     log_limit: usize,
     retries: deliveries::Retries,
     rewrite: Option<AnswerRewrite>,
@@ -258,6 +275,8 @@ impl std::fmt::Debug for MockHeroBuilder {
             .field("practice_group_id", &self.practice_group_id)
             .field("network", &self.network)
             .field("practices", &self.practices.iter().map(|(group, _)| group).collect::<Vec<_>>())
+            .field("pds", &self.pds.len())
+            .field("write_to_record", &self.write_to_record)
             .field("log_limit", &self.log_limit)
             .field("retries", &self.retries)
             .field("rewrite", &self.rewrite.as_ref().map(|_| "set"))
@@ -279,6 +298,8 @@ impl Default for MockHeroBuilder {
             practice_group_id: "1".into(),
             network: vec!["2".into()],
             practices: Vec::new(),
+            pds: Vec::new(),
+            write_to_record: WriteToRecord::default(),
             log_limit: DEFAULT_LOG_LIMIT,
             retries: deliveries::Retries::default(),
             rewrite: None,
@@ -354,6 +375,22 @@ impl MockHeroBuilder {
     /// partner a key of its own). Its key acts for it alone; [`MockHero::rotate_key`] replaces it.
     pub fn with_practice(mut self, practice_group_id: impl Into<String>, api_key: impl Into<String>) -> Self {
         self.practices.push((practice_group_id.into(), api_key.into()));
+        self
+    }
+
+    /// A patient on the mock's PDS spine, besides the seeded ones ([`MockHero::pds_patients`]):
+    /// `registerPatientPds` finds them by NHS number and date of birth, or by name, date of
+    /// birth and postcode.
+    pub fn with_pds_patient(mut self, patient: PdsPatient) -> Self {
+        self.pds.push(patient);
+        self
+    }
+
+    /// How write-to-record ends, and after how long on the mock's clock (default
+    /// [`WriteToRecord::default`]: it succeeds after [`DEFAULT_WRITE_TO_RECORD_DELAY`]). It
+    /// always fails for a patient [`without_ehr_record`](PdsPatient::without_ehr_record).
+    pub fn with_write_to_record(mut self, outcome: WriteToRecord) -> Self {
+        self.write_to_record = outcome;
         self
     }
 
@@ -457,6 +494,9 @@ impl MockHeroBuilder {
         if keys.len() != self.practices.len() + 1 {
             return Err(MockError::SharedKey);
         }
+        if practices.groups().len() != self.practices.len() + 1 {
+            return Err(MockError::PracticeGroupTwice);
+        }
         let clock = match (self.clock.clone(), self.start) {
             (Some(clock), Some(at)) => {
                 clock.advance_to(at)?;
@@ -468,10 +508,12 @@ impl MockHeroBuilder {
         };
         let diary = state::Diary { days: self.days, weekends: self.weekends };
         let state = state::State::seeded(self.seed, diary, crate::time::delta(self.hold), crate::time::delta(self.lag), clock.now());
+        let desk = patients::Desk::new(&self.pds, self.write_to_record);
         let shared = Arc::new(Shared {
             config: self,
             clock,
             inner: Mutex::new(Inner {
+                desk,
                 state,
                 practices,
                 faults: Vec::new(),
@@ -503,6 +545,8 @@ pub(crate) struct Shared {
 #[derive(Debug)]
 pub(crate) struct Inner {
     state: state::State,
+    /// Patients and messages.
+    desk: patients::Desk,
     /// The practice groups and their keys (which rotate).
     practices: keys::Practices,
     faults: Vec<Fault>,
@@ -527,6 +571,12 @@ impl Inner {
             self.log.pop_front();
         }
         number
+    }
+
+    /// Hands the events that fell due by `now` (write-to-record endings) to the deliverer.
+    fn tick(&mut self, now: DateTime<Utc>) {
+        let due = self.desk.due_events(now);
+        self.state.announce_events(due);
     }
 
     /// Sets the answered status of request `number`, if it is still logged.
@@ -628,6 +678,7 @@ impl MockHero {
     /// inside the cancellation window without the test sleeping.
     pub fn advance(&self, by: Duration) {
         self.shared.clock.advance(by);
+        self.after_time_moved();
     }
 
     /// Moves the mock's clock (and its clients') forward to `at`.
@@ -636,7 +687,37 @@ impl MockHero {
     ///
     /// [`ClockError::Backwards`] when `at` is before the mock's now (nothing changes).
     pub fn advance_to(&self, at: DateTime<Utc>) -> Result<(), ClockError> {
-        self.shared.clock.advance_to(at)
+        self.shared.clock.advance_to(at)?;
+        self.after_time_moved();
+        Ok(())
+    }
+
+    /// What falls due as time moves (a write-to-record ending) is announced at once, as Hero
+    /// would, not at the next request. Outside a Tokio runtime it waits for the next request.
+    fn after_time_moved(&self) {
+        let now = self.shared.clock.now();
+        self.shared.lock().tick(now);
+        if tokio::runtime::Handle::try_current().is_ok() {
+            deliveries::dispatch(&self.shared);
+        }
+    }
+
+    /// The patients on the mock's PDS spine: the three seeded ones (NHS Digital test numbers),
+    /// then those of [`MockHeroBuilder::with_pds_patient`]. The first is registered with the
+    /// practice from the start as patient `1` (Hero's own samples message patient `1`).
+    pub fn pds_patients(&self) -> Vec<PdsPatient> {
+        self.shared.lock().desk.spine().to_vec()
+    }
+
+    /// The patient opens message `message_id` in the NHS App: its status becomes `opened`, and
+    /// no fallback is sent.
+    ///
+    /// # Errors
+    ///
+    /// [`MockError::UnknownMessage`] when the mock sent no such message.
+    pub fn open_message(&self, message_id: &str) -> Result<(), MockError> {
+        let now = self.shared.clock.now();
+        if self.shared.lock().desk.open(message_id, now) { Ok(()) } else { Err(MockError::UnknownMessage) }
     }
 
     /// Queues a fault.

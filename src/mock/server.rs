@@ -255,12 +255,23 @@ fn answer(
     let mut inner = shared.lock();
     // Read under the lock: requests are answered in the order of their "now".
     let now = shared.clock.now();
-    let state = &mut inner.state;
     // The main practice group's events and webhooks are the mock's own (`None`); another's are
     // kept apart, as Hero keeps each practice group's.
-    state.acting_for = group.filter(|g| **g != shared.config.practice_group_id).map(str::to_owned);
-    let answer = answer_for(state, operation, param, query, body, now);
-    state.acting_for = None;
+    let acting_for = group.filter(|g| **g != shared.config.practice_group_id).map(str::to_owned);
+    let answer = match operation {
+        "registerPatientPds" => inner.desk.register_pds(body),
+        "getPatient" => inner.desk.get_patient(param.unwrap_or_default()),
+        "sendMessage" => inner.desk.send_message(body, acting_for, now),
+        "getMessage" => inner.desk.get_message(param.unwrap_or_default(), now),
+        _ => {
+            let state = &mut inner.state;
+            state.acting_for = acting_for;
+            let answer = answer_for(state, operation, param, query, body, now);
+            state.acting_for = None;
+            answer
+        }
+    };
+    inner.tick(now);
     answer
 }
 

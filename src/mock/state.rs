@@ -354,6 +354,11 @@ impl State {
             .map(|a| (id, a))
     }
 
+    /// Adds events that happened elsewhere in the mock (a message's write-to-record ending).
+    pub(crate) fn announce_events(&mut self, events: Vec<Event>) {
+        self.events.extend(events);
+    }
+
     /// The events since the last call, oldest first.
     pub(crate) fn take_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)

@@ -19,6 +19,7 @@ mod mock_server;
 mod module_graph;
 mod no_leaks;
 mod pagination;
+mod patients;
 mod practices;
 mod published_answers;
 mod receiver;

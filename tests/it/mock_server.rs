@@ -22,6 +22,11 @@ const MODELLED: &[&str] = &[
     "create_webhook",
     "list_webhooks",
     "delete_webhook",
+    // Patients and messages (tests/it/patients.rs).
+    "register_patient_pds",
+    "get_patient",
+    "send_message",
+    "get_message",
 ];
 
 #[tokio::test]

@@ -496,3 +496,17 @@ async fn a_network_member_s_key_is_its_holder_s_for_set_key_and_the_401() {
     member.list_appointment_types().send().await.expect("setting the member's key set its holder's");
     practices.client(MAIN).await.unwrap().list_appointment_types().send().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_mock_refuses_a_practice_group_or_key_given_twice() {
+    let twice = MockHero::builder().with_practice("20", "key-a").with_practice("20", "key-b").start().await;
+    assert!(matches!(twice, Err(hero_health::mock::MockError::PracticeGroupTwice)), "{twice:?}");
+    let main_again = MockHero::builder().with_practice(MAIN, "key-b").start().await;
+    assert!(matches!(main_again, Err(hero_health::mock::MockError::PracticeGroupTwice)), "{main_again:?}");
+    let shared = MockHero::builder().with_api_key("key-a").with_practice("20", "key-a").start().await;
+    assert!(matches!(shared, Err(hero_health::mock::MockError::SharedKey)), "{shared:?}");
+    let hero = MockHero::builder().with_practice("20", "key-b").start().await.unwrap();
+    assert!(matches!(hero.rotate_key_to("20", "key-b"), Err(hero_health::mock::MockError::SharedKey)), "a key is never reissued");
+    assert!(matches!(hero.rotate_key("99"), Err(hero_health::mock::MockError::UnknownPracticeGroup(_))));
+    assert_eq!(hero.practice_groups(), [MAIN, "20"]);
+}
