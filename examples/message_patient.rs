@@ -64,7 +64,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("2. sent message {} (NHS App, SMS if unopened after 1 hour, written to the record)", sent.message_id);
 
     if let Some(hero) = &mock {
-        // The mock's record write takes two minutes on its clock: move it on, as time would.
+        // At the practice an admin approves the record write ("after approval"), which then
+        // takes a while: the mock is told, and its clock moved on, as time would.
+        hero.approve_write_to_record(&sent.message_id)?;
         hero.advance(hero_health::mock::DEFAULT_WRITE_TO_RECORD_DELAY);
     }
     let tracking = Tracking::within(Duration::from_secs(if mock.is_some() { 10 } else { 600 })).poll_every(Duration::from_secs(2));

@@ -312,18 +312,27 @@ impl Error {
     }
 
     /// Whether the request may have taken effect at Hero although the call failed: it was sent
-    /// and no usable answer came back (a timeout, a broken connection, a 5xx, an answer that
-    /// could not be read). Check before sending a request that changes state again. A request
-    /// that never connected, or that Hero refused with a 4xx, did not.
+    /// and no usable answer came back (a timeout, a broken connection, a 5xx, an undocumented
+    /// 2xx or 3xx, a redirect, an answer that could not be read). Check before sending a request
+    /// that changes state again. A request that never connected, or that Hero refused with a
+    /// 4xx, did not.
     pub fn may_have_taken_effect(&self) -> bool {
         match self {
+            // Refused before acting: a 4xx Hero documents, a request never sent, no connection.
+            Error::InvalidRequest { .. }
+            | Error::BadRequest { .. }
+            | Error::Unauthorized { .. }
+            | Error::Forbidden { .. }
+            | Error::NotFound { .. }
+            | Error::Conflict { .. }
+            | Error::RateLimited { .. } => false,
             Error::Transport { source: Some(source), .. } if source.is_connect() => false,
-            Error::Transport { .. }
-            | Error::Server { .. }
-            | Error::Timeout { .. }
-            | Error::Decode { .. }
-            | Error::ResponseTooLarge { .. } => true,
-            _ => false,
+            // Another 4xx refused it too; a 2xx or 3xx the document does not list may be a
+            // success (a 201 for a POST).
+            Error::UnexpectedStatus { .. } => !self.status().is_some_and(|status| status.is_client_error()),
+            // Sent, and no usable answer: a timeout, a broken connection, a 5xx, an answer too
+            // large or unreadable, a redirect (a client that followed one re-sent the request).
+            _ => true,
         }
     }
 

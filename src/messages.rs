@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::types::{MessageSend, MessageSendFallbackMessageType, MessageSendMessageType};
+use crate::types::MessageSend;
 use crate::webhooks::{EventType, WebhookEvent};
 use crate::{Client, Error, Id};
 
@@ -56,6 +56,7 @@ pub struct Outgoing {
     to: Option<String>,
     fallback: Option<(Fallback, Option<String>)>,
     write_to_record: bool,
+    automatically: bool,
     snomed_code: Option<String>,
 }
 
@@ -65,6 +66,7 @@ impl fmt::Debug for Outgoing {
             .field("channel", &self.channel)
             .field("fallback", &self.fallback.as_ref().map(|(channel, _)| channel))
             .field("write_to_record", &self.write_to_record)
+            .field("automatically", &self.automatically)
             .field("snomed_code", &self.snomed_code)
             .finish_non_exhaustive()
     }
@@ -80,6 +82,7 @@ impl Outgoing {
             to: None,
             fallback: None,
             write_to_record: false,
+            automatically: false,
             snomed_code: None,
         }
     }
@@ -97,11 +100,20 @@ impl Outgoing {
         self
     }
 
-    /// Also saves the message to the patient's record (asynchronous; it needs a linked EHR
-    /// record), under Hero's default SNOMED code for the channel unless
-    /// [`with_snomed_code`](Self::with_snomed_code) says otherwise.
+    /// Also saves the message to the patient's record once an admin at the practice approves
+    /// it (asynchronous; it needs a linked EHR record), under Hero's default SNOMED code for
+    /// the channel unless [`with_snomed_code`](Self::with_snomed_code) says otherwise.
     pub fn write_to_record(mut self) -> Self {
         self.write_to_record = true;
+        self
+    }
+
+    /// Saves it to the record without waiting for an admin's approval
+    /// (`auto_write_to_record`): Hero honours this only when the API key allows it, and
+    /// otherwise waits for approval as for [`write_to_record`](Self::write_to_record).
+    pub fn write_to_record_automatically(mut self) -> Self {
+        self.write_to_record = true;
+        self.automatically = true;
         self
     }
 
@@ -122,26 +134,37 @@ impl Outgoing {
             return Err(MessageError::Invalid { reason: "a SNOMED code is for a message written to the record: add write_to_record()" });
         }
         let message_type = match self.channel {
-            Channel::Hero => MessageSendMessageType::Hero,
-            Channel::Sms => MessageSendMessageType::Sms,
-            Channel::Email => MessageSendMessageType::Email,
-            Channel::NhsApp => MessageSendMessageType::NhsApp,
+            Channel::Hero => "hero",
+            Channel::Sms => "sms",
+            Channel::Email => "email",
+            Channel::NhsApp => "nhs_app",
         };
-        let fallback_message_type = self.fallback.as_ref().map(|(channel, _)| match channel {
-            Fallback::Sms => MessageSendFallbackMessageType::Sms,
-            Fallback::Email => MessageSendFallbackMessageType::Email,
+        let fallback = self.fallback.as_ref().map(|(channel, _)| match channel {
+            Fallback::Sms => "sms",
+            Fallback::Email => "email",
         });
-        // The builder checks each field as the document says (the text not empty).
-        MessageSend::builder()
-            .patient_id(self.patient.clone())
-            .message_type(message_type)
-            .message_string(self.text.clone())
-            .recipient_contact_detail(self.to.clone())
-            .fallback_contact_detail(self.fallback.as_ref().and_then(|(_, contact)| contact.clone()))
-            .fallback_message_type(fallback_message_type)
-            .write_to_record(self.write_to_record)
-            .snomed_code(self.snomed_code.clone())
-            .try_into()
+        let mut body = serde_json::json!({
+            "patient_id": self.patient.as_str(),
+            "message_type": message_type,
+            "message_string": self.text,
+            "write_to_record": self.write_to_record,
+        });
+        let optional = [
+            ("recipient_contact_detail", self.to.clone().map(serde_json::Value::from)),
+            ("fallback_message_type", fallback.map(serde_json::Value::from)),
+            ("fallback_contact_detail", self.fallback.as_ref().and_then(|(_, contact)| contact.clone()).map(serde_json::Value::from)),
+            ("auto_write_to_record", self.automatically.then_some(serde_json::Value::from(true))),
+            ("snomed_code", self.snomed_code.clone().map(serde_json::Value::from)),
+        ];
+        for (name, value) in optional {
+            if let (Some(value), Some(fields)) = (value, body.as_object_mut()) {
+                fields.insert(name.to_owned(), value);
+            }
+        }
+        // Built as JSON and read into `MessageSend` (whose name is pinned), so that it does not
+        // depend on what a bundle calls the enums inside it; reading checks each field as the
+        // document says (the text not empty).
+        serde_json::from_value(body)
             .map_err(|_| MessageError::Invalid { reason: "a field does not meet the document's rules (an empty text?)" })
     }
 }
@@ -153,6 +176,8 @@ impl Outgoing {
 pub struct Sent {
     /// Hero's id of the message.
     pub message_id: String,
+    /// The practice group it was sent for (its events name it).
+    pub practice_group_id: String,
     /// Whether it is being written to the record.
     pub write_to_record: bool,
     /// When Hero took it (when its answer said so readably).
@@ -173,7 +198,8 @@ pub enum Delivery {
     FallbackSent,
     /// Could not be delivered.
     Failed,
-    /// Not known yet (settled by a webhook event before any read).
+    /// Not known: a webhook event settled the record before any read said where delivery
+    /// stands.
     Unknown,
 }
 
@@ -253,9 +279,14 @@ pub struct MessageEvents {
 
 #[derive(Default)]
 struct EventsShared {
-    outcomes: Mutex<HashMap<String, RecordOutcome>>,
+    /// By practice group and message id: a receiver serving many practices sees their ids.
+    outcomes: Mutex<HashMap<(String, String), RecordOutcome>>,
     arrived: tokio::sync::Notify,
 }
+
+/// How many outcomes [`MessageEvents`] keeps for messages nobody is tracking (any one goes
+/// beyond; a tracker that missed its event still polls).
+const KEPT_OUTCOMES: usize = 10_000;
 
 impl fmt::Debug for MessageEvents {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -270,21 +301,34 @@ impl MessageEvents {
         MessageEvents::default()
     }
 
-    /// Takes a verified webhook event: a `write-to-record.succeeded` or `.failed` is kept for
-    /// its message; whether it was one.
+    /// Takes a verified webhook event: a `write-to-record.succeeded` or `.failed` about a
+    /// `Message` is kept for that message of that practice group; whether it was one. (A form
+    /// submission written to the record is another object, and is not taken.)
     pub fn observe(&self, event: &WebhookEvent) -> bool {
         let outcome = match event.event {
             EventType::WriteToRecordSucceeded => RecordOutcome::Succeeded,
             EventType::WriteToRecordFailed => RecordOutcome::Failed,
             _ => return false,
         };
-        self.shared.outcomes.lock().unwrap_or_else(PoisonError::into_inner).insert(event.id.clone(), outcome);
+        if !event.object.eq_ignore_ascii_case("message") {
+            return false;
+        }
+        let mut outcomes = self.shared.outcomes.lock().unwrap_or_else(PoisonError::into_inner);
+        if outcomes.len() >= KEPT_OUTCOMES
+            && let Some(key) = outcomes.keys().next().cloned()
+        {
+            outcomes.remove(&key);
+        }
+        outcomes.insert((event.practice_group_id.clone(), event.id.clone()), outcome);
+        drop(outcomes);
         self.shared.arrived.notify_waiters();
         true
     }
 
-    fn outcome(&self, message_id: &str) -> Option<RecordOutcome> {
-        self.shared.outcomes.lock().unwrap_or_else(PoisonError::into_inner).get(message_id).copied()
+    /// The outcome of `sent`, taken: it is forgotten once a tracker has it.
+    fn take(&self, sent: &Sent) -> Option<RecordOutcome> {
+        let key = (sent.practice_group_id.clone(), sent.message_id.clone());
+        self.shared.outcomes.lock().unwrap_or_else(PoisonError::into_inner).remove(&key)
     }
 }
 
@@ -344,7 +388,12 @@ impl Messages {
             Ok(answer) => {
                 let answer = answer.into_inner();
                 let created_at = answer.created_at.into_typed();
-                Ok(Sent { message_id: answer.message_id, write_to_record: message.write_to_record, created_at })
+                Ok(Sent {
+                    message_id: answer.message_id,
+                    practice_group_id: self.client.practice_group_id().to_owned(),
+                    write_to_record: message.write_to_record,
+                    created_at,
+                })
             }
             Err(error) if error.may_have_taken_effect() => Err(MessageError::OutcomeUnknown(Box::new(error))),
             Err(error) => Err(MessageError::NotSent(Box::new(error))),
@@ -407,26 +456,34 @@ impl Messages {
             record: if sent.write_to_record { RecordOutcome::Pending } else { RecordOutcome::NotAsked },
             from_webhook: false,
         };
+        let from_event = |last: &MessageStatus| {
+            let outcome = tracking.events.as_ref().and_then(|events| events.take(sent))?;
+            let delivery = if last.delivery == Delivery::Sent { Delivery::Unknown } else { last.delivery.clone() };
+            Some(MessageStatus { delivery, record: outcome, from_webhook: true })
+        };
         loop {
             // Registered before looking, so an event arriving in between still wakes this.
             let arrived = tracking.events.as_ref().map(|events| events.shared.arrived.notified());
-            if let Some(outcome) = tracking.events.as_ref().and_then(|events| events.outcome(&sent.message_id)) {
-                return Ok(MessageStatus { delivery: last.delivery, record: outcome, from_webhook: true });
+            if let Some(status) = from_event(&last) {
+                return Ok(status);
             }
-            match self.status(&sent.message_id).await {
-                Ok(status) if status.is_settled() => return Ok(status),
-                Ok(status) => last = status,
-                Err(MessageError::Read(error)) if error.is_retryable() => {}
-                Err(error) => return Err(error),
-            }
-            let wake = tokio::time::Instant::now() + tracking.poll_every;
-            if wake >= deadline {
-                tokio::time::sleep_until(deadline).await;
-                if let Some(outcome) = tracking.events.as_ref().and_then(|events| events.outcome(&sent.message_id)) {
-                    return Ok(MessageStatus { delivery: last.delivery, record: outcome, from_webhook: true });
+            // A read never outlasts the deadline, whatever its retries would take.
+            match tokio::time::timeout_at(deadline, self.status(&sent.message_id)).await {
+                Err(_elapsed) => return Err(MessageError::NotSettled { last }),
+                Ok(Ok(mut status)) => {
+                    // Fields Hero may not send: a record write asked for is pending until said.
+                    if sent.write_to_record && status.record == RecordOutcome::NotAsked {
+                        status.record = RecordOutcome::Pending;
+                    }
+                    if status.is_settled() {
+                        return Ok(status);
+                    }
+                    last = status;
                 }
-                return Err(MessageError::NotSettled { last });
+                Ok(Err(MessageError::Read(error))) if error.is_retryable() => {}
+                Ok(Err(error)) => return Err(error),
             }
+            let wake = (tokio::time::Instant::now() + tracking.poll_every).min(deadline);
             let sleep = std::pin::pin!(tokio::time::sleep_until(wake));
             match arrived {
                 // Whichever comes first; the other is dropped.
@@ -434,6 +491,12 @@ impl Messages {
                     let _first = futures_util::future::select(std::pin::pin!(arrived), sleep).await;
                 }
                 None => sleep.await,
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return match from_event(&last) {
+                    Some(status) => Ok(status),
+                    None => Err(MessageError::NotSettled { last }),
+                };
             }
         }
     }
@@ -447,7 +510,8 @@ fn delivery(status: Option<&crate::types::MessageStateStatus>) -> Delivery {
         Some(S::Opened) => Delivery::Opened,
         Some(S::FallbackSent) => Delivery::FallbackSent,
         Some(S::Failed) => Delivery::Failed,
-        Some(_) => Delivery::Unknown,
+        // A state this version does not know: not taken as settled.
+        Some(_) => Delivery::Sent,
     }
 }
 

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 /// An NHS number, such as `943 476 5919`.
 ///
-/// One you build is checked: ten digits (spaces or hyphens between the 3-3-4 groups are
+/// One you build is checked: ten digits (spaces and hyphens, as in the 3-3-4 grouping, are
 /// allowed and dropped), and the tenth is the modulus 11 check digit of the other nine
 /// (NHS Digital's Data Dictionary, "NHS Number"). A mistyped digit, or two adjacent digits
 /// swapped, never reaches PDS. One Hero answers is kept as it came, like an [`Id`](crate::Id):
@@ -22,7 +22,7 @@ pub struct NhsNumber(String);
 #[non_exhaustive]
 pub enum InvalidNhsNumber {
     /// Not ten digits (after dropping spaces and hyphens).
-    #[error("an NHS number has ten digits (spaces or hyphens between 3-3-4 groups are fine); got {digits} digit(s){other}")]
+    #[error("an NHS number has ten digits (spaces and hyphens, as in 943 476 5919, are fine); got {digits} digit(s){other}")]
     #[non_exhaustive]
     Length {
         /// How many digits there were.

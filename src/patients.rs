@@ -19,7 +19,9 @@ use std::fmt;
 
 use chrono::NaiveDate;
 
-use crate::types::{PdsRegistration, PdsRegistrationResult, PdsTraceByDemographics, PdsTraceByNhsNumber};
+use serde_json::{Value, json};
+
+use crate::types::{PdsRegistration, PdsRegistrationResult};
 use crate::{Client, Error, Id, NhsNumber};
 
 /// Who to look for on PDS. `Debug` shows no demographics and only the NHS number's last digits.
@@ -68,31 +70,30 @@ impl PdsTrace {
         PdsTrace::Demographics { forename: forename.into(), surname: surname.into(), dob, postcode: postcode.into() }
     }
 
-    /// The request body. The document types the NHS-number trace's `dob` as a date-time and
-    /// the demographic one's as a date (its example): a date of birth is sent as that day, at
-    /// midnight UTC where a date-time is asked for (`1980-04-01T00:00:00Z`), as Hero's sample.
-    fn body(&self) -> PdsRegistration {
+    /// The request body, as JSON. The document types the NHS-number trace's `dob` as a
+    /// date-time and the demographic one's as a date (its example): a date of birth is sent as
+    /// that day, at midnight UTC where a date-time is asked for (`1980-04-01T00:00:00Z`), as
+    /// Hero's sample. Built as JSON and read into `PdsRegistration` (whose name is pinned) so
+    /// that it does not depend on what a bundle calls the two shapes inside it.
+    fn body(&self) -> Value {
         match self {
-            PdsTrace::NhsNumber { nhs_number, dob } => PdsRegistration::NhsNumber(PdsTraceByNhsNumber {
-                dob: dob.and_hms_opt(0, 0, 0).map(|midnight| midnight.and_utc()),
-                ehr_partner: None,
-                ehr_partner_id: None,
-                nhs_number: nhs_number.as_str().to_owned(),
+            PdsTrace::NhsNumber { nhs_number, dob } => json!({
+                "nhs_number": nhs_number.as_str(),
+                "dob": format!("{}T00:00:00Z", dob.format("%Y-%m-%d")),
             }),
-            PdsTrace::Demographics { forename, surname, dob, postcode } => PdsRegistration::Demographics(PdsTraceByDemographics {
-                dob: dob.format("%Y-%m-%d").to_string(),
-                ehr_partner: None,
-                ehr_partner_id: None,
-                forename: forename.clone(),
-                postcode: postcode.clone(),
-                surname: surname.clone(),
+            PdsTrace::Demographics { forename, surname, dob, postcode } => json!({
+                "forename": forename,
+                "surname": surname,
+                "dob": dob.format("%Y-%m-%d").to_string(),
+                "postcode": postcode,
             }),
         }
     }
 }
 
-/// What a trace found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a trace found. `Debug` does not show the login URL (it may carry a token for the
+/// patient).
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Traced {
     /// The patient's Hero id (existing, or created from PDS).
@@ -104,6 +105,15 @@ pub enum Traced {
         /// Hero's message.
         message: String,
     },
+}
+
+impl fmt::Debug for Traced {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Traced::Patient(id) => f.debug_tuple("Patient").field(id).finish(),
+            Traced::VerificationRequired { .. } => f.debug_struct("VerificationRequired").finish_non_exhaustive(),
+        }
+    }
 }
 
 /// A trace or a patient read failed. Messages never contain demographics.
@@ -148,17 +158,26 @@ impl Patients {
     ///
     /// [`PatientError::NotOnPds`] when no patient matches (404), or [`PatientError::Api`].
     pub async fn trace(&self, trace: &PdsTrace) -> Result<Traced, PatientError> {
-        let answer = match self.client.register_patient_pds().body(trace.body()).send().await {
+        let body: PdsRegistration = serde_json::from_value(trace.body()).map_err(|_| Error::InvalidRequest {
+            reason: "the trace does not fit the document's PdsRegistration (a blank name or postcode?)".into(),
+        })?;
+        let answer: PdsRegistrationResult = match self.client.register_patient_pds().body(body).send().await {
             Ok(answer) => answer.into_inner(),
             Err(Error::NotFound { .. }) => return Err(PatientError::NotOnPds),
             Err(error) => return Err(error.into()),
         };
-        Ok(match answer {
-            PdsRegistrationResult::PatientRegistered(found) => Traced::Patient(found.patient_id),
-            PdsRegistrationResult::VerificationRequired(verify) => {
-                Traced::VerificationRequired { login_url: verify.login_url, message: verify.message }
+        // Read by field name, whatever a bundle calls the two shapes of the answer.
+        let answer = serde_json::to_value(&answer).unwrap_or_default();
+        let text = |name: &str| answer.get(name).and_then(Value::as_str).map(str::to_owned);
+        match (text("patient_id"), text("login_url")) {
+            (Some(id), _) => Ok(Traced::Patient(Id::received(id))),
+            (None, Some(login_url)) => Ok(Traced::VerificationRequired { login_url, message: text("message").unwrap_or_default() }),
+            (None, None) => Err(Error::Decode {
+                context: crate::ErrorContext::default(),
+                reason: "the answer has neither patient_id nor login_url".into(),
             }
-        })
+            .into()),
+        }
     }
 
     /// The patient `id` (`getPatient`).

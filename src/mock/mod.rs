@@ -200,8 +200,8 @@ pub enum MockError {
     /// The practice group is not one the mock serves.
     #[error("the mock serves no practice group {0}; add it with MockHeroBuilder::with_practice")]
     UnknownPracticeGroup(String),
-    /// No message of that id was sent through the mock.
-    #[error("the mock sent no message with that id; pass the message_id sendMessage answered")]
+    /// No message of that id was sent through the mock (or, to approve, none waits for it).
+    #[error("the mock has no such message (or none waiting for approval); pass the message_id sendMessage answered")]
     UnknownMessage,
     /// A practice group was given twice (`with_practice` with the main group's id, or one id
     /// twice): each practice has one key.
@@ -252,6 +252,7 @@ pub struct MockHeroBuilder {
     /// Patients on the PDS spine besides the seeded ones.
     pds: Vec<PdsPatient>,
     write_to_record: WriteToRecord,
+    auto_write_allowed: bool,
     log_limit: usize,
     retries: deliveries::Retries,
     rewrite: Option<AnswerRewrite>,
@@ -277,6 +278,7 @@ impl std::fmt::Debug for MockHeroBuilder {
             .field("practices", &self.practices.iter().map(|(group, _)| group).collect::<Vec<_>>())
             .field("pds", &self.pds.len())
             .field("write_to_record", &self.write_to_record)
+            .field("auto_write_allowed", &self.auto_write_allowed)
             .field("log_limit", &self.log_limit)
             .field("retries", &self.retries)
             .field("rewrite", &self.rewrite.as_ref().map(|_| "set"))
@@ -300,6 +302,7 @@ impl Default for MockHeroBuilder {
             practices: Vec::new(),
             pds: Vec::new(),
             write_to_record: WriteToRecord::default(),
+            auto_write_allowed: true,
             log_limit: DEFAULT_LOG_LIMIT,
             retries: deliveries::Retries::default(),
             rewrite: None,
@@ -391,6 +394,14 @@ impl MockHeroBuilder {
     /// always fails for a patient [`without_ehr_record`](PdsPatient::without_ehr_record).
     pub fn with_write_to_record(mut self, outcome: WriteToRecord) -> Self {
         self.write_to_record = outcome;
+        self
+    }
+
+    /// Whether the mock's key may write to the record without an admin's approval
+    /// (`auto_write_to_record`; default yes). When not, every write waits for
+    /// [`MockHero::approve_write_to_record`], as Hero does for a key without that right.
+    pub fn with_auto_write_to_record_allowed(mut self, allowed: bool) -> Self {
+        self.auto_write_allowed = allowed;
         self
     }
 
@@ -508,7 +519,7 @@ impl MockHeroBuilder {
         };
         let diary = state::Diary { days: self.days, weekends: self.weekends };
         let state = state::State::seeded(self.seed, diary, crate::time::delta(self.hold), crate::time::delta(self.lag), clock.now());
-        let desk = patients::Desk::new(&self.pds, self.write_to_record);
+        let desk = patients::Desk::new(&self.pds, self.write_to_record, self.auto_write_allowed);
         let shared = Arc::new(Shared {
             config: self,
             clock,
@@ -707,6 +718,18 @@ impl MockHero {
     /// practice from the start as patient `1` (Hero's own samples message patient `1`).
     pub fn pds_patients(&self) -> Vec<PdsPatient> {
         self.shared.lock().desk.spine().to_vec()
+    }
+
+    /// An admin at the practice approves writing message `message_id` to the patient's record
+    /// ("Write the message to the EHR after approval"): the write ends after
+    /// [`MockHeroBuilder::with_write_to_record`]'s delay, on the mock's clock.
+    ///
+    /// # Errors
+    ///
+    /// [`MockError::UnknownMessage`] when no message of that id waits for approval.
+    pub fn approve_write_to_record(&self, message_id: &str) -> Result<(), MockError> {
+        let now = self.shared.clock.now();
+        if self.shared.lock().desk.approve(message_id, now) { Ok(()) } else { Err(MockError::UnknownMessage) }
     }
 
     /// The patient opens message `message_id` in the NHS App: its status becomes `opened`, and

@@ -117,7 +117,8 @@ impl PdsPatient {
             return false;
         }
         match trace.get("nhs_number").and_then(Value::as_str) {
-            Some(number) => number.chars().filter(char::is_ascii_digit).collect::<String>() == self.nhs_number.as_str(),
+            // As written, less the spaces and hyphens between groups: `943x476x5919` is no match.
+            Some(number) => number.chars().filter(|c| !matches!(c, ' ' | '-')).collect::<String>() == self.nhs_number.as_str(),
             None => {
                 same(text("forename"), &self.forename)
                     && same(text("surname"), &self.surname)
@@ -173,19 +174,32 @@ struct SentMessage {
 #[derive(Debug, Clone, Copy)]
 struct WriteOutcome {
     succeeds: bool,
-    at: DateTime<Utc>,
+    /// How long the write takes once approved.
+    takes: chrono::Duration,
+    /// When an admin approved it (at sending, for an automatic write the key may make).
+    approved_at: Option<DateTime<Utc>>,
     announced: bool,
+}
+
+impl WriteOutcome {
+    /// When it ends: the delay after approval; never, while not approved.
+    fn ends_at(&self) -> Option<DateTime<Utc>> {
+        self.approved_at.map(|at| crate::time::later(at, self.takes))
+    }
 }
 
 /// The mock's patients and messages.
 #[derive(Debug)]
 pub(crate) struct Desk {
     spine: Vec<PdsPatient>,
-    patients: BTreeMap<u64, Registered>,
+    /// Each practice group's registered patients, by id (`None`: the mock's main group).
+    patients: BTreeMap<u64, (Option<String>, Registered)>,
     next_patient: u64,
     messages: BTreeMap<u64, SentMessage>,
     next_message: u64,
     write_to_record: WriteToRecord,
+    /// Whether the key may write to the record without an admin's approval.
+    auto_write_allowed: bool,
 }
 
 /// The NHS Digital test numbers the mock's spine starts with (valid check digits, never issued
@@ -200,7 +214,7 @@ const SEEDED: [Seed; 3] = [
 ];
 
 impl Desk {
-    pub(crate) fn new(extra: &[PdsPatient], write_to_record: WriteToRecord) -> Self {
+    pub(crate) fn new(extra: &[PdsPatient], write_to_record: WriteToRecord, auto_write_allowed: bool) -> Self {
         let mut spine: Vec<PdsPatient> = SEEDED
             .iter()
             .filter_map(|(number, (y, m, d), forename, surname, postcode)| {
@@ -209,8 +223,8 @@ impl Desk {
             .collect();
         spine.extend(extra.iter().cloned());
         // Hero's own request samples use patient "1": the first spine patient is registered as it.
-        let patients = spine.first().map(|p| (1, Registered { spine: p.clone() })).into_iter().collect();
-        Desk { spine, patients, next_patient: 2, messages: BTreeMap::new(), next_message: 1, write_to_record }
+        let patients = spine.first().map(|p| (1, (None, Registered { spine: p.clone() }))).into_iter().collect();
+        Desk { spine, patients, next_patient: 2, messages: BTreeMap::new(), next_message: 1, write_to_record, auto_write_allowed }
     }
 
     /// The spine's patients (the seeded ones first).
@@ -218,7 +232,13 @@ impl Desk {
         &self.spine
     }
 
-    pub(crate) fn register_pds(&mut self, body: &[u8]) -> Answer {
+    /// Patient `id` of practice group `group`: another group's patient is not found, as at Hero.
+    fn patient(&self, id: &str, group: &Option<String>) -> Option<&Registered> {
+        let (owner, patient) = id.parse::<u64>().ok().and_then(|id| self.patients.get(&id))?;
+        (owner == group).then_some(patient)
+    }
+
+    pub(crate) fn register_pds(&mut self, body: &[u8], group: Option<String>) -> Answer {
         let Ok(trace) = serde_json::from_slice::<Value>(body) else { return (400, None) };
         let Some(found) = self.spine.iter().find(|p| p.matches(&trace)).cloned() else {
             return (404, Some(json!({"statusCode": 404, "message": "No patient found"})));
@@ -232,18 +252,19 @@ impl Desk {
                 })),
             );
         }
-        let existing = self.patients.iter().find(|(_, r)| r.spine.nhs_number == found.nhs_number).map(|(id, _)| *id);
+        let existing =
+            self.patients.iter().find(|(_, (owner, r))| *owner == group && r.spine.nhs_number == found.nhs_number).map(|(id, _)| *id);
         let id = existing.unwrap_or_else(|| {
             let id = self.next_patient;
             self.next_patient += 1;
-            self.patients.insert(id, Registered { spine: found });
+            self.patients.insert(id, (group, Registered { spine: found }));
             id
         });
         (200, Some(json!({"patient_id": id.to_string()})))
     }
 
-    pub(crate) fn get_patient(&self, id: &str) -> Answer {
-        let Some(patient) = id.parse::<u64>().ok().and_then(|id| self.patients.get(&id)) else {
+    pub(crate) fn get_patient(&self, id: &str, group: &Option<String>) -> Answer {
+        let Some(patient) = self.patient(id, group) else {
             return (404, Some(json!({"statusCode": 404, "message": "Not Found"})));
         };
         let spine = &patient.spine;
@@ -267,7 +288,7 @@ impl Desk {
         let Ok(request) = serde_json::from_slice::<Value>(body) else { return (400, None) };
         let text = |name: &str| request.get(name).and_then(Value::as_str).map(str::to_owned);
         let patient_id = text("patient_id").unwrap_or_default();
-        let Some(patient) = patient_id.parse::<u64>().ok().and_then(|id| self.patients.get(&id)) else {
+        let Some(patient) = self.patient(&patient_id, &acting_for) else {
             return super::state::invalid("invalid_patient", "the id of a patient of the practice", &["patient_id"]);
         };
         let message_type = text("message_type").unwrap_or_default();
@@ -280,6 +301,9 @@ impl Desk {
             WriteToRecord::Succeeds { after } => (patient.spine.ehr_linked, after),
             WriteToRecord::Fails { after } => (false, after),
         };
+        // "Write the message to the EHR after approval"; `auto_write_to_record` skips the
+        // approval when the key allows it.
+        let automatic = request.get("auto_write_to_record").and_then(Value::as_bool).unwrap_or(false) && self.auto_write_allowed;
         let id = self.next_message;
         self.next_message += 1;
         let message = SentMessage {
@@ -292,7 +316,8 @@ impl Desk {
             opened_at: None,
             write_to_record: write.then(|| WriteOutcome {
                 succeeds,
-                at: crate::time::later(now, crate::time::delta(after)),
+                takes: crate::time::delta(after),
+                approved_at: automatic.then_some(now),
                 announced: false,
             }),
             snomed_code,
@@ -308,11 +333,12 @@ impl Desk {
         (200, Some(strip_nulls(answer)))
     }
 
-    pub(crate) fn get_message(&self, id: &str, now: DateTime<Utc>) -> Answer {
-        let Some(message) = id.parse::<u64>().ok().and_then(|id| self.messages.get(&id)) else {
+    pub(crate) fn get_message(&self, id: &str, group: &Option<String>, now: DateTime<Utc>) -> Answer {
+        let message = id.parse::<u64>().ok().and_then(|id| self.messages.get(&id)).filter(|m| m.practice_group_id == *group);
+        let Some(message) = message else {
             return (404, Some(json!({"statusCode": 404, "message": "Not Found"})));
         };
-        let record = message.write_to_record.map(|w| match (w.at <= now, w.succeeds) {
+        let record = message.write_to_record.map(|w| match (w.ends_at().is_some_and(|at| at <= now), w.succeeds) {
             (false, _) => "pending",
             (true, true) => "succeeded",
             (true, false) => "failed",
@@ -342,13 +368,26 @@ impl Desk {
         }
     }
 
+    /// An admin approves writing message `id` to the record: it ends after its delay. Whether
+    /// there is such a message waiting for approval.
+    pub(crate) fn approve(&mut self, id: &str, now: DateTime<Utc>) -> bool {
+        let write = id.parse::<u64>().ok().and_then(|id| self.messages.get_mut(&id)).and_then(|m| m.write_to_record.as_mut());
+        match write {
+            Some(write) if write.approved_at.is_none() => {
+                write.approved_at = Some(now);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The write-to-record outcomes that are due by `now` and not yet announced.
     pub(crate) fn due_events(&mut self, now: DateTime<Utc>) -> Vec<Event> {
         let mut events = Vec::new();
         for (id, message) in &mut self.messages {
             if let Some(write) = &mut message.write_to_record
                 && !write.announced
-                && write.at <= now
+                && write.ends_at().is_some_and(|at| at <= now)
             {
                 write.announced = true;
                 let name = if write.succeeds { "write-to-record.succeeded" } else { "write-to-record.failed" };
@@ -364,10 +403,13 @@ fn status(message: &SentMessage, now: DateTime<Utc>) -> &'static str {
     let since = now - message.sent_at;
     let delivered = since >= crate::time::delta(DELIVERY_DELAY);
     if message.message_type == "nhs_app" {
-        if message.opened_at.is_some() {
+        let fallback_at =
+            message.fallback.as_ref().map(|_| crate::time::later(message.sent_at, crate::time::delta(NHS_APP_FALLBACK_AFTER)));
+        // Opened before any fallback went; opening it later does not undo the fallback.
+        if message.opened_at.is_some_and(|opened| fallback_at.is_none_or(|fallback| opened < fallback)) {
             return "opened";
         }
-        if message.fallback.is_some() && since >= crate::time::delta(NHS_APP_FALLBACK_AFTER) {
+        if fallback_at.is_some_and(|fallback| now >= fallback) {
             return "fallback_sent";
         }
     }

@@ -259,10 +259,10 @@ fn answer(
     // kept apart, as Hero keeps each practice group's.
     let acting_for = group.filter(|g| **g != shared.config.practice_group_id).map(str::to_owned);
     let answer = match operation {
-        "registerPatientPds" => inner.desk.register_pds(body),
-        "getPatient" => inner.desk.get_patient(param.unwrap_or_default()),
+        "registerPatientPds" => inner.desk.register_pds(body, acting_for),
+        "getPatient" => inner.desk.get_patient(param.unwrap_or_default(), &acting_for),
         "sendMessage" => inner.desk.send_message(body, acting_for, now),
-        "getMessage" => inner.desk.get_message(param.unwrap_or_default(), now),
+        "getMessage" => inner.desk.get_message(param.unwrap_or_default(), &acting_for, now),
         _ => {
             let state = &mut inner.state;
             state.acting_for = acting_for;

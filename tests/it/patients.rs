@@ -101,9 +101,38 @@ async fn a_trace_by_nhs_number_or_demographics_finds_the_same_patient_once() {
     // The document types Patient.dob as a date-time; the mock answers the day at midnight UTC.
     let answered = patient.dob.map(|t| t.date_naive());
     assert_eq!(answered, Some(seacole.dob()));
-    // The request carried the date as the document types each field.
     let sent = hero.requests().into_iter().filter(|r| r.operation.as_deref() == Some("registerPatientPds")).count();
     assert_eq!(sent, 2);
+}
+
+/// Each trace sends the date of birth as its schema types it, read off the wire by another
+/// server: a date-time at midnight UTC by NHS number (as Hero's sample), a date by demographics.
+#[tokio::test]
+async fn a_trace_sends_the_date_of_birth_as_each_schema_types_it() {
+    use wiremock::matchers::{body_json, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let found = ResponseTemplate::new(200).set_body_json(serde_json::json!({"patient_id": "7"}));
+    Mock::given(method("POST"))
+        .and(path("/v1/patients/register_pds"))
+        .and(body_json(serde_json::json!({"nhs_number": "4010232137", "dob": "1975-11-23T00:00:00Z"})))
+        .respond_with(found.clone())
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/patients/register_pds"))
+        .and(body_json(serde_json::json!({"forename": "Mary", "surname": "Seacole", "dob": "1975-11-23", "postcode": "SE1 7EH"})))
+        .respond_with(found)
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = crate::support::client_for(&server.uri()).build().unwrap();
+    let patients = client.patients();
+    let by_number = PdsTrace::nhs_number("401 023 2137".parse().unwrap(), dob(1975, 11, 23));
+    assert_eq!(patients.trace(&by_number).await.unwrap(), Traced::Patient("7".parse().unwrap()));
+    let by_name = PdsTrace::demographics("Mary", "Seacole", dob(1975, 11, 23), "SE1 7EH");
+    assert_eq!(patients.trace(&by_name).await.unwrap(), Traced::Patient("7".parse().unwrap()));
 }
 
 #[tokio::test]
@@ -169,7 +198,7 @@ async fn write_to_record_settles_by_polling_and_applies_hero_s_default_snomed_co
     let hero = mock().await;
     let client = hero.client();
     let messages = client.messages();
-    let sms = messages.send(&Outgoing::new(&ada(), Channel::Sms, "Test result: normal").write_to_record()).await.unwrap();
+    let sms = messages.send(&Outgoing::new(&ada(), Channel::Sms, "Test result: normal").write_to_record_automatically()).await.unwrap();
     let email = messages.send(&Outgoing::new(&ada(), Channel::Email, "Letter").write_to_record()).await.unwrap();
     let coded = messages.send(&Outgoing::new(&ada(), Channel::Sms, "Coded").write_to_record().with_snomed_code("123456789")).await.unwrap();
     // Read as Hero's JSON, not through the SDK's types.
@@ -220,13 +249,13 @@ async fn write_to_record_fails_for_a_patient_with_no_ehr_record_or_when_the_mock
     else {
         panic!()
     };
-    let sent = client.messages().send(&Outgoing::new(&unlinked, Channel::Email, "Hello").write_to_record()).await.unwrap();
+    let sent = client.messages().send(&Outgoing::new(&unlinked, Channel::Email, "Hello").write_to_record_automatically()).await.unwrap();
     hero.advance(hero_health::mock::DEFAULT_WRITE_TO_RECORD_DELAY);
     assert_eq!(client.messages().status(&sent.message_id).await.unwrap().record, RecordOutcome::Failed);
 
     let failing = MockHero::builder().with_write_to_record(WriteToRecord::Fails { after: Duration::from_secs(30) }).start().await.unwrap();
     let messages = failing.client().messages();
-    let sent = messages.send(&Outgoing::new(&ada(), Channel::Sms, "Hello").write_to_record()).await.unwrap();
+    let sent = messages.send(&Outgoing::new(&ada(), Channel::Sms, "Hello").write_to_record_automatically()).await.unwrap();
     failing.advance(Duration::from_secs(30));
     let status = messages.track(&sent, &Tracking::within(Duration::from_secs(5))).await.unwrap();
     assert_eq!(status.record, RecordOutcome::Failed);
@@ -249,12 +278,23 @@ async fn on_event(
     axum::http::StatusCode::NO_CONTENT
 }
 
-/// The receiver's event settles tracking before any poll could: the poll interval is an hour.
+/// The receiver's event settles tracking before any poll could (the poll interval is an hour),
+/// for each outcome: the mock's write succeeds, or fails as configured.
 #[tokio::test]
 async fn write_to_record_settles_from_the_webhook_event_when_it_comes_first() {
+    let after = hero_health::mock::DEFAULT_WRITE_TO_RECORD_DELAY;
+    for (outcome, expected, event) in [
+        (WriteToRecord::Succeeds { after }, RecordOutcome::Succeeded, "write-to-record.succeeded"),
+        (WriteToRecord::Fails { after }, RecordOutcome::Failed, "write-to-record.failed"),
+    ] {
+        let hero = MockHero::builder().with_write_to_record(outcome).start().await.unwrap();
+        settles_from_the_webhook(&hero, expected, event).await;
+    }
+}
+
+async fn settles_from_the_webhook(hero: &MockHero, expected: RecordOutcome, event: &str) {
     use hero_health::types::{WebhookCreate, WebhookEventType};
     use hero_health::webhooks::axum::{WebhookReceiver, receive};
-    let hero = mock().await;
     let client = hero.client();
     let events = MessageEvents::new();
     let seen = Seen::default();
@@ -277,17 +317,26 @@ async fn write_to_record_settles_from_the_webhook_event_when_it_comes_first() {
         client.create_webhook().body(body).send().await.unwrap();
     }
     let messages = client.messages();
+    // Written after an admin approves it, as Hero does without `auto_write_to_record`.
     let sent = messages.send(&Outgoing::new(&ada(), Channel::NhsApp, "Results").write_to_record()).await.unwrap();
-    let tracking = Tracking::within(Duration::from_secs(20)).with_events(&events).poll_every(Duration::from_secs(3600));
+    // A deadline far beyond what the event takes, and polls an hour apart: only the event can
+    // settle it in time.
+    let deadline = Duration::from_secs(120);
+    let tracking = Tracking::within(deadline).with_events(&events).poll_every(Duration::from_secs(3600));
+    let started = tokio::time::Instant::now();
     let track = tokio::spawn({
         let (messages, sent) = (messages.clone(), sent.clone());
         async move { messages.track(&sent, &tracking).await }
     });
     tokio::time::sleep(Duration::from_millis(50)).await;
     hero.advance(hero_health::mock::DEFAULT_WRITE_TO_RECORD_DELAY);
+    assert!(hero.deliveries().is_empty(), "nothing is written before an admin approves it");
+    hero.approve_write_to_record(&sent.message_id).unwrap();
+    hero.advance(hero_health::mock::DEFAULT_WRITE_TO_RECORD_DELAY);
     let status = track.await.unwrap().unwrap();
-    assert_eq!((status.record, status.from_webhook), (RecordOutcome::Succeeded, true));
-    assert_eq!(*seen.lock().unwrap(), [format!("write-to-record.succeeded Message {}", sent.message_id)]);
+    assert!(started.elapsed() < deadline / 2, "settled by the event, long before the deadline");
+    assert_eq!((status.record, status.from_webhook), (expected, true));
+    assert_eq!(*seen.lock().unwrap(), [format!("{event} Message {}", sent.message_id)]);
 }
 
 /// The send commits at Hero, then its answer never comes: the error says the message may have
@@ -313,4 +362,73 @@ async fn a_send_whose_answer_is_lost_is_reported_unknown_and_never_sent_twice() 
     assert!(matches!(error, MessageError::NotSent(_)), "{error:?}");
     let outgoing = Outgoing::new(&ada(), Channel::Sms, "Secret text").to("07700 900123");
     assert!(!format!("{outgoing:?}").contains("Secret") && !format!("{outgoing:?}").contains("07700"));
+}
+
+/// "Write the message to the EHR after approval": a plain write waits for an admin, and an
+/// automatic one waits too when the key may not skip the approval.
+#[tokio::test]
+async fn a_write_to_record_waits_for_approval_unless_the_key_may_skip_it() {
+    let delay = hero_health::mock::DEFAULT_WRITE_TO_RECORD_DELAY;
+    let hero = MockHero::builder().with_auto_write_to_record_allowed(false).start().await.unwrap();
+    let messages = hero.client().messages();
+    let plain = messages.send(&Outgoing::new(&ada(), Channel::Email, "Letter").write_to_record()).await.unwrap();
+    let automatic = messages.send(&Outgoing::new(&ada(), Channel::Email, "Letter").write_to_record_automatically()).await.unwrap();
+    hero.advance(delay * 10);
+    for sent in [&plain, &automatic] {
+        assert_eq!(messages.status(&sent.message_id).await.unwrap().record, RecordOutcome::Pending, "waits for approval");
+    }
+    hero.approve_write_to_record(&plain.message_id).unwrap();
+    assert!(matches!(hero.approve_write_to_record(&plain.message_id), Err(hero_health::mock::MockError::UnknownMessage)), "approved once");
+    hero.advance(delay);
+    assert_eq!(messages.status(&plain.message_id).await.unwrap().record, RecordOutcome::Succeeded);
+    assert_eq!(messages.status(&automatic.message_id).await.unwrap().record, RecordOutcome::Pending);
+
+    let allowed = MockHero::start().await.unwrap();
+    let messages = allowed.client().messages();
+    let automatic = messages.send(&Outgoing::new(&ada(), Channel::Email, "Letter").write_to_record_automatically()).await.unwrap();
+    allowed.advance(delay);
+    assert_eq!(messages.status(&automatic.message_id).await.unwrap().record, RecordOutcome::Succeeded, "no approval needed");
+}
+
+/// Another practice group's patients and messages are not found, as at Hero.
+#[tokio::test]
+async fn patients_and_messages_belong_to_their_practice_group() {
+    let hero = MockHero::builder().with_practice("20", "key-of-hillview").start().await.unwrap();
+    let main = hero.client();
+    let sent = main.messages().send(&Outgoing::new(&ada(), Channel::Sms, "Hello")).await.unwrap();
+    let hillview = hero.client_builder().with_api_key("key-of-hillview").with_practice_group_id("20").build().unwrap();
+    assert!(matches!(hillview.messages().status(&sent.message_id).await, Err(MessageError::Read(_))));
+    assert!(matches!(hillview.patients().get(&ada()).await, Err(PatientError::Api(_))));
+    let error = hillview.messages().send(&Outgoing::new(&ada(), Channel::Sms, "Hello")).await.unwrap_err();
+    assert!(matches!(error, MessageError::NotSent(_)), "patient 1 is not Hillview's: {error:?}");
+    // Traced by Hillview, the same person is Hillview's patient, with an id of its own.
+    let ada_spine = hero.pds_patients().remove(0);
+    let Traced::Patient(theirs) =
+        hillview.patients().trace(&PdsTrace::nhs_number(ada_spine.nhs_number().clone(), ada_spine.dob())).await.unwrap()
+    else {
+        panic!()
+    };
+    assert_ne!(theirs, ada());
+    hillview.messages().send(&Outgoing::new(&theirs, Channel::Sms, "Hello")).await.unwrap();
+}
+
+/// Every answer that leaves no usable result after the request went is "may have taken effect",
+/// and a send ending in one is never re-sent: a 5xx, a 2xx the document does not list (a 201),
+/// a dropped connection.
+#[tokio::test]
+async fn every_send_that_may_have_gone_is_reported_unknown_and_sent_once() {
+    let hero = mock().await;
+    let client = hero.client();
+    let faults = [
+        FaultKind::ServerError(502),
+        FaultKind::Answer { status: 201, body: r#"{"message_id":"9","content":"x","created_at":"2026-12-04T10:00:00Z"}"#.into() },
+        FaultKind::DropConnection,
+    ];
+    for fault in faults {
+        hero.clear_requests();
+        hero.inject(Fault::on("sendMessage", fault.clone())).unwrap();
+        let error = client.messages().send(&Outgoing::new(&ada(), Channel::Sms, "Hello")).await.unwrap_err();
+        assert!(matches!(error, MessageError::OutcomeUnknown(_)), "{fault:?}: {error:?}");
+        assert_eq!(hero.requests().len(), 1, "{fault:?}: sent once");
+    }
 }
