@@ -59,28 +59,57 @@ impl ClientHooks<RequestContext> for Client {
 
     async fn exec(&self, request: reqwest::Request, info: &OperationInfo) -> reqwest::Result<reqwest::Response> {
         let (operation_id, path) = operation(info.operation_id);
+        let method = request.method().clone();
+        // OpenTelemetry's HTTP client semantic conventions (`http.request.method`, `url.template`,
+        // `server.address`, `http.response.status_code`, `error.type`,
+        // `http.request.resend_count`; `otel.name` and `otel.kind` for tracing-opentelemetry),
+        // beside the crate's own names. The host is the server's; the path is the template,
+        // never the concrete one (it can hold a patient id).
+        let url = request.url();
         let span = tracing::info_span!(
             "hero_health.request",
             operation = operation_id,
-            method = %request.method(),
+            method = %method,
             path,
             attempts = tracing::field::Empty,
             status = tracing::field::Empty,
             request_id = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
             key_resent = tracing::field::Empty,
+            otel.name = %format_args!("{method} {path}"),
+            otel.kind = "client",
+            http.request.method = %method,
+            url.template = path,
+            server.address = url.host_str().unwrap_or_default(),
+            server.port = url.port_or_known_default(),
+            hero.operation = operation_id,
+            http.response.status_code = tracing::field::Empty,
+            http.request.resend_count = tracing::field::Empty,
+            "error.type" = tracing::field::Empty,
         );
         let started = Instant::now();
         let result = self.send_with_retries(request, started).instrument(span.clone()).await;
         span.record("duration_ms", started.elapsed().as_millis() as u64);
         // The answer goes on as Hero sent it: errors name their operation from the generated
         // method (`Error::in_operation`), never from a header added here.
-        result.inspect(|response| {
-            span.record("status", response.status().as_u16());
-            if let Some(id) = response.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()) {
-                span.record("request_id", id);
+        match &result {
+            Ok(response) => {
+                let status = response.status();
+                span.record("status", status.as_u16());
+                span.record("http.response.status_code", status.as_u16());
+                if status.is_client_error() || status.is_server_error() {
+                    // The convention: the status code, as text, for an HTTP error.
+                    span.record("error.type", status.as_str());
+                }
+                if let Some(id) = response.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()) {
+                    span.record("request_id", id);
+                }
             }
-        })
+            Err(error) => {
+                span.record("error.type", error_type(error));
+            }
+        }
+        result
     }
 }
 
@@ -138,7 +167,9 @@ impl Client {
                     request = spare;
                 }
                 _ => {
-                    tracing::Span::current().record("attempts", attempt);
+                    let span = tracing::Span::current();
+                    span.record("attempts", attempt);
+                    span.record("http.request.resend_count", attempt - 1 + u32::from(resent_for_key));
                     return match outcome {
                         Read::Complete(response) => Ok(response),
                         Read::Failed(error) => Err(error),
@@ -162,6 +193,21 @@ impl Client {
             }
             Ok(response) => answer::read(response, limit).await,
         }
+    }
+}
+
+/// `error.type` for a call with no answer: a low-cardinality kind, never a message or URL.
+fn error_type(error: &reqwest::Error) -> &'static str {
+    if error.is_timeout() {
+        "timeout"
+    } else if error.is_connect() {
+        "connect"
+    } else if answer::refusal(error).is_some() {
+        "refused_answer"
+    } else if error.is_body() || error.is_decode() {
+        "body"
+    } else {
+        "_OTHER"
     }
 }
 

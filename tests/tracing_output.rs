@@ -72,7 +72,46 @@ async fn spans_name_the_operation_and_never_show_secrets_or_patient_data() {
     assert!(log.contains("path=\"/v1/appointments/{id}\""), "{log}");
     assert!(log.contains("status=200") && log.contains("attempts=2") && log.contains("request_id=\"req-9\""), "{log}");
     assert!(log.contains("retrying") && log.contains("HTTP 503"), "the retry is logged: {log}");
+    // OpenTelemetry's HTTP client semantic conventions, by name.
+    for field in [
+        "http.request.method=GET",
+        "url.template=\"/v1/appointments/{id}\"",
+        "server.address=\"127.0.0.1\"",
+        "http.response.status_code=200",
+        "http.request.resend_count=1",
+        "hero.operation=\"getAppointment\"",
+        "otel.kind=\"client\"",
+    ] {
+        assert!(log.contains(field), "`{field}` missing:\n{log}");
+    }
+    assert!(!log.contains("error.type"), "a call that succeeded has no error.type: {log}");
     for secret in [KEY, "Zebedee", "chest pain", "987654"] {
+        assert!(!log.contains(secret), "`{secret}` in the log:\n{log}");
+    }
+}
+
+/// `error.type` names what failed, as the conventions say: the status code for an HTTP error,
+/// a kind for a call with no answer; never a message, URL or id.
+#[tokio::test]
+async fn a_failed_call_s_span_carries_error_type() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(captured.clone())
+        .with_max_level(tracing::Level::INFO)
+        .with_span_events(FmtSpan::CLOSE)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).respond_with(ResponseTemplate::new(404)).mount(&server).await;
+    let client = support::client_for(&server.uri()).with_api_key(KEY).build().unwrap();
+    assert!(client.get_appointment().id("987654").send().await.is_err());
+    let unreachable = support::client_for("http://127.0.0.1:9").with_retry_policy(RetryPolicy::none()).build().unwrap();
+    assert!(unreachable.get_appointment().id("987654").send().await.is_err());
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("error.type=\"404\"") && log.contains("http.response.status_code=404"), "{log}");
+    assert!(log.contains("error.type=\"connect\""), "{log}");
+    for secret in [KEY, "987654"] {
         assert!(!log.contains(secret), "`{secret}` in the log:\n{log}");
     }
 }
