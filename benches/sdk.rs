@@ -125,8 +125,25 @@ fn per_call(c: &mut Criterion) {
     let mut group = c.benchmark_group("per_call");
     group.bench_function("sdk", |b| b.to_async(&rt).iter(|| async { sdk.get_appointment().id("4567").send().await.unwrap() }));
     group.bench_function("raw", |b| b.to_async(&rt).iter(|| raw_get(&raw, &url)));
+    // The same call with per-call options (a timeout, a header) and with a no-op middleware.
+    let options = hero_health::options::RequestOptions::new()
+        .with_timeout(std::time::Duration::from_secs(20))
+        .with_header("x-correlation-id", "bench")
+        .unwrap();
+    let shaped = sdk.with_options(&options);
+    group.bench_function("sdk_options", |b| b.to_async(&rt).iter(|| async { shaped.get_appointment().id("4567").send().await.unwrap() }));
+    let layered = sdk.with_middleware(NoOp);
+    group.bench_function("sdk_middleware", |b| {
+        b.to_async(&rt).iter(|| async { layered.get_appointment().id("4567").send().await.unwrap() })
+    });
     group.finish();
 }
+
+/// A middleware that does nothing: what the hooks cost on their own.
+#[derive(Debug)]
+struct NoOp;
+
+impl hero_health::options::Middleware for NoOp {}
 
 /// A call through a practice directory (its client taken for each call, and its key read
 /// per attempt from the practice's shared cell) against the same call on a plain client.

@@ -52,6 +52,7 @@ pub struct ClientBuilder {
     retry: Option<crate::RetryPolicy>,
     max_response_bytes: Option<usize>,
     clock: Option<crate::clock::SharedClock>,
+    middleware: Vec<std::sync::Arc<dyn crate::options::Middleware>>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -66,6 +67,7 @@ impl fmt::Debug for ClientBuilder {
             .field("retry", &self.retry)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("clock", &self.clock)
+            .field("middleware", &self.middleware)
             .finish()
     }
 }
@@ -144,6 +146,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Adds your layer around every request ([`crate::options::Middleware`]): it may add
+    /// headers before each attempt and sees each attempt's outcome, never the request's
+    /// headers. Layers run in the order they were added.
+    pub fn with_middleware(mut self, middleware: impl crate::options::Middleware + 'static) -> Self {
+        self.middleware.push(std::sync::Arc::new(middleware));
+        self
+    }
+
     /// Validates everything and builds the client.
     ///
     /// # Errors
@@ -159,6 +169,9 @@ impl ClientBuilder {
             request_timeout: None,
             max_response_bytes: self.max_response_bytes.unwrap_or(crate::answer::DEFAULT_MAX_RESPONSE_BYTES),
             clock: self.clock.unwrap_or_else(crate::clock::system),
+            extra_headers: std::sync::Arc::default(),
+            idempotent: false,
+            middleware: self.middleware.into(),
         };
         let base_url = self.environment.base_url()?;
         let http = match self.http_client {
@@ -301,6 +314,36 @@ impl Client {
     pub fn with_clock(&self, clock: impl crate::clock::Clock + 'static) -> Client {
         let mut client = self.clone();
         client.inner.clock = std::sync::Arc::new(clock);
+        client
+    }
+
+    /// A copy whose calls take `options` ([`crate::options::RequestOptions`]): its timeout,
+    /// retry policy, headers and idempotent opt-in replace or add to the client's. It shares
+    /// the connection pool.
+    pub fn with_options(&self, options: &crate::options::RequestOptions) -> Client {
+        let mut client = self.clone();
+        let context = &mut client.inner;
+        if let Some(timeout) = options.timeout {
+            context.request_timeout = Some(timeout);
+        }
+        if let Some(policy) = &options.retry {
+            context.retry = policy.clone();
+        }
+        if !options.headers.is_empty() {
+            let mut headers = (*context.extra_headers).clone();
+            headers.extend(options.headers.clone());
+            context.extra_headers = std::sync::Arc::new(headers);
+        }
+        context.idempotent |= options.idempotent;
+        client
+    }
+
+    /// A copy that also runs `middleware` around each request (after the client's own).
+    pub fn with_middleware(&self, middleware: impl crate::options::Middleware + 'static) -> Client {
+        let mut client = self.clone();
+        let mut all: Vec<_> = client.inner.middleware.iter().cloned().collect();
+        all.push(std::sync::Arc::new(middleware));
+        client.inner.middleware = all.into();
         client
     }
 

@@ -21,6 +21,12 @@ pub struct RequestContext {
     pub(crate) max_response_bytes: usize,
     /// What "now" is for this client's time-dependent decisions ([`crate::clock`]).
     pub(crate) clock: crate::clock::SharedClock,
+    /// Headers every request adds ([`crate::options::RequestOptions::with_header`]).
+    pub(crate) extra_headers: std::sync::Arc<reqwest::header::HeaderMap>,
+    /// Every call is safe to send twice ([`crate::options::RequestOptions::idempotent`]).
+    pub(crate) idempotent: bool,
+    /// The user's layers, run around each attempt.
+    pub(crate) middleware: crate::options::Middlewares,
 }
 
 impl fmt::Debug for RequestContext {
@@ -32,6 +38,9 @@ impl fmt::Debug for RequestContext {
             .field("request_timeout", &self.request_timeout)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("clock", &self.clock)
+            .field("extra_headers", &self.extra_headers.keys().collect::<Vec<_>>())
+            .field("idempotent", &self.idempotent)
+            .field("middleware", &self.middleware)
             .finish()
     }
 }

@@ -17,6 +17,7 @@ use crate::answer::{self, Read, Refusal};
 use crate::context::RequestContext;
 use crate::error::REQUEST_ID_HEADER;
 use crate::operations::operation;
+use crate::options::{AddedHeaders, CallInfo};
 use crate::retry::{Decision, Failure, decide};
 
 const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
@@ -51,6 +52,10 @@ impl ClientHooks<RequestContext> for Client {
         // The key itself is set per attempt (`send_with_retries`): a rotation between two
         // attempts must not send the retired key again.
         headers.insert(X_PRACTICE_GROUP_ID, context.practice_group_id.clone());
+        // The call's own headers (`RequestOptions::with_header`), never an auth header.
+        for (name, value) in context.extra_headers.iter() {
+            headers.insert(name.clone(), value.clone());
+        }
         if let Some(timeout) = context.request_timeout {
             *request.timeout_mut() = Some(timeout);
         }
@@ -88,7 +93,9 @@ impl ClientHooks<RequestContext> for Client {
             "error.type" = tracing::field::Empty,
         );
         let started = Instant::now();
-        let result = self.send_with_retries(request, started).instrument(span.clone()).await;
+        let result = self.send_with_retries(request, started, (operation_id, path)).instrument(span.clone()).await;
+        #[cfg(feature = "metrics")]
+        crate::telemetry::record_call(operation_id, path, &method, &result, started.elapsed());
         span.record("duration_ms", started.elapsed().as_millis() as u64);
         // The answer goes on as Hero sent it: errors name their operation from the generated
         // method (`Error::in_operation`), never from a header added here.
@@ -114,10 +121,17 @@ impl ClientHooks<RequestContext> for Client {
 }
 
 impl Client {
-    async fn send_with_retries(&self, request: reqwest::Request, started: Instant) -> reqwest::Result<reqwest::Response> {
+    async fn send_with_retries(
+        &self,
+        request: reqwest::Request,
+        started: Instant,
+        (operation_id, template): (&'static str, &'static str),
+    ) -> reqwest::Result<reqwest::Response> {
         let context = self.inner();
         let policy = &context.retry;
         let method = request.method().clone();
+        // A POST is sent twice only when the caller said the call is safe to (`idempotent`).
+        let resend_safe = context.idempotent || crate::retry::idempotent(&method);
         let mut backoffs = policy.backoffs();
         let mut request = request;
         let mut attempt: u32 = 0;
@@ -129,10 +143,20 @@ impl Client {
             attempt += 1;
             let sent_key = context.api_key.current();
             request.headers_mut().insert(X_API_KEY, sent_key.clone());
+            let call = CallInfo { method: &method, url_template: template, operation: operation_id, attempt };
+            add_middleware_headers(&context.middleware, &call, &mut request);
+            let attempt_started = Instant::now();
             // A copy to send again: for a retry, or for the one resend after a 401. A body that
             // cannot be cloned (a stream) is sent once.
             let spare = if attempt <= policy.max_retries() || !resent_for_key { request.try_clone() } else { None };
             let outcome = self.attempt(request, context.max_response_bytes).await;
+            for layer in context.middleware.iter() {
+                let status = match &outcome {
+                    Read::Complete(response) => Some(response.status()),
+                    _ => None,
+                };
+                layer.on_response(&call, status, attempt_started.elapsed());
+            }
             if !resent_for_key
                 && policy.fits(started, std::time::Duration::ZERO)
                 && let Read::Complete(response) = &outcome
@@ -142,6 +166,8 @@ impl Client {
             {
                 resent_for_key = true;
                 attempt -= 1;
+                #[cfg(feature = "metrics")]
+                crate::telemetry::record_retry(operation_id, &method);
                 tracing::Span::current().record("key_resent", true);
                 tracing::info!("Hero refused the practice's previous key; sending once more with its current key");
                 request = spare;
@@ -150,9 +176,9 @@ impl Client {
             let now = context.clock.now();
             let decision = match &outcome {
                 Read::Complete(response) if response.status().is_success() => Decision::Stop,
-                Read::Complete(response) => decide(policy, &method, &Failure::Status(response.status(), response.headers()), now),
-                Read::Failed(error) if error.is_connect() => decide(policy, &method, &Failure::Connect, now),
-                Read::Failed(_) => decide(policy, &method, &Failure::InFlight, now),
+                Read::Complete(response) => decide(policy, resend_safe, &Failure::Status(response.status(), response.headers()), now),
+                Read::Failed(error) if error.is_connect() => decide(policy, resend_safe, &Failure::Connect, now),
+                Read::Failed(_) => decide(policy, resend_safe, &Failure::InFlight, now),
                 Read::Refused(_) => Decision::Stop,
             };
             let wait = match decision {
@@ -163,6 +189,8 @@ impl Client {
             match (wait, spare) {
                 (Some(wait), Some(spare)) if attempt <= policy.max_retries() && policy.fits(started, wait) => {
                     tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, reason = %reason(&outcome), "retrying");
+                    #[cfg(feature = "metrics")]
+                    crate::telemetry::record_retry(operation_id, &method);
                     tokio::time::sleep(wait).await;
                     request = spare;
                 }
@@ -192,6 +220,26 @@ impl Client {
                 Read::Refused(Refusal::Redirected)
             }
             Ok(response) => answer::read(response, limit).await,
+        }
+    }
+}
+
+/// Asks each middleware for its headers for this attempt and adds them; one it may not add
+/// (an auth header) is dropped and named in a warning.
+fn add_middleware_headers(middleware: &crate::options::Middlewares, call: &CallInfo<'_>, request: &mut reqwest::Request) {
+    if middleware.is_empty() {
+        return;
+    }
+    let mut added = AddedHeaders::default();
+    for layer in middleware.iter() {
+        layer.on_request(call, &mut added);
+    }
+    for refused in &added.refused {
+        tracing::warn!(reason = %refused, "a middleware's header was not added");
+    }
+    for (name, value) in added.headers {
+        if let Some(name) = name {
+            request.headers_mut().insert(name, value);
         }
     }
 }

@@ -58,12 +58,15 @@ pub mod messages;
 pub mod mock;
 mod nhs_number;
 mod operations;
+pub mod options;
 pub mod pagination;
 pub mod patients;
 pub mod practices;
 mod redact;
 mod retry;
 mod retry_after;
+#[cfg(feature = "metrics")]
+pub mod telemetry;
 mod time;
 pub mod webhooks;
 

@@ -130,15 +130,16 @@ pub(crate) enum Decision {
     Backoff,
 }
 
-/// Whether `failure` of a `method` request is retried under `policy`, and after which wait.
-/// A request that may have reached Hero is retried only if it is idempotent; an answer asking
+/// Whether `failure` of a request is retried under `policy`, and after which wait. A request
+/// that may have reached Hero is retried only if it is safe to send twice (`resend_safe`: an
+/// idempotent method, or a call the caller marked idempotent); an answer asking
 /// for a longer wait than the policy accepts is given to the caller. `now` (the client's clock)
 /// turns a `Retry-After` date into a wait.
-pub(crate) fn decide(policy: &RetryPolicy, method: &Method, failure: &Failure<'_>, now: DateTime<Utc>) -> Decision {
+pub(crate) fn decide(policy: &RetryPolicy, resend_safe: bool, failure: &Failure<'_>, now: DateTime<Utc>) -> Decision {
     match failure {
         Failure::Connect => Decision::Backoff,
-        Failure::InFlight if idempotent(method) => Decision::Backoff,
-        Failure::Status(status, headers) if idempotent(method) && retryable_status(*status) => {
+        Failure::InFlight if resend_safe => Decision::Backoff,
+        Failure::Status(status, headers) if resend_safe && retryable_status(*status) => {
             match crate::retry_after::retry_after(headers, now) {
                 Some(wait) if wait > policy.max_retry_after() => Decision::Stop,
                 Some(wait) => Decision::RetryAfter(wait),
@@ -182,7 +183,10 @@ mod tests {
         ];
         let now = "2026-10-21T07:28:00Z".parse().unwrap();
         for (method, failure, expected) in cases {
-            assert_eq!(decide(&policy, &method, &failure, now), expected, "{method} {failure:?}");
+            assert_eq!(decide(&policy, idempotent(&method), &failure, now), expected, "{method} {failure:?}");
         }
+        // A POST the caller marked idempotent is retried like a GET.
+        assert_eq!(decide(&policy, true, &Failure::Status(StatusCode::SERVICE_UNAVAILABLE, &none), now), Decision::Backoff);
+        assert_eq!(decide(&policy, true, &Failure::InFlight, now), Decision::Backoff);
     }
 }

@@ -18,6 +18,7 @@ mod lifecycle;
 mod mock_server;
 mod module_graph;
 mod no_leaks;
+mod options;
 mod pagination;
 mod patients;
 mod practices;

@@ -26,6 +26,20 @@ const ROWS: &[Row] = &[
         target: Some(1.05),
     },
     Row {
+        what: "Per-call overhead with options (timeout, a header) vs raw reqwest (median time)",
+        sdk: "per_call/sdk_options",
+        raw: "per_call/raw",
+        throughput: false,
+        target: Some(1.05),
+    },
+    Row {
+        what: "Per-call overhead with a no-op middleware vs raw reqwest (median time)",
+        sdk: "per_call/sdk_middleware",
+        raw: "per_call/raw",
+        throughput: false,
+        target: Some(1.05),
+    },
+    Row {
         what: "A call through the practice directory vs a plain client (median time)",
         sdk: "practices/directory",
         raw: "practices/plain",

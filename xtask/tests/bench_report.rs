@@ -24,6 +24,8 @@ fn ratios_are_computed_and_checked_against_targets() {
         ("booking/sdk", 300.0),
         ("booking/raw", 290.0),
         ("booking/sdk_journal", 309.0),
+        ("per_call/sdk_options", 103.0),
+        ("per_call/sdk_middleware", 101.0),
         ("practices/directory", 102.0),
         ("practices/plain", 100.0),
     ] {
@@ -40,6 +42,7 @@ fn ratios_are_computed_and_checked_against_targets() {
         report.contains("directory vs a plain client (median time) | 1.020 |"),
         "the directory row is against a plain client: {report}"
     );
+    assert!(report.contains("no-op middleware vs raw reqwest (median time) | 1.010 |"), "{report}");
 }
 
 #[test]
