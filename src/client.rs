@@ -67,7 +67,7 @@ impl fmt::Debug for ClientBuilder {
             .field("retry", &self.retry)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("clock", &self.clock)
-            .field("middleware", &self.middleware)
+            .field("middleware", &self.middleware.len())
             .finish()
     }
 }
@@ -170,7 +170,7 @@ impl ClientBuilder {
             max_response_bytes: self.max_response_bytes.unwrap_or(crate::answer::DEFAULT_MAX_RESPONSE_BYTES),
             clock: self.clock.unwrap_or_else(crate::clock::system),
             extra_headers: std::sync::Arc::default(),
-            idempotent: false,
+            idempotent: std::sync::Arc::default(),
             middleware: self.middleware.into(),
         };
         let base_url = self.environment.base_url()?;
@@ -334,7 +334,11 @@ impl Client {
             headers.extend(options.headers.clone());
             context.extra_headers = std::sync::Arc::new(headers);
         }
-        context.idempotent |= options.idempotent;
+        if !options.idempotent.is_empty() {
+            let mut all: Vec<&'static str> = context.idempotent.to_vec();
+            all.extend(options.idempotent.iter().copied());
+            context.idempotent = all.into();
+        }
         client
     }
 

@@ -23,8 +23,8 @@ pub struct RequestContext {
     pub(crate) clock: crate::clock::SharedClock,
     /// Headers every request adds ([`crate::options::RequestOptions::with_header`]).
     pub(crate) extra_headers: std::sync::Arc<reqwest::header::HeaderMap>,
-    /// Every call is safe to send twice ([`crate::options::RequestOptions::idempotent`]).
-    pub(crate) idempotent: bool,
+    /// Operations safe to send twice ([`crate::options::RequestOptions::idempotent`]).
+    pub(crate) idempotent: std::sync::Arc<[&'static str]>,
     /// The user's layers, run around each attempt.
     pub(crate) middleware: crate::options::Middlewares,
 }
@@ -40,7 +40,8 @@ impl fmt::Debug for RequestContext {
             .field("clock", &self.clock)
             .field("extra_headers", &self.extra_headers.keys().collect::<Vec<_>>())
             .field("idempotent", &self.idempotent)
-            .field("middleware", &self.middleware)
+            // A middleware's own `Debug` may hold a token: only how many there are.
+            .field("middleware", &self.middleware.len())
             .finish()
     }
 }

@@ -130,8 +130,10 @@ impl Client {
         let context = self.inner();
         let policy = &context.retry;
         let method = request.method().clone();
-        // A POST is sent twice only when the caller said the call is safe to (`idempotent`).
-        let resend_safe = context.idempotent || crate::retry::idempotent(&method);
+        // A POST is sent twice only when the caller named its operation safe to (`idempotent`).
+        let resend_safe = crate::retry::idempotent(&method) || context.idempotent.contains(&operation_id);
+        // Sends so far, the one resend after a 401 included: what a middleware is told.
+        let mut sends: u32 = 0;
         let mut backoffs = policy.backoffs();
         let mut request = request;
         let mut attempt: u32 = 0;
@@ -143,19 +145,26 @@ impl Client {
             attempt += 1;
             let sent_key = context.api_key.current();
             request.headers_mut().insert(X_API_KEY, sent_key.clone());
-            let call = CallInfo { method: &method, url_template: template, operation: operation_id, attempt };
+            // A copy to send again: for a retry, or for the one resend after a 401. A body that
+            // cannot be cloned (a stream) is sent once. Taken before the middleware's headers,
+            // which each attempt asks for anew.
+            let spare = if attempt <= policy.max_retries() || !resent_for_key { request.try_clone() } else { None };
+            sends += 1;
+            let call = CallInfo { method: &method, url_template: template, operation: operation_id, attempt: sends };
             add_middleware_headers(&context.middleware, &call, &mut request);
             let attempt_started = Instant::now();
-            // A copy to send again: for a retry, or for the one resend after a 401. A body that
-            // cannot be cloned (a stream) is sent once.
-            let spare = if attempt <= policy.max_retries() || !resent_for_key { request.try_clone() } else { None };
             let outcome = self.attempt(request, context.max_response_bytes).await;
+            let status = match &outcome {
+                Read::Complete(response) => Some(response.status()),
+                _ => None,
+            };
             for layer in context.middleware.iter() {
-                let status = match &outcome {
-                    Read::Complete(response) => Some(response.status()),
-                    _ => None,
-                };
-                layer.on_response(&call, status, attempt_started.elapsed());
+                // A panicking layer must not lose an answer (a message Hero took).
+                let told =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| layer.on_response(&call, status, attempt_started.elapsed())));
+                if told.is_err() {
+                    tracing::warn!("a middleware panicked in on_response; the call goes on");
+                }
             }
             if !resent_for_key
                 && policy.fits(started, std::time::Duration::ZERO)
@@ -197,7 +206,10 @@ impl Client {
                 _ => {
                     let span = tracing::Span::current();
                     span.record("attempts", attempt);
-                    span.record("http.request.resend_count", attempt - 1 + u32::from(resent_for_key));
+                    let resends = attempt - 1 + u32::from(resent_for_key);
+                    if resends > 0 {
+                        span.record("http.request.resend_count", resends);
+                    }
                     return match outcome {
                         Read::Complete(response) => Ok(response),
                         Read::Failed(error) => Err(error),
@@ -232,7 +244,9 @@ fn add_middleware_headers(middleware: &crate::options::Middlewares, call: &CallI
     }
     let mut added = AddedHeaders::default();
     for layer in middleware.iter() {
-        layer.on_request(call, &mut added);
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| layer.on_request(call, &mut added))).is_err() {
+            tracing::warn!("a middleware panicked in on_request; the request goes without what it would have added");
+        }
     }
     for refused in &added.refused {
         tracing::warn!(reason = %refused, "a middleware's header was not added");

@@ -28,14 +28,9 @@ pub(crate) fn operation(method_name: &str) -> (&'static str, &'static str) {
     table::OPERATIONS.iter().find(|(name, ..)| *name == method_name).map_or(("?", "?"), |(_, id, _, path)| (*id, *path))
 }
 
-/// `name` if it is an operationId of the document: the one spelling faults, errors
-/// ([`crate::Error::operation_id`]), spans and the mock's log use. Otherwise the operationId the
-/// caller most likely meant, as a suggestion: the operation whose generated method is `name`
-/// (`book_appointment` → `bookAppointment`), the operation Hero's bundle calls `name` where the
-/// crate renamed it (`listPatientsV3` → `searchPatients`), or the closest operationId at most
-/// three edits away.
-#[cfg(feature = "mock")]
-pub(crate) fn resolve_operation(name: &str) -> Result<&'static str, Option<&'static str>> {
+/// [`resolve_operation`] without the closest-spelling guess: `name` if it is an operationId,
+/// else the one its generated method or Hero's upstream name means, if any.
+pub(crate) fn exact_operation(name: &str) -> Result<&'static str, Option<&'static str>> {
     if let Some((_, id, ..)) = table::OPERATIONS.iter().find(|(_, id, ..)| *id == name) {
         return Ok(id);
     }
@@ -44,6 +39,20 @@ pub(crate) fn resolve_operation(name: &str) -> Result<&'static str, Option<&'sta
     }
     if let Some((_, id)) = table::UPSTREAM_OPERATION_IDS.iter().find(|(upstream, _)| *upstream == name) {
         return Err(Some(id));
+    }
+    Err(None)
+}
+
+/// `name` if it is an operationId of the document: the one spelling faults, errors
+/// ([`crate::Error::operation_id`]), spans and the mock's log use. Otherwise the operationId the
+/// caller most likely meant, as a suggestion: the operation whose generated method is `name`
+/// (`book_appointment` → `bookAppointment`), the operation Hero's bundle calls `name` where the
+/// crate renamed it (`listPatientsV3` → `searchPatients`), or the closest operationId at most
+/// three edits away.
+#[cfg(feature = "mock")]
+pub(crate) fn resolve_operation(name: &str) -> Result<&'static str, Option<&'static str>> {
+    if let found @ (Ok(_) | Err(Some(_))) = exact_operation(name) {
+        return found;
     }
     let key = |s: &str| s.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect::<String>();
     let wanted = key(name);

@@ -31,26 +31,49 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
-/// Headers a call may not set: the client's own auth headers.
-const RESERVED: [&str; 2] = ["x-api-key", "x-practice-group-id"];
+/// Headers a call may not set: the client's auth headers, and those the HTTP client owns (the
+/// host a request goes to, how its body is framed, the connection).
+const RESERVED: [&str; 11] = [
+    "x-api-key",
+    "x-practice-group-id",
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "upgrade",
+];
 
 /// An option could not be taken. Never shows a header's value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum OptionsError {
-    /// The header is one the client sets itself.
+    /// The header is one the client sets itself: an auth header (use a client built with the
+    /// other key or practice group: `PracticeDirectory`, `for_practice_group`), or the host or
+    /// framing of the request.
     #[error(
-        "the {0} header is the client's own and cannot be set per call: use a client built with the other key or practice group (PracticeDirectory, for_practice_group)"
+        "the {0} header is the client's own and cannot be set per call (for another key or practice group, use a client built for it: PracticeDirectory, for_practice_group)"
     )]
     ReservedHeader(String),
-    /// The header's name or value cannot be sent.
-    #[error("the header {name} cannot be sent: {problem}")]
+    /// The header's name or value cannot be sent. Neither is repeated: a mixed-up argument
+    /// could be a secret.
+    #[error("a header cannot be sent: {problem}")]
     #[non_exhaustive]
     InvalidHeader {
-        /// Its name (as given, when it is printable).
-        name: String,
         /// What is wrong.
         problem: &'static str,
+    },
+    /// No operation has that operationId.
+    #[error("no operation has the operationId {given:?}{}; name it as errors and spans do", .suggestion.map(|s| format!(" (did you mean {s}?)")).unwrap_or_default())]
+    #[non_exhaustive]
+    UnknownOperation {
+        /// The name given.
+        given: String,
+        /// The operationId it most likely means.
+        suggestion: Option<&'static str>,
     },
 }
 
@@ -61,7 +84,7 @@ pub struct RequestOptions {
     pub(crate) timeout: Option<Duration>,
     pub(crate) retry: Option<crate::RetryPolicy>,
     pub(crate) headers: HeaderMap,
-    pub(crate) idempotent: bool,
+    pub(crate) idempotent: Vec<&'static str>,
 }
 
 impl RequestOptions {
@@ -95,26 +118,34 @@ impl RequestOptions {
         Ok(self)
     }
 
-    /// Treats every call of the copy as safe to send twice, so a POST is retried like a GET
-    /// (on a timeout, a dropped connection, 408, 429, 5xx). Only for an operation Hero makes
-    /// idempotent, such as `registerPatientPds`, which answers the existing patient when sent
-    /// again: a retried `sendMessage` or `createAppointment` may act twice.
-    pub fn idempotent(mut self) -> Self {
-        self.idempotent = true;
-        self
+    /// Treats `operation` (an operationId, `registerPatientPds`) as safe to send twice, so a
+    /// POST of it is retried like a GET (on a timeout, a dropped connection, 408, 429, 5xx).
+    /// Only for an operation Hero makes idempotent, such as `registerPatientPds`, which answers
+    /// the existing patient when sent again: a retried `sendMessage` or `createAppointment` may
+    /// act twice, and the crate's own `messages().send` and `booking()` never opt in. Other
+    /// operations of the copy keep the table.
+    ///
+    /// # Errors
+    ///
+    /// [`OptionsError::UnknownOperation`] for a name that is not an operationId (with the one
+    /// it likely means: `register_patient_pds` → `registerPatientPds`).
+    pub fn idempotent(mut self, operation: &str) -> Result<Self, OptionsError> {
+        let id = crate::operations::exact_operation(operation)
+            .map_err(|suggestion| OptionsError::UnknownOperation { given: operation.to_owned(), suggestion })?;
+        self.idempotent.push(id);
+        Ok(self)
     }
 }
 
 /// A header a call may add: not an auth header, and sendable.
 pub(crate) fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), OptionsError> {
-    let printable = || if name.chars().all(|c| c.is_ascii_graphic()) { name.to_owned() } else { "(unprintable)".to_owned() };
-    let header_name = HeaderName::from_bytes(name.as_bytes())
-        .map_err(|_| OptionsError::InvalidHeader { name: printable(), problem: "not a valid header name" })?;
+    let header_name =
+        HeaderName::from_bytes(name.as_bytes()).map_err(|_| OptionsError::InvalidHeader { problem: "not a valid header name" })?;
     if RESERVED.contains(&header_name.as_str()) {
         return Err(OptionsError::ReservedHeader(header_name.as_str().to_owned()));
     }
     let mut header_value = HeaderValue::from_str(value)
-        .map_err(|_| OptionsError::InvalidHeader { name: printable(), problem: "its value has characters a header cannot carry" })?;
+        .map_err(|_| OptionsError::InvalidHeader { problem: "its value has characters a header cannot carry" })?;
     header_value.set_sensitive(true);
     Ok((header_name, header_value))
 }
@@ -166,6 +197,17 @@ pub trait Middleware: Send + Sync + fmt::Debug {
     /// connection), and how long it took.
     fn on_response(&self, call: &CallInfo<'_>, status: Option<reqwest::StatusCode>, elapsed: Duration) {
         let _ = (call, status, elapsed);
+    }
+}
+
+/// A shared middleware is a middleware (keep an `Arc` to read what it gathered).
+impl<M: Middleware + ?Sized> Middleware for Arc<M> {
+    fn on_request(&self, call: &CallInfo<'_>, headers: &mut AddedHeaders) {
+        (**self).on_request(call, headers);
+    }
+
+    fn on_response(&self, call: &CallInfo<'_>, status: Option<reqwest::StatusCode>, elapsed: Duration) {
+        (**self).on_response(call, status, elapsed);
     }
 }
 

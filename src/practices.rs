@@ -206,6 +206,12 @@ impl PracticeDirectoryBuilder {
         self
     }
 
+    /// As [`ClientBuilder::with_middleware`], for every practice.
+    pub fn with_middleware(mut self, middleware: impl crate::options::Middleware + 'static) -> Self {
+        self.client = self.client.with_middleware(middleware);
+        self
+    }
+
     /// As [`ClientBuilder::with_clock`], for every practice.
     pub fn with_clock(mut self, clock: impl crate::clock::Clock + 'static) -> Self {
         self.client = self.client.with_clock(clock);

@@ -1,11 +1,11 @@
 //! Metrics of every call through the [`metrics`](https://docs.rs/metrics) facade (feature
 //! `metrics`): install any recorder (Prometheus, OpenTelemetry, StatsD…) and they reach it.
-//! Names and labels follow OpenTelemetry's HTTP client semantic conventions where they exist;
+//! Labels follow OpenTelemetry's HTTP client semantic conventions where they exist;
 //! no label holds a body, key, concrete URL or id.
 //!
 //! | Metric | Kind | Labels |
 //! |---|---|---|
-//! | [`REQUEST_DURATION`] (`http.client.request.duration`, seconds, a whole call with its retries) | histogram | `hero.operation`, `http.request.method`, `url.template`, `status_class` |
+//! | [`REQUEST_DURATION`] (`hero_health.call.duration`, seconds, a whole call with its retries) | histogram | `hero.operation`, `http.request.method`, `url.template`, `status_class` |
 //! | [`REQUESTS`] (`hero_health.requests`) | counter | `hero.operation`, `http.request.method`, `status_class` |
 //! | [`RETRIES`] (`hero_health.request.retries`) | counter | `hero.operation`, `http.request.method` |
 //!
@@ -13,8 +13,10 @@
 
 use std::time::Duration;
 
-/// Histogram of a call's duration in seconds, retries included (OpenTelemetry's name).
-pub const REQUEST_DURATION: &str = "http.client.request.duration";
+/// Histogram of a call's duration in seconds, retries included. Not OpenTelemetry's
+/// `http.client.request.duration`, which is one attempt's: other instrumentation may record
+/// that name.
+pub const REQUEST_DURATION: &str = "hero_health.call.duration";
 /// Counter of calls, by operation and status class.
 pub const REQUESTS: &str = "hero_health.requests";
 /// Counter of attempts sent again (retries, and the one resend after a rotated key's 401).

@@ -74,12 +74,15 @@ async fn an_extra_header_reaches_the_server_and_an_auth_header_is_refused() {
     let client = crate::support::client_for(&server.uri()).with_api_key(KEY).build().unwrap();
     let options = RequestOptions::new().with_header("x-correlation-id", "job-42").unwrap();
     client.with_options(&options).get_appointment().id("4567").send().await.unwrap();
-    for name in ["x-api-key", "X-Api-Key", "x-practice-group-id"] {
+    for name in ["x-api-key", "X-Api-Key", "x-practice-group-id", "Host", "content-length", "transfer-encoding"] {
         let refused = RequestOptions::new().with_header(name, "other").unwrap_err();
         assert!(matches!(&refused, OptionsError::ReservedHeader(_)), "{name}: {refused:?}");
         assert!(refused.to_string().contains("cannot be set per call"), "{refused}");
     }
     assert!(matches!(RequestOptions::new().with_header("bad header", "x"), Err(OptionsError::InvalidHeader { .. })));
+    // A name that is really a pasted secret is never repeated.
+    let pasted = RequestOptions::new().with_header("x-api-key:SECRET-PASTED", "x").unwrap_err();
+    assert!(!format!("{pasted} {pasted:?}").contains("SECRET-PASTED"), "{pasted:?}");
     assert!(matches!(RequestOptions::new().with_header("x-ok", "line\nbreak"), Err(OptionsError::InvalidHeader { .. })));
     // Debug never shows a header's value.
     let shown = format!("{options:?}");
@@ -94,7 +97,7 @@ async fn the_idempotent_opt_in_retries_a_post_as_configured_and_the_default_neve
         let server = MockServer::start().await;
         Mock::given(method("POST")).and(path("/v1/patients/register_pds")).respond_with(ResponseTemplate::new(503)).mount(&server).await;
         let client = crate::support::client_for(&server.uri()).with_retry_policy(fast_retries(retries)).build().unwrap();
-        let options = if opt_in { RequestOptions::new().idempotent() } else { RequestOptions::new() };
+        let options = if opt_in { RequestOptions::new().idempotent("registerPatientPds").unwrap() } else { RequestOptions::new() };
         let trace = hero_health::patients::PdsTrace::nhs_number(
             "9434765919".parse().unwrap(),
             chrono::NaiveDate::from_ymd_opt(1980, 4, 1).unwrap(),
@@ -102,6 +105,16 @@ async fn the_idempotent_opt_in_retries_a_post_as_configured_and_the_default_neve
         assert!(client.with_options(&options).patients().trace(&trace).await.is_err());
         assert_eq!(server.received_requests().await.unwrap().len(), requests, "opt-in {opt_in}, {retries} retries");
     }
+    // The opt-in is for the operation named: another POST of the same copy keeps the table.
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(503)).mount(&server).await;
+    let client = crate::support::client_for(&server.uri()).with_retry_policy(fast_retries(2)).build().unwrap();
+    let copy = client.with_options(&RequestOptions::new().idempotent("registerPatientPds").unwrap());
+    let message = hero_health::messages::Outgoing::new(&"1".parse().unwrap(), hero_health::messages::Channel::Sms, "Hello");
+    assert!(copy.messages().send(&message).await.is_err());
+    assert_eq!(server.received_requests().await.unwrap().len(), 1, "sendMessage is never retried");
+    let unknown = RequestOptions::new().idempotent("register_patient_pds").unwrap_err();
+    assert!(unknown.to_string().contains("did you mean registerPatientPds"), "{unknown}");
 }
 
 /// Counts calls, adds a `traceparent`, records what it was shown, and tries to add the key.
@@ -116,7 +129,7 @@ impl Middleware for Tracer {
         self.requests.fetch_add(1, Ordering::SeqCst);
         self.seen.lock().unwrap().push(format!("{call:?} {headers:?}"));
         headers.insert("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
-        headers.insert("x-api-key", "a-middleware-cannot-set-this");
+        headers.insert("X-API-KEY", "a-middleware-cannot-set-this");
     }
 
     fn on_response(&self, call: &CallInfo<'_>, status: Option<reqwest::StatusCode>, _elapsed: Duration) {
@@ -139,7 +152,7 @@ async fn middleware_sees_each_attempt_adds_headers_and_never_the_key() {
     let client = crate::support::client_for(&server.uri())
         .with_api_key(KEY)
         .with_retry_policy(fast_retries(2))
-        .with_middleware(SharedTracer(tracer.clone()))
+        .with_middleware(tracer.clone())
         .build()
         .unwrap();
     client.get_appointment().id("4567").send().await.expect("the header reached the server, and the key stayed the client's");
@@ -155,17 +168,25 @@ async fn middleware_sees_each_attempt_adds_headers_and_never_the_key() {
     }
 }
 
-/// A middleware shared with the test, which reads what it saw.
+/// A layer that panics: the call goes on, and its answer is not lost.
 #[derive(Debug)]
-struct SharedTracer(Arc<Tracer>);
+struct Panicking;
 
-impl Middleware for SharedTracer {
-    fn on_request(&self, call: &CallInfo<'_>, headers: &mut AddedHeaders) {
-        self.0.on_request(call, headers);
+impl Middleware for Panicking {
+    fn on_request(&self, _call: &CallInfo<'_>, _headers: &mut AddedHeaders) {
+        panic!("a bug in the user's layer");
     }
-    fn on_response(&self, call: &CallInfo<'_>, status: Option<reqwest::StatusCode>, elapsed: Duration) {
-        self.0.on_response(call, status, elapsed);
+    fn on_response(&self, _call: &CallInfo<'_>, _status: Option<reqwest::StatusCode>, _elapsed: Duration) {
+        panic!("a bug in the user's layer");
     }
+}
+
+#[tokio::test]
+async fn a_panicking_middleware_loses_no_answer() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).respond_with(appointment()).expect(1).mount(&server).await;
+    let client = crate::support::client_for(&server.uri()).build().unwrap().with_middleware(Panicking);
+    client.get_appointment().id("4567").send().await.expect("the answer arrives");
 }
 
 #[tokio::test(flavor = "current_thread")]
