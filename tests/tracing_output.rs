@@ -38,16 +38,21 @@ impl<'a> MakeWriter<'a> for Captured {
     }
 }
 
-#[tokio::test]
-async fn spans_name_the_operation_and_never_show_secrets_or_patient_data() {
+/// What this test's thread logs at `level` and above, spans with their fields when they close.
+fn capture(level: tracing::Level) -> (Captured, tracing::subscriber::DefaultGuard) {
     let captured = Captured::default();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(captured.clone())
-        .with_max_level(tracing::Level::DEBUG)
+        .with_max_level(level)
         .with_span_events(FmtSpan::CLOSE)
         .with_ansi(false)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (captured, tracing::subscriber::set_default(subscriber))
+}
+
+#[tokio::test]
+async fn spans_name_the_operation_and_never_show_secrets_or_patient_data() {
+    let (captured, _guard) = capture(tracing::Level::DEBUG);
 
     let server = MockServer::start().await;
     let body = r#"{"id":"987654","practitioner_id":"1","location_id":"1","appointment_type_id":"1","start_time":null,
@@ -94,14 +99,7 @@ async fn spans_name_the_operation_and_never_show_secrets_or_patient_data() {
 /// a kind for a call with no answer; never a message, URL or id.
 #[tokio::test]
 async fn a_failed_call_s_span_carries_error_type() {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(captured.clone())
-        .with_max_level(tracing::Level::INFO)
-        .with_span_events(FmtSpan::CLOSE)
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture(tracing::Level::INFO);
     let server = MockServer::start().await;
     Mock::given(method("GET")).respond_with(ResponseTemplate::new(404)).mount(&server).await;
     let client = support::client_for(&server.uri()).with_api_key(KEY).build().unwrap();

@@ -47,6 +47,18 @@ fn retired(key: &KeyUse) -> bool {
     matches!(key, KeyUse::Retired { .. })
 }
 
+/// `keys` as a secret manager would serve them: each read counted in `reads`, and taking `delay`.
+fn counting_source(keys: MemoryKeys, reads: Arc<AtomicUsize>, delay: Duration) -> impl hero_health::keys::KeySource {
+    from_fn(move |group: String| {
+        let (keys, reads) = (keys.clone(), reads.clone());
+        async move {
+            reads.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(delay).await;
+            hero_health::keys::KeySource::api_key(&keys, &group).await
+        }
+    })
+}
+
 fn webhook(url: &str) -> WebhookCreate {
     WebhookCreate {
         url: url.parse().unwrap(),
@@ -147,16 +159,7 @@ async fn a_rotation_with_64_calls_in_flight_loses_none_and_sends_no_retired_key_
 async fn calls_refused_in_flight_are_each_resent_once_with_the_new_key() {
     let (hero, keys) = three_practices().await;
     let reads = Arc::new(AtomicUsize::new(0));
-    let source = {
-        let (keys, reads) = (keys.clone(), reads.clone());
-        from_fn(move |group: String| {
-            let (keys, reads) = (keys.clone(), reads.clone());
-            async move {
-                reads.fetch_add(1, Ordering::SeqCst);
-                hero_health::keys::KeySource::api_key(&keys, &group).await
-            }
-        })
-    };
+    let source = counting_source(keys.clone(), reads.clone(), Duration::ZERO);
     let practices = directory_for(&hero).with_key_source(source).build().unwrap();
     let client = practices.client(RIVERSIDE).await.unwrap();
     let workers: Vec<_> = (0..64)
@@ -452,17 +455,7 @@ async fn a_source_behind_set_key_never_brings_the_retired_key_back() {
 async fn concurrent_401s_share_one_read_of_the_source() {
     let (hero, keys) = three_practices().await;
     let reads = Arc::new(AtomicUsize::new(0));
-    let source = {
-        let reads = reads.clone();
-        from_fn(move |group: String| {
-            let (keys, reads) = (keys.clone(), reads.clone());
-            async move {
-                reads.fetch_add(1, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                hero_health::keys::KeySource::api_key(&keys, &group).await
-            }
-        })
-    };
+    let source = counting_source(keys, reads.clone(), Duration::from_millis(20));
     let practices = directory_for(&hero).with_key_source(source).build().unwrap();
     let client = practices.client(HILLVIEW).await.unwrap();
     hero.rotate_key(HILLVIEW).unwrap();
